@@ -1,0 +1,238 @@
+//! Getting bytes from the repository. [`Fetcher`] is the seam (tests and apps may bring
+//! their own transport); [`HttpFetcher`] is the default, on reqwest with rustls.
+//!
+//! Every read is capped by the caller's length limit, and time is bounded twice: a read
+//! timeout (no byte for that long) and a total deadline for metadata, or a minimum average
+//! speed for large files, so a server that trickles a byte a second cannot hold a client
+//! (the "slow retrieval" attack of the TUF threat model).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum FetchError {
+    #[error("{url}: not found (HTTP {status})")]
+    NotFound { url: String, status: u16 },
+    #[error("{url}: HTTP status {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url}: {reason}")]
+    Transport { url: String, reason: String },
+    #[error("{url}: longer than the limit of {limit} bytes")]
+    TooLarge { url: String, limit: u64 },
+    #[error("{url}: timed out after {secs} s")]
+    Timeout { url: String, secs: u64 },
+    #[error("{url}: slower than {min_bytes_per_sec} bytes/s, the minimum")]
+    TooSlow { url: String, min_bytes_per_sec: u64 },
+}
+
+impl FetchError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FetchError::NotFound { .. })
+    }
+}
+
+/// A response body: chunks as they arrive.
+pub struct Body {
+    pub chunks: BoxStream<'static, Result<Bytes, FetchError>>,
+    /// The server's declared length of what follows, if any.
+    pub content_length: Option<u64>,
+    /// True when the server honoured a non-zero `offset` (HTTP 206).
+    pub resumed: bool,
+}
+
+/// A transport that GETs a URL, optionally from a byte offset (HTTP Range).
+pub trait Fetcher: Send + Sync {
+    fn get<'a>(&'a self, url: &'a str, offset: u64) -> BoxFuture<'a, Result<Body, FetchError>>;
+}
+
+/// Timeouts and identity of the HTTP client.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub connect_timeout: Duration,
+    /// The longest wait for the next byte.
+    pub read_timeout: Duration,
+    pub user_agent: String,
+    pub proxy: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            user_agent: concat!("updater-core/", env!("CARGO_PKG_VERSION")).to_string(),
+            proxy: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// The default fetcher: reqwest with rustls and the webpki roots (no system store scan at
+/// start-up, which costs tens of milliseconds on every launch).
+#[derive(Clone)]
+pub struct HttpFetcher {
+    client: reqwest::Client,
+}
+
+impl HttpFetcher {
+    pub fn new(config: &HttpConfig) -> Result<Self, FetchError> {
+        let err = |e: reqwest::Error| FetchError::Transport {
+            url: String::new(),
+            reason: format!("cannot build HTTP client: {e}"),
+        };
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in &config.headers {
+            let parsed_name = reqwest::header::HeaderName::from_bytes(name.as_bytes());
+            let parsed_value = reqwest::header::HeaderValue::from_str(value);
+            match (parsed_name, parsed_value) {
+                (Ok(n), Ok(v)) => {
+                    headers.insert(n, v);
+                }
+                _ => {
+                    return Err(FetchError::Transport {
+                        url: String::new(),
+                        reason: format!("invalid HTTP header {name:?}"),
+                    })
+                }
+            }
+        }
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .user_agent(config.user_agent.clone())
+            .default_headers(headers)
+            .no_gzip()
+            .redirect(reqwest::redirect::Policy::limited(5));
+        if let Some(proxy) = &config.proxy {
+            builder = builder.proxy(reqwest::Proxy::all(proxy).map_err(err)?);
+        }
+        Ok(HttpFetcher {
+            client: builder.build().map_err(err)?,
+        })
+    }
+}
+
+fn transport(url: &str, e: reqwest::Error) -> FetchError {
+    if e.is_timeout() {
+        return FetchError::Timeout {
+            url: url.to_string(),
+            secs: 0,
+        };
+    }
+    FetchError::Transport {
+        url: url.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+impl Fetcher for HttpFetcher {
+    fn get<'a>(&'a self, url: &'a str, offset: u64) -> BoxFuture<'a, Result<Body, FetchError>> {
+        Box::pin(async move {
+            let mut request = self.client.get(url);
+            if offset > 0 {
+                request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+            }
+            let response = request.send().await.map_err(|e| transport(url, e))?;
+            let status = response.status().as_u16();
+            if status == 404 || status == 403 {
+                return Err(FetchError::NotFound {
+                    url: url.to_string(),
+                    status,
+                });
+            }
+            if !(status == 200 || (status == 206 && offset > 0)) {
+                return Err(FetchError::Status {
+                    url: url.to_string(),
+                    status,
+                });
+            }
+            let content_length = response.content_length();
+            let owned_url = url.to_string();
+            let chunks = response
+                .bytes_stream()
+                .map(move |r| r.map_err(|e| transport(&owned_url, e)))
+                .boxed();
+            Ok(Body {
+                chunks,
+                content_length,
+                resumed: status == 206,
+            })
+        })
+    }
+}
+
+/// Reads a whole (small) file: at most `max_len` bytes, within `deadline`.
+pub async fn fetch_capped(
+    fetcher: &dyn Fetcher,
+    url: &str,
+    max_len: u64,
+    deadline: Duration,
+) -> Result<Vec<u8>, FetchError> {
+    let work = async {
+        let mut body = fetcher.get(url, 0).await?;
+        let too_large = || FetchError::TooLarge {
+            url: url.to_string(),
+            limit: max_len,
+        };
+        if body.content_length.is_some_and(|n| n > max_len) {
+            return Err(too_large());
+        }
+        let capacity = body.content_length.unwrap_or(0).min(max_len);
+        let mut data = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        while let Some(chunk) = body.chunks.next().await {
+            let chunk = chunk?;
+            if data.len() as u64 + chunk.len() as u64 > max_len {
+                return Err(too_large());
+            }
+            data.extend_from_slice(&chunk);
+        }
+        Ok(data)
+    };
+    tokio::time::timeout(deadline, work)
+        .await
+        .map_err(|_| FetchError::Timeout {
+            url: url.to_string(),
+            secs: deadline.as_secs(),
+        })?
+}
+
+/// Guards a long download against trickling: after `grace`, the average speed must stay at
+/// or above `min_bytes_per_sec`.
+pub struct SpeedGuard {
+    start: Instant,
+    grace: Duration,
+    min_bytes_per_sec: u64,
+    received: u64,
+}
+
+impl SpeedGuard {
+    pub fn new(grace: Duration, min_bytes_per_sec: u64) -> Self {
+        SpeedGuard {
+            start: Instant::now(),
+            grace,
+            min_bytes_per_sec,
+            received: 0,
+        }
+    }
+
+    pub fn add(&mut self, n: usize, url: &str) -> Result<(), FetchError> {
+        self.received += n as u64;
+        let elapsed = self.start.elapsed();
+        if elapsed > self.grace {
+            let rate = self.received as f64 / elapsed.as_secs_f64();
+            if rate < self.min_bytes_per_sec as f64 {
+                return Err(FetchError::TooSlow {
+                    url: url.to_string(),
+                    min_bytes_per_sec: self.min_bytes_per_sec,
+                });
+            }
+        }
+        Ok(())
+    }
+}

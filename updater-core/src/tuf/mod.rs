@@ -1,0 +1,21 @@
+//! A TUF 1.0.34 client (spec section 5, "Detailed client workflow") and the signing side
+//! that the packaging tool and the tests share.
+//!
+//! - [`metadata`]: the metadata types, [`canonical`]: the bytes signatures cover,
+//!   [`crypto`]: keys, signatures, hashes.
+//! - [`trusted`]: the rules, as a state machine without I/O.
+//! - [`updater`]: the workflow around it; [`fetch`]: the network; [`store`]: local files.
+//! - [`signer`]: making metadata.
+
+pub mod canonical;
+pub mod crypto;
+pub mod error;
+pub mod fetch;
+pub mod metadata;
+pub mod signer;
+pub mod store;
+pub mod trusted;
+pub mod updater;
+
+pub use error::{Result, TufError};
+pub use updater::{Limits, Updater, UpdaterConfig};

@@ -1,0 +1,482 @@
+//! The TUF client workflow (spec 5): refresh the top-level metadata, find a target through
+//! the delegation graph, download it verified. Rules live in [`TrustedMetadataSet`]; this
+//! module does the I/O around it: local storage, the network, limits.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+
+use crate::tuf::crypto::Hashes;
+use crate::tuf::error::{Result, TufError};
+use crate::tuf::fetch::{fetch_capped, FetchError, Fetcher, SpeedGuard};
+use crate::tuf::metadata::{TargetFile, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
+use crate::tuf::store::{quote, safe_file_name, MetadataStore};
+use crate::tuf::trusted::TrustedMetadataSet;
+
+/// Caps on everything the client reads. The metadata sizes are python-tuf's defaults, so a
+/// repository that works with the reference client works with ours.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub root_max_len: u64,
+    pub timestamp_max_len: u64,
+    /// Used when timestamp does not give snapshot's length.
+    pub snapshot_max_len: u64,
+    /// Used when snapshot does not give a targets role's length.
+    pub targets_max_len: u64,
+    /// New root versions accepted in one refresh (spec 5.3: bounded root rotation).
+    pub max_root_rotations: u64,
+    /// Targets roles visited in one lookup (spec 5.6.7 pre-order search).
+    pub max_delegations: usize,
+    /// Longest time one metadata file may take to arrive.
+    pub metadata_deadline: Duration,
+    /// Slowest average speed tolerated for a target once `slow_grace` has passed.
+    pub min_target_bytes_per_sec: u64,
+    pub slow_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            root_max_len: 512 * 1024,
+            timestamp_max_len: 16 * 1024,
+            snapshot_max_len: 2 * 1024 * 1024,
+            targets_max_len: 5 * 1024 * 1024,
+            max_root_rotations: 256,
+            max_delegations: 32,
+            metadata_deadline: Duration::from_secs(60),
+            min_target_bytes_per_sec: 4 * 1024,
+            slow_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Where one repository's metadata lives, remotely and locally.
+#[derive(Debug, Clone)]
+pub struct UpdaterConfig {
+    /// Base URL of `metadata/` (with or without a trailing slash).
+    pub metadata_url: String,
+    /// Local directory of trusted metadata.
+    pub metadata_dir: PathBuf,
+    /// Base URL of `targets/`; needed only to download.
+    pub targets_url: Option<String>,
+    pub limits: Limits,
+    /// Fetch targets as `<dir>/<hash>.<name>` when root enables consistent snapshots.
+    pub prefix_targets_with_hash: bool,
+}
+
+impl UpdaterConfig {
+    pub fn new(metadata_url: impl Into<String>, metadata_dir: impl Into<PathBuf>) -> Self {
+        UpdaterConfig {
+            metadata_url: metadata_url.into(),
+            metadata_dir: metadata_dir.into(),
+            targets_url: None,
+            limits: Limits::default(),
+            prefix_targets_with_hash: true,
+        }
+    }
+}
+
+/// A TUF client for one repository.
+pub struct Updater {
+    config: UpdaterConfig,
+    store: MetadataStore,
+    fetcher: Arc<dyn Fetcher>,
+    trusted: TrustedMetadataSet,
+    refreshed: bool,
+}
+
+fn with_slash(url: &str) -> String {
+    if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    }
+}
+
+impl Updater {
+    /// Loads the trusted root from the metadata directory (spec 5.2). When there is none yet,
+    /// or it is unreadable, `bootstrap_root` (the root shipped with the app) is used and stored.
+    pub fn new(
+        config: UpdaterConfig,
+        fetcher: Arc<dyn Fetcher>,
+        bootstrap_root: Option<&[u8]>,
+    ) -> Result<Self> {
+        Self::with_time(config, fetcher, bootstrap_root, Utc::now())
+    }
+
+    /// As [`Updater::new`] with an explicit reference time (spec 5.1), for tests and tools.
+    pub fn with_time(
+        config: UpdaterConfig,
+        fetcher: Arc<dyn Fetcher>,
+        bootstrap_root: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
+        let store = MetadataStore::new(&config.metadata_dir);
+        let local = store.read(ROOT, config.limits.root_max_len)?;
+        let trusted = match (local, bootstrap_root) {
+            (Some(bytes), bootstrap) => match TrustedMetadataSet::new(&bytes, now) {
+                Ok(set) => set,
+                Err(e) => {
+                    let Some(bootstrap) = bootstrap else {
+                        return Err(e);
+                    };
+                    tracing::warn!(error = %e, "local root unusable; starting from the app's root");
+                    let set = TrustedMetadataSet::new(bootstrap, now)?;
+                    store.write(ROOT, bootstrap, true)?;
+                    set
+                }
+            },
+            (None, Some(bootstrap)) => {
+                let set = TrustedMetadataSet::new(bootstrap, now)?;
+                store.write(ROOT, bootstrap, true)?;
+                set
+            }
+            (None, None) => {
+                return Err(TufError::Missing {
+                    rule: "5.2",
+                    detail: format!("no trusted root in {}", store.dir().display()),
+                })
+            }
+        };
+        Ok(Updater {
+            config,
+            store,
+            fetcher,
+            trusted,
+            refreshed: false,
+        })
+    }
+
+    pub fn trusted(&self) -> &TrustedMetadataSet {
+        &self.trusted
+    }
+
+    /// Updates root, timestamp, snapshot and top-level targets (spec 5.3 to 5.6). Call once
+    /// per update cycle; a second call does nothing (start a new `Updater` for a new cycle).
+    pub async fn refresh(&mut self) -> Result<()> {
+        if self.refreshed {
+            return Ok(());
+        }
+        self.load_root().await?;
+        self.load_timestamp().await?;
+        self.load_snapshot().await?;
+        self.load_targets(TARGETS, ROOT).await?;
+        self.refreshed = true;
+        Ok(())
+    }
+
+    fn metadata_url(&self, role: &str, version: Option<u64>) -> String {
+        let base = with_slash(&self.config.metadata_url);
+        match version {
+            Some(v) => format!("{base}{v}.{}.json", quote(role)),
+            None => format!("{base}{}.json", quote(role)),
+        }
+    }
+
+    async fn fetch_metadata(
+        &self,
+        role: &str,
+        version: Option<u64>,
+        max_len: u64,
+    ) -> Result<Vec<u8>> {
+        let url = self.metadata_url(role, version);
+        tracing::debug!(%url, max_len, "fetching metadata");
+        Ok(fetch_capped(
+            self.fetcher.as_ref(),
+            &url,
+            max_len,
+            self.config.limits.metadata_deadline,
+        )
+        .await?)
+    }
+
+    /// Spec 5.3: follow `N+1.root.json` until the repository has no newer root.
+    async fn load_root(&mut self) -> Result<()> {
+        let current = self.trusted.root().common.version;
+        let last = current.saturating_add(self.config.limits.max_root_rotations);
+        for version in current + 1..=last {
+            let data = match self
+                .fetch_metadata(ROOT, Some(version), self.config.limits.root_max_len)
+                .await
+            {
+                Ok(data) => data,
+                Err(TufError::Fetch(e)) if e.is_not_found() => break,
+                Err(e) => return Err(e),
+            };
+            self.trusted.update_root(&data)?;
+            // Stored at once: each accepted root is the new trust anchor (spec 5.3.8).
+            self.store.write(ROOT, &data, true)?;
+        }
+        // Spec 5.3.10: an expired final root ends the cycle before any other request.
+        let root = self.trusted.root();
+        if root.common.is_expired(self.trusted.now()) {
+            return Err(TufError::Expired {
+                rule: "5.3.10",
+                role: ROOT.into(),
+                expires: crate::tuf::metadata::expiry::format(&root.common.expires),
+            });
+        }
+        Ok(())
+    }
+
+    /// Spec 5.4. The stored timestamp, if still valid under the current root, is the
+    /// rollback reference for the new one.
+    async fn load_timestamp(&mut self) -> Result<()> {
+        let max = self.config.limits.timestamp_max_len;
+        if let Some(local) = self.store.read(TIMESTAMP, max)? {
+            if let Err(e) = self.trusted.update_timestamp(&local) {
+                tracing::debug!(error = %e, "stored timestamp not used");
+            }
+        }
+        let data = self.fetch_metadata(TIMESTAMP, None, max).await?;
+        match self.trusted.update_timestamp(&data) {
+            Ok(_) => {}
+            Err(TufError::EqualVersion { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        self.store.write(TIMESTAMP, &data, false)
+    }
+
+    /// Spec 5.5.
+    async fn load_snapshot(&mut self) -> Result<()> {
+        let limits = &self.config.limits;
+        if let Some(local) = self.store.read(SNAPSHOT, limits.snapshot_max_len)? {
+            match self.trusted.update_snapshot(&local, true) {
+                Ok(_) => return Ok(()),
+                Err(e) => tracing::debug!(error = %e, "stored snapshot not used"),
+            }
+        }
+        let meta = self
+            .trusted
+            .timestamp()
+            .map(|t| t.snapshot_meta.clone())
+            .ok_or(TufError::Order("timestamp is not loaded"))?;
+        let max_len = meta.length.unwrap_or(limits.snapshot_max_len);
+        let version = self
+            .trusted
+            .root()
+            .consistent_snapshot
+            .then_some(meta.version);
+        let data = self.fetch_metadata(SNAPSHOT, version, max_len).await?;
+        self.trusted.update_snapshot(&data, false)?;
+        self.store.write(SNAPSHOT, &data, false)
+    }
+
+    /// Spec 5.6: a targets role, top-level or delegated, from storage if current, else fetched.
+    async fn load_targets(&mut self, role: &str, delegator: &str) -> Result<()> {
+        if self.trusted.targets(role).is_some() {
+            return self.trusted.reverify_through(role, delegator);
+        }
+        let max = self.config.limits.targets_max_len;
+        if let Some(local) = self.store.read(role, max)? {
+            let loaded = if delegator == ROOT {
+                self.trusted.update_targets(&local, true).map(|_| ())
+            } else {
+                self.trusted
+                    .update_delegated_targets(&local, true, role, delegator)
+                    .map(|_| ())
+            };
+            match loaded {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::debug!(role, error = %e, "stored targets role not used"),
+            }
+        }
+        let meta = self
+            .trusted
+            .snapshot()
+            .and_then(|s| s.role_meta(role).cloned())
+            .ok_or_else(|| TufError::Missing {
+                rule: "5.6.1",
+                detail: format!("snapshot does not list {role}.json"),
+            })?;
+        let max_len = meta.length.unwrap_or(max);
+        let version = self
+            .trusted
+            .root()
+            .consistent_snapshot
+            .then_some(meta.version);
+        let data = self.fetch_metadata(role, version, max_len).await?;
+        if delegator == ROOT {
+            self.trusted.update_targets(&data, false)?;
+        } else {
+            self.trusted
+                .update_delegated_targets(&data, false, role, delegator)?;
+        }
+        self.store.write(role, &data, false)
+    }
+
+    /// Finds `target_path` by a pre-order depth-first search of the delegation graph
+    /// (spec 5.6.7), loading roles lazily. `Ok(None)` when no trusted role lists it.
+    pub async fn get_target_info(&mut self, target_path: &str) -> Result<Option<TargetFile>> {
+        self.refresh().await?;
+        let mut to_visit: Vec<(String, String)> = vec![(TARGETS.into(), ROOT.into())];
+        let mut visited: HashSet<String> = HashSet::new();
+        while let Some((role, delegator)) = to_visit.pop() {
+            if visited.contains(&role) {
+                continue; // a cycle, or a role reached twice
+            }
+            if visited.len() >= self.config.limits.max_delegations {
+                tracing::warn!(
+                    target_path,
+                    max = self.config.limits.max_delegations,
+                    "delegation search stopped at the limit of roles visited"
+                );
+                return Ok(None);
+            }
+            self.load_targets(&role, &delegator).await?;
+            let targets = self
+                .trusted
+                .targets(&role)
+                .ok_or(TufError::Order("targets role not loaded"))?;
+            if let Some(target) = targets.targets.get(target_path) {
+                return Ok(Some(target.clone()));
+            }
+            visited.insert(role.clone());
+            if let Some(delegations) = &targets.delegations {
+                let mut children = Vec::new();
+                for child in delegations.roles_for_target(target_path) {
+                    let terminating = child.terminating;
+                    children.push((child.name, role.clone()));
+                    if terminating {
+                        // Spec 5.6.7.2.1: nothing after a terminating role is searched.
+                        to_visit.clear();
+                        break;
+                    }
+                }
+                to_visit.extend(children.into_iter().rev());
+            }
+        }
+        Ok(None)
+    }
+
+    /// The local file name for `target_path` in `target_dir`: one escaped segment, so a path
+    /// from the repository can never point outside the directory.
+    pub fn local_target_path(target_dir: &Path, target_path: &str) -> PathBuf {
+        target_dir.join(safe_file_name(target_path))
+    }
+
+    /// The already downloaded file for `info`, if it exists and still matches the trusted
+    /// length and hashes (re-verified on every call).
+    pub fn find_cached_target(&self, info: &TargetFile, local: &Path) -> Result<Option<PathBuf>> {
+        use std::io::Read;
+        let mut file = match std::fs::File::open(local) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(TufError::io(local, e)),
+        };
+        let len = file.metadata().map_err(|e| TufError::io(local, e))?.len();
+        if len != info.length {
+            return Ok(None);
+        }
+        let mut hashes = Hashes::new(&info.hashes, "cached target", "5.7.3")?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| TufError::io(local, e))?;
+            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                break;
+            };
+            hashes.update(chunk);
+        }
+        Ok(hashes
+            .finish("cached target", "5.7.3")
+            .is_ok()
+            .then(|| local.to_path_buf()))
+    }
+
+    fn target_url(&self, target_path: &str, info: &TargetFile) -> Result<String> {
+        let base = self
+            .config
+            .targets_url
+            .as_deref()
+            .ok_or(TufError::Order("no targets URL configured"))?;
+        let (dir, name) = match target_path.rsplit_once('/') {
+            Some((d, n)) => (Some(d), n),
+            None => (None, target_path),
+        };
+        let name =
+            if self.trusted.root().consistent_snapshot && self.config.prefix_targets_with_hash {
+                let hash = info
+                    .hashes
+                    .values()
+                    .next()
+                    .ok_or_else(|| TufError::malformed(TARGETS, "target without hashes"))?;
+                format!("{hash}.{name}")
+            } else {
+                name.to_string()
+            };
+        let mut url = with_slash(base);
+        if let Some(dir) = dir {
+            for segment in dir.split('/') {
+                url.push_str(&quote(segment));
+                url.push('/');
+            }
+        }
+        url.push_str(&quote(&name));
+        Ok(url)
+    }
+
+    /// Downloads `target_path` (described by `info`) to `local`, checking length and hashes
+    /// while it streams (spec 5.7). The file appears at `local` only once verified.
+    pub async fn download_target(
+        &self,
+        target_path: &str,
+        info: &TargetFile,
+        local: &Path,
+    ) -> Result<PathBuf> {
+        let url = self.target_url(target_path, info)?;
+        let what = format!("target {target_path}");
+        let mut hashes = Hashes::new(&info.hashes, &what, "5.7.3")?;
+        let dir = local.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| TufError::io(dir, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .suffix(".part")
+            .tempfile_in(dir)
+            .map_err(|e| TufError::io(dir, e))?;
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, tmp);
+        let mut body = self.fetcher.get(&url, 0).await?;
+        if body.content_length.is_some_and(|n| n > info.length) {
+            return Err(FetchError::TooLarge {
+                url,
+                limit: info.length,
+            }
+            .into());
+        }
+        let limits = &self.config.limits;
+        let mut guard = SpeedGuard::new(limits.slow_grace, limits.min_target_bytes_per_sec);
+        let mut received: u64 = 0;
+        while let Some(chunk) = body.chunks.next().await {
+            let chunk = chunk?;
+            received += chunk.len() as u64;
+            if received > info.length {
+                return Err(FetchError::TooLarge {
+                    url,
+                    limit: info.length,
+                }
+                .into());
+            }
+            guard.add(chunk.len(), &url)?;
+            hashes.update(&chunk);
+            out.write_all(&chunk).map_err(|e| TufError::io(local, e))?;
+        }
+        if received != info.length {
+            return Err(TufError::LengthOrHash {
+                rule: "5.7.3",
+                what,
+                detail: format!("length {received} instead of {}", info.length),
+            });
+        }
+        hashes.finish(&what, "5.7.3")?;
+        let tmp = out
+            .into_inner()
+            .map_err(|e| TufError::io(local, e.into_error()))?;
+        tmp.persist(local)
+            .map_err(|e| TufError::io(local, e.error))?;
+        Ok(local.to_path_buf())
+    }
+}
