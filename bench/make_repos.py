@@ -45,6 +45,7 @@ from tuf.api.metadata import (
     Metadata,
     MetaFile,
     Root,
+    Signed,
     Snapshot,
     SuccinctRoles,
     TargetFile,
@@ -196,7 +197,7 @@ class Repository:
         partial.rename(directory / f"{sha256}.{basename}")
         return TargetFile(size, {"sha256": sha256}, path)
 
-    def write_metadata(self, role: str, signed) -> None:
+    def write_metadata(self, role: str, signed: Signed) -> None:
         """Sign and write `signed`: timestamp.json or <version>.<role>.json."""
         md = Metadata(signed)
         md.sign(self.signer(_key_name(role)))

@@ -12,9 +12,11 @@ local HTTP server. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -88,28 +90,48 @@ class Client:
         return self._run(*self.metadata_url, "--target-name", target, *self.target_args, "download")
 
     def _run(self, *args: str) -> Process:
-        """Run the client once; wall time and peak RSS of exactly that process."""
         argv = [*self.command, "--metadata-dir", str(self.metadata_dir), *args]
-        # Flush dirty pages (e.g. 512 MiB written by the previous step) outside the
-        # timed section, so that no client pays for another one's writeback.
-        os.sync()
-        with open(self.log, "ab") as log:
-            log.write(f"$ {shlex.join(argv)}\n".encode())
-            log.flush()
-            start = time.perf_counter()
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-            timer = threading.Timer(CLIENT_TIMEOUT_S, proc.kill)
-            timer.start()
-            try:
-                _, status, rusage = os.wait4(proc.pid, 0)
-            finally:
-                timer.cancel()
-            wall_s = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4
-        if proc.returncode != 0:
+        with open(self.log, "a") as log:
+            log.write(f"$ {shlex.join(argv)}\n")
+        process, exit_code = spawn_measured(argv, self.log)
+        if exit_code != 0:
             tail = self.log.read_text(errors="replace").splitlines()[-15:]
-            raise ClientError(f"exit {proc.returncode}: {shlex.join(argv)}\n" + "\n".join(tail))
-        return Process(wall_s, rusage.ru_maxrss)
+            raise ClientError(f"exit {exit_code}: {shlex.join(argv)}\n" + "\n".join(tail))
+        return process
+
+
+# Peak RSS comes from wait4()'s ru_maxrss. Linux records the high-water mark of
+# the memory a process had when it called execve(), so a client exec'd from a
+# fork of this (large) Python process would report at least this process's RSS.
+# Clients are therefore started by a tiny /bin/sh that runs them in the
+# background and exits at once; as a child subreaper, this process inherits the
+# client and reaps it with wait4(), getting exactly that client's ru_maxrss.
+PR_SET_CHILD_SUBREAPER = 36
+LAUNCHER = 'log=$1; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!'
+
+
+def become_subreaper() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def spawn_measured(argv: list[str], log: Path) -> tuple[Process, int]:
+    """Run argv (output appended to log); its wall time, peak RSS and exit code."""
+    # Flush dirty pages (e.g. 512 MiB written by the previous step) outside the
+    # timed section, so that no client pays for another one's writeback.
+    os.sync()
+    start = time.perf_counter()
+    launcher = subprocess.Popen(["/bin/sh", "-c", LAUNCHER, "sh", str(log), *argv], stdout=subprocess.PIPE)
+    pid = int(launcher.communicate()[0])
+    timer = threading.Timer(CLIENT_TIMEOUT_S, os.kill, (pid, signal.SIGKILL))
+    timer.start()
+    try:
+        _, status, rusage = os.wait4(pid, 0)
+    finally:
+        timer.cancel()
+    wall_s = time.perf_counter() - start
+    return Process(wall_s, rusage.ru_maxrss), os.waitstatus_to_exitcode(status)
 
 
 def run_scenario(server: RecordingServer, steps: Callable[[], list[Process]], payload: int | None) -> Outcome:
@@ -305,6 +327,7 @@ def main() -> int:
     generation_s = time.perf_counter() - started
 
     results = {}
+    become_subreaper()
     with RecordingServer(SERVED) as server:
         for layout in layouts:
             runs = args.runs or (DEFAULT_RUNS_BIG if layout.name == "big" else DEFAULT_RUNS)

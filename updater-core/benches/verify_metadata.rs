@@ -1,0 +1,82 @@
+//! How long the client spends verifying a large `targets.json`, step by step.
+//!
+//! `cargo bench -p updater-core --bench verify_metadata` prints a table (median of 15 runs).
+//! No network or disk: this isolates parsing, canonicalisation and signature checking.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use updater_core::tuf::crypto::verify_threshold;
+use updater_core::tuf::metadata::{Common, Envelope, TargetFile, Targets};
+use updater_core::tuf::signer::{expiry_in, sign_metadata, KeyKind, LocalKey, Signer};
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs.get(runs.len() / 2).copied().unwrap_or_default()
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(f());
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let Ok(key) = LocalKey::generate(KeyKind::Ed25519) else {
+        eprintln!("cannot generate a key");
+        return;
+    };
+    println!("| targets | file KiB | parse+canonical ms | typed ms | verify ms | total ms |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    for count in [100usize, 1_000, 10_000] {
+        let mut targets = Targets::new(Common::new(1, expiry_in(Utc::now(), 30)));
+        for i in 0..count {
+            let content = format!("content of target {i}");
+            let mut hashes = BTreeMap::new();
+            hashes.insert("sha256".to_string(), hex::encode(Sha256::digest(content.as_bytes())));
+            targets.targets.insert(
+                format!("app/{i}/file-{i}.bin"),
+                TargetFile::new(content.len() as u64, hashes),
+            );
+        }
+        let Ok(bytes) = sign_metadata(&targets.to_value(), &[&key as &dyn Signer]) else {
+            eprintln!("cannot sign");
+            return;
+        };
+        let mut keys = BTreeMap::new();
+        keys.insert(key.keyid().to_string(), key.public_key().clone());
+        let keyids = vec![key.keyid().to_string()];
+        let runs = 15;
+        let parse = time(runs, || Envelope::parse(&bytes, "targets"));
+        let Ok(envelope) = Envelope::parse(&bytes, "targets") else {
+            eprintln!("cannot parse");
+            return;
+        };
+        let typed = time(runs, || Targets::from_value(envelope.signed.clone(), "targets"));
+        let verify = time(runs, || {
+            verify_threshold(&envelope, &keys, &keyids, 1, "targets", "bench")
+        });
+        let total = time(runs, || {
+            let e = Envelope::parse(&bytes, "targets").ok()?;
+            verify_threshold(&e, &keys, &keyids, 1, "targets", "bench").ok()?;
+            Targets::from_value(e.signed, "targets").ok()
+        });
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "| {count} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            bytes.len() / 1024,
+            ms(parse),
+            ms(typed),
+            ms(verify),
+            ms(total)
+        );
+    }
+}
