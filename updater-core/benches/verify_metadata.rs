@@ -41,7 +41,10 @@ fn main() {
         for i in 0..count {
             let content = format!("content of target {i}");
             let mut hashes = BTreeMap::new();
-            hashes.insert("sha256".to_string(), hex::encode(Sha256::digest(content.as_bytes())));
+            hashes.insert(
+                "sha256".to_string(),
+                hex::encode(Sha256::digest(content.as_bytes())),
+            );
             targets.targets.insert(
                 format!("app/{i}/file-{i}.bin"),
                 TargetFile::new(content.len() as u64, hashes),
@@ -60,7 +63,9 @@ fn main() {
             eprintln!("cannot parse");
             return;
         };
-        let typed = time(runs, || Targets::from_value(envelope.signed.clone(), "targets"));
+        let typed = time(runs, || {
+            Targets::from_value(envelope.signed.clone(), "targets")
+        });
         let verify = time(runs, || {
             verify_threshold(&envelope, &keys, &keyids, 1, "targets", "bench")
         });

@@ -125,7 +125,10 @@ mod tests {
     #[test]
     fn sorts_keys_as_python_does_where_olpc_cjson_differs() {
         let value: Value = serde_json::from_str(r#"{"a\u0000":1,"a":2}"#).unwrap_or_default();
-        assert_eq!(to_canonical(&value).unwrap_or_default(), b"{\"a\":2,\"a\x00\":1}".to_vec());
+        assert_eq!(
+            to_canonical(&value).unwrap_or_default(),
+            b"{\"a\":2,\"a\x00\":1}".to_vec()
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod canonical;
 pub mod crypto;
+pub mod download;
 pub mod error;
 pub mod fetch;
 pub mod metadata;

@@ -3,20 +3,17 @@
 //! module does the I/O around it: local storage, the network, limits.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
-
-use crate::tuf::crypto::Hashes;
+use crate::tuf::download::{download_verified, file_matches, DownloadOptions, Progress};
 use crate::tuf::error::{Result, TufError};
-use crate::tuf::fetch::{fetch_capped, FetchError, Fetcher, SpeedGuard};
+use crate::tuf::fetch::{fetch_capped, Fetcher};
 use crate::tuf::metadata::{TargetFile, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
 use crate::tuf::store::{quote, safe_file_name, MetadataStore};
 use crate::tuf::trusted::TrustedMetadataSet;
+use chrono::{DateTime, Utc};
 
 /// Caps on everything the client reads. The metadata sizes are python-tuf's defaults, so a
 /// repository that works with the reference client works with ours.
@@ -67,6 +64,8 @@ pub struct UpdaterConfig {
     pub limits: Limits,
     /// Fetch targets as `<dir>/<hash>.<name>` when root enables consistent snapshots.
     pub prefix_targets_with_hash: bool,
+    /// Retries of target downloads (speed limits come from `limits`).
+    pub download: DownloadOptions,
 }
 
 impl UpdaterConfig {
@@ -77,6 +76,7 @@ impl UpdaterConfig {
             targets_url: None,
             limits: Limits::default(),
             prefix_targets_with_hash: true,
+            download: DownloadOptions::default(),
         }
     }
 }
@@ -361,31 +361,9 @@ impl Updater {
     }
 
     /// The already downloaded file for `info`, if it exists and still matches the trusted
-    /// length and hashes (re-verified on every call).
+    /// length and hashes (re-verified on every call, spec 5.7).
     pub fn find_cached_target(&self, info: &TargetFile, local: &Path) -> Result<Option<PathBuf>> {
-        use std::io::Read;
-        let mut file = match std::fs::File::open(local) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(TufError::io(local, e)),
-        };
-        let len = file.metadata().map_err(|e| TufError::io(local, e))?.len();
-        if len != info.length {
-            return Ok(None);
-        }
-        let mut hashes = Hashes::new(&info.hashes, "cached target", "5.7.3")?;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = file.read(&mut buf).map_err(|e| TufError::io(local, e))?;
-            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
-                break;
-            };
-            hashes.update(chunk);
-        }
-        Ok(hashes
-            .finish("cached target", "5.7.3")
-            .is_ok()
-            .then(|| local.to_path_buf()))
+        Ok(file_matches(local, info)?.then(|| local.to_path_buf()))
     }
 
     fn target_url(&self, target_path: &str, info: &TargetFile) -> Result<String> {
@@ -428,55 +406,25 @@ impl Updater {
         info: &TargetFile,
         local: &Path,
     ) -> Result<PathBuf> {
+        self.download_target_with_progress(target_path, info, local, &mut |_| {})
+            .await
+    }
+
+    /// As [`Updater::download_target`], reporting progress; a cut connection is resumed.
+    pub async fn download_target_with_progress(
+        &self,
+        target_path: &str,
+        info: &TargetFile,
+        local: &Path,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<PathBuf> {
         let url = self.target_url(target_path, info)?;
-        let what = format!("target {target_path}");
-        let mut hashes = Hashes::new(&info.hashes, &what, "5.7.3")?;
-        let dir = local.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| TufError::io(dir, e))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .suffix(".part")
-            .tempfile_in(dir)
-            .map_err(|e| TufError::io(dir, e))?;
-        let mut out = std::io::BufWriter::with_capacity(256 * 1024, tmp);
-        let mut body = self.fetcher.get(&url, 0).await?;
-        if body.content_length.is_some_and(|n| n > info.length) {
-            return Err(FetchError::TooLarge {
-                url,
-                limit: info.length,
-            }
-            .into());
-        }
         let limits = &self.config.limits;
-        let mut guard = SpeedGuard::new(limits.slow_grace, limits.min_target_bytes_per_sec);
-        let mut received: u64 = 0;
-        while let Some(chunk) = body.chunks.next().await {
-            let chunk = chunk?;
-            received += chunk.len() as u64;
-            if received > info.length {
-                return Err(FetchError::TooLarge {
-                    url,
-                    limit: info.length,
-                }
-                .into());
-            }
-            guard.add(chunk.len(), &url)?;
-            hashes.update(&chunk);
-            out.write_all(&chunk).map_err(|e| TufError::io(local, e))?;
-        }
-        if received != info.length {
-            return Err(TufError::LengthOrHash {
-                rule: "5.7.3",
-                what,
-                detail: format!("length {received} instead of {}", info.length),
-            });
-        }
-        hashes.finish(&what, "5.7.3")?;
-        let tmp = out
-            .into_inner()
-            .map_err(|e| TufError::io(local, e.into_error()))?;
-        tmp.persist(local)
-            .map_err(|e| TufError::io(local, e.error))?;
-        Ok(local.to_path_buf())
+        let options = DownloadOptions {
+            min_bytes_per_sec: limits.min_target_bytes_per_sec,
+            slow_grace: limits.slow_grace,
+            ..self.config.download.clone()
+        };
+        download_verified(self.fetcher.as_ref(), &url, info, local, &options, progress).await
     }
 }

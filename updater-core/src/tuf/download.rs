@@ -1,0 +1,320 @@
+//! Downloading a target verified while it streams (spec 5.7.3), resumable.
+//!
+//! Bytes go to `<dest>.part` beside the destination, hashed and counted as they arrive; the
+//! length cap comes from trusted metadata, so an endless stream stops at the trusted length.
+//! A cut connection is resumed with an HTTP Range request from the bytes already hashed; a
+//! `.part` left by an earlier process is re-hashed and continued the same way. Only a file
+//! whose length and every hash match is renamed to `dest`: nothing unverified leaves `.part`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::tuf::crypto::Hashes;
+use crate::tuf::error::{Result, TufError};
+use crate::tuf::fetch::{FetchError, Fetcher, SpeedGuard};
+use crate::tuf::metadata::TargetFile;
+
+/// What a download reports as it goes (the shape tauri-plugin-updater users know).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// `resumed_from` bytes were already on disk from an earlier attempt.
+    Started {
+        content_length: u64,
+        resumed_from: u64,
+    },
+    Progress {
+        chunk_length: u64,
+        downloaded: u64,
+    },
+    Verifying,
+    Finished,
+}
+
+/// Retries and speed limits of one download.
+#[derive(Debug, Clone)]
+pub struct DownloadOptions {
+    /// Further attempts after a transport failure (not after a verification failure).
+    pub retries: u32,
+    /// First back-off; doubled each retry up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    pub min_bytes_per_sec: u64,
+    pub slow_grace: Duration,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        DownloadOptions {
+            retries: 5,
+            backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            min_bytes_per_sec: 4 * 1024,
+            slow_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+const CHUNK: usize = 256 * 1024;
+
+/// The partial file of `dest`: hidden, beside it (same file system, so the final rename is
+/// atomic).
+pub fn part_path(dest: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(dest.file_name().unwrap_or_default());
+    name.push(".part");
+    dest.with_file_name(name)
+}
+
+/// Hashes a file in chunks; `Ok(true)` when it has the trusted length and hashes.
+pub fn file_matches(path: &Path, info: &TargetFile) -> Result<bool> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(TufError::io(path, e)),
+    };
+    if file.metadata().map_err(|e| TufError::io(path, e))?.len() != info.length {
+        return Ok(false);
+    }
+    let mut hashes = Hashes::new(&info.hashes, "cached target", "5.7.3")?;
+    hash_reader(&mut file, &mut hashes, path)?;
+    Ok(hashes.finish("cached target", "5.7.3").is_ok())
+}
+
+fn hash_reader(reader: &mut File, hashes: &mut Hashes, path: &Path) -> Result<u64> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| TufError::io(path, e))?;
+        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+            return Ok(total);
+        };
+        hashes.update(chunk);
+        total += n as u64;
+    }
+}
+
+/// One download in progress: the partial file, its hash state and its length.
+struct Partial {
+    file: File,
+    path: PathBuf,
+    hashes: Hashes,
+    received: u64,
+}
+
+impl Partial {
+    /// Opens `.part`, continuing what is there if it is no longer than the target.
+    fn open(path: PathBuf, info: &TargetFile, what: &str) -> Result<Self> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| TufError::io(&path, e))?;
+        let mut hashes = Hashes::new(&info.hashes, what, "5.7.3")?;
+        let len = file.metadata().map_err(|e| TufError::io(&path, e))?.len();
+        let received = if len <= info.length {
+            hash_reader(&mut file, &mut hashes, &path)?
+        } else {
+            0
+        };
+        let mut partial = Partial {
+            file,
+            path,
+            hashes,
+            received,
+        };
+        if len > info.length {
+            partial.restart(info, what)?;
+        }
+        Ok(partial)
+    }
+
+    fn restart(&mut self, info: &TargetFile, what: &str) -> Result<()> {
+        self.file
+            .set_len(0)
+            .map_err(|e| TufError::io(&self.path, e))?;
+        self.file
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| TufError::io(&self.path, e))?;
+        self.hashes = Hashes::new(&info.hashes, what, "5.7.3")?;
+        self.received = 0;
+        Ok(())
+    }
+}
+
+/// Downloads `url` to `dest`, verified against `info`. `progress` sees every step.
+pub async fn download_verified(
+    fetcher: &dyn Fetcher,
+    url: &str,
+    info: &TargetFile,
+    dest: &Path,
+    options: &DownloadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<PathBuf> {
+    let what = format!("target {}", dest.display());
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| TufError::io(dir, e))?;
+    }
+    let mut partial = Partial::open(part_path(dest), info, &what)?;
+    progress(Progress::Started {
+        content_length: info.length,
+        resumed_from: partial.received,
+    });
+    let mut attempt = 0u32;
+    let mut backoff = options.backoff;
+    loop {
+        let outcome = stream_once(fetcher, url, info, &mut partial, options, progress, &what)
+            .await
+            .and_then(|()| {
+                if partial.received < info.length {
+                    // The server closed the connection early: resumable like any cut.
+                    Err(FetchError::Transport {
+                        url: url.to_string(),
+                        reason: format!(
+                            "connection closed after {} of {} bytes",
+                            partial.received, info.length
+                        ),
+                    }
+                    .into())
+                } else {
+                    Ok(())
+                }
+            });
+        match outcome {
+            Ok(()) => break,
+            Err(e) if is_transient(&e) && attempt < options.retries => {
+                tracing::warn!(url, error = %e, attempt, "download interrupted; resuming");
+                attempt += 1;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(options.max_backoff);
+            }
+            Err(e) => {
+                // A refused file is not kept; a cut transfer is, for the next try.
+                if !is_transient(&e) {
+                    let _ = std::fs::remove_file(&partial.path);
+                }
+                return Err(e);
+            }
+        }
+    }
+    progress(Progress::Verifying);
+    let Partial {
+        file,
+        path,
+        hashes,
+        received,
+        ..
+    } = partial;
+    let verdict = if received == info.length {
+        hashes.finish(&what, "5.7.3")
+    } else {
+        Err(TufError::LengthOrHash {
+            rule: "5.7.3",
+            what: what.clone(),
+            detail: format!("length {received} instead of {}", info.length),
+        })
+    };
+    if let Err(e) = verdict {
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    file.sync_all().map_err(|e| TufError::io(&path, e))?;
+    drop(file);
+    std::fs::rename(&path, dest).map_err(|e| TufError::io(dest, e))?;
+    progress(Progress::Finished);
+    Ok(dest.to_path_buf())
+}
+
+fn is_transient(e: &TufError) -> bool {
+    matches!(
+        e,
+        TufError::Fetch(
+            FetchError::Transport { .. } | FetchError::Timeout { .. } | FetchError::Status { .. }
+        )
+    )
+}
+
+/// One request: from `partial.received` to the end, or until the connection fails.
+async fn stream_once(
+    fetcher: &dyn Fetcher,
+    url: &str,
+    info: &TargetFile,
+    partial: &mut Partial,
+    options: &DownloadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    what: &str,
+) -> Result<()> {
+    if partial.received == info.length {
+        return Ok(());
+    }
+    // The file holds exactly the bytes hashed so far, whatever an earlier attempt left.
+    partial
+        .file
+        .set_len(partial.received)
+        .and_then(|()| {
+            partial
+                .file
+                .seek(SeekFrom::Start(partial.received))
+                .map(drop)
+        })
+        .map_err(|e| TufError::io(&partial.path, e))?;
+    let mut body = fetcher.get(url, partial.received).await?;
+    if partial.received > 0 && !body.resumed {
+        // The server ignored the Range header: start over.
+        partial.restart(info, what)?;
+    }
+    let remaining = info.length - partial.received;
+    if body.content_length.is_some_and(|n| n > remaining) {
+        return Err(FetchError::TooLarge {
+            url: url.to_string(),
+            limit: info.length,
+        }
+        .into());
+    }
+    let mut guard = SpeedGuard::new(options.slow_grace, options.min_bytes_per_sec);
+    let mut writer = std::io::BufWriter::with_capacity(CHUNK, &mut partial.file);
+    let mut received = partial.received;
+    let mut result = Ok(());
+    while let Some(chunk) = body.chunks.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
+        };
+        if received + chunk.len() as u64 > info.length {
+            result = Err(FetchError::TooLarge {
+                url: url.to_string(),
+                limit: info.length,
+            }
+            .into());
+            break;
+        }
+        if let Err(e) = guard.add(chunk.len(), url) {
+            result = Err(e.into());
+            break;
+        }
+        if let Err(e) = writer.write_all(&chunk) {
+            result = Err(TufError::io(&partial.path, e));
+            break;
+        }
+        partial.hashes.update(&chunk);
+        received += chunk.len() as u64;
+        progress(Progress::Progress {
+            chunk_length: chunk.len() as u64,
+            downloaded: received,
+        });
+    }
+    // Whatever arrived and was hashed is kept, so a retry resumes after it.
+    writer.flush().map_err(|e| TufError::io(&partial.path, e))?;
+    drop(writer);
+    partial.received = received;
+    result
+}

@@ -1,0 +1,323 @@
+//! The resumable verified download against a real HTTP server on 127.0.0.1 that cuts
+//! connections, ignores Range, fails, or serves the wrong bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use updater_core::tuf::download::{download_verified, part_path, DownloadOptions, Progress};
+use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
+use updater_core::tuf::metadata::TargetFile;
+use updater_core::tuf::TufError;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// The first response stops after `cut` bytes; later ones honour Range.
+    CutOnceThenRange,
+    /// Cut once, then always answer 200 with the whole file (Range ignored).
+    CutOnceIgnoreRange,
+    /// Always HTTP 500.
+    Fail,
+    /// Honour Range.
+    Normal,
+}
+
+struct Server {
+    url: String,
+    /// The Range header of each request ("" when none).
+    ranges: Arc<Mutex<Vec<String>>>,
+}
+
+/// A reader that yields `n` bytes and then fails, which makes tiny_http drop the connection.
+struct CutReader {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for CutReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.data.len() {
+            return Err(std::io::Error::other("connection cut"));
+        }
+        let n = buf.len().min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+fn serve(data: Vec<u8>, mode: Mode, cut: usize) -> Server {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/file.bin", server.server_addr().to_ip().unwrap());
+    let ranges = Arc::new(Mutex::new(Vec::new()));
+    let log = ranges.clone();
+    std::thread::spawn(move || {
+        let mut served = 0;
+        for request in server.incoming_requests() {
+            let range = request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("Range"))
+                .map(|h| h.value.to_string())
+                .unwrap_or_default();
+            log.lock().unwrap().push(range.clone());
+            served += 1;
+            let offset: usize = range
+                .strip_prefix("bytes=")
+                .and_then(|r| r.strip_suffix('-'))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let cut_now =
+                served == 1 && matches!(mode, Mode::CutOnceThenRange | Mode::CutOnceIgnoreRange);
+            let _ = match mode {
+                Mode::Fail => request.respond(tiny_http::Response::empty(500)),
+                _ if cut_now => {
+                    let reader = CutReader {
+                        data: data[..cut].to_vec(),
+                        pos: 0,
+                    };
+                    request.respond(tiny_http::Response::new(
+                        200.into(),
+                        vec![],
+                        reader,
+                        Some(data.len()),
+                        None,
+                    ))
+                }
+                Mode::CutOnceIgnoreRange => {
+                    request.respond(tiny_http::Response::from_data(data.clone()))
+                }
+                _ if offset > 0 => {
+                    let header = tiny_http::Header::from_bytes(
+                        "Content-Range",
+                        format!("bytes {offset}-{}/{}", data.len() - 1, data.len()),
+                    )
+                    .unwrap();
+                    request.respond(
+                        tiny_http::Response::from_data(data[offset..].to_vec())
+                            .with_status_code(206)
+                            .with_header(header),
+                    )
+                }
+                _ => request.respond(tiny_http::Response::from_data(data.clone())),
+            };
+        }
+    });
+    Server { url, ranges }
+}
+
+fn payload() -> Vec<u8> {
+    (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect()
+}
+
+fn info_for(data: &[u8]) -> TargetFile {
+    let mut hashes = BTreeMap::new();
+    hashes.insert("sha256".to_string(), hex::encode(Sha256::digest(data)));
+    TargetFile::new(data.len() as u64, hashes)
+}
+
+fn fast_retries() -> DownloadOptions {
+    DownloadOptions {
+        retries: 3,
+        backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+        ..DownloadOptions::default()
+    }
+}
+
+/// A cut leaves the socket open on tiny_http's side: the client's read timeout (short here)
+/// is what notices the stall, as it would on a real network.
+fn fetcher() -> HttpFetcher {
+    HttpFetcher::new(&HttpConfig {
+        read_timeout: Duration::from_millis(500),
+        ..HttpConfig::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn resumes_with_range_after_a_cut_connection() {
+    let data = payload();
+    let server = serve(data.clone(), Mode::CutOnceThenRange, 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    let mut events = Vec::new();
+    download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &fast_retries(),
+        &mut |p| events.push(p),
+    )
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    let ranges = server.ranges.lock().unwrap().clone();
+    assert_eq!(ranges.len(), 2, "{ranges:?}");
+    assert_eq!(ranges[0], "");
+    // Resumed exactly after what arrived before the cut (tiny_http may have sent it all).
+    let resumed_at: u64 = ranges[1]
+        .strip_prefix("bytes=")
+        .and_then(|r| r.strip_suffix('-'))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(resumed_at > 0 && resumed_at <= 1024 * 1024, "{resumed_at}");
+    assert_eq!(
+        events.first(),
+        Some(&Progress::Started {
+            content_length: data.len() as u64,
+            resumed_from: 0
+        })
+    );
+    assert_eq!(events.last(), Some(&Progress::Finished));
+    assert!(events.contains(&Progress::Verifying));
+    let streamed: u64 = events
+        .iter()
+        .map(|e| match e {
+            Progress::Progress { chunk_length, .. } => *chunk_length,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(streamed, data.len() as u64);
+    assert!(!part_path(&dest).exists());
+}
+
+#[tokio::test]
+async fn starts_over_when_the_server_ignores_range() {
+    let data = payload();
+    let server = serve(data.clone(), Mode::CutOnceIgnoreRange, 512 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &fast_retries(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_eq!(server.ranges.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn continues_a_partial_file_left_by_an_earlier_process() {
+    let data = payload();
+    let server = serve(data.clone(), Mode::Normal, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    std::fs::write(part_path(&dest), &data[..1000]).unwrap();
+    let mut first = None;
+    download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &fast_retries(),
+        &mut |p| {
+            first.get_or_insert(p);
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_eq!(
+        *server.ranges.lock().unwrap(),
+        vec!["bytes=1000-".to_string()]
+    );
+    assert_eq!(
+        first,
+        Some(Progress::Started {
+            content_length: data.len() as u64,
+            resumed_from: 1000
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_partial_file_is_refused_then_replaced() {
+    let data = payload();
+    let server = serve(data.clone(), Mode::Normal, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    std::fs::write(part_path(&dest), vec![0xAA; 1000]).unwrap();
+    let err = download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &fast_retries(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, TufError::LengthOrHash { .. }), "{err}");
+    assert!(err.to_string().contains("5.7.3"), "{err}");
+    assert!(!dest.exists());
+    assert!(!part_path(&dest).exists());
+    // The next attempt starts clean and succeeds.
+    download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &fast_retries(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+}
+
+#[tokio::test]
+async fn wrong_bytes_never_reach_the_destination() {
+    let data = payload();
+    let mut tampered = data.clone();
+    tampered[123_456] ^= 1;
+    let server = serve(tampered, Mode::Normal, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    let err = download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &fast_retries(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("sha256 mismatch"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn gives_up_after_the_retries() {
+    let data = payload();
+    let server = serve(data.clone(), Mode::Fail, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    let err = download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &fast_retries(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("HTTP status 500"), "{err}");
+    // One try and three retries.
+    assert_eq!(server.ranges.lock().unwrap().len(), 4);
+    assert!(!dest.exists());
+}
