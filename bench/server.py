@@ -76,6 +76,9 @@ class RecordingServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's
+    # algorithm and the client's delayed ACK would stall each response ~40 ms.
+    disable_nagle_algorithm = True
     server: RecordingServer
 
     def do_GET(self) -> None:

@@ -1,0 +1,86 @@
+//! The install journal: one small JSON file in the data dir saying how far an install got.
+//! It is written atomically and durably (temp file, fsync, rename, fsync dir) before and after
+//! each step, so whatever kills the process, the next start reads a state it can finish or
+//! undo.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::install::InstallError;
+use crate::tuf::store::{read_capped, write_atomic};
+
+/// Where an install stands. The order is the order of the steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    /// The verified new version is unpacked in `staged`; the app is untouched.
+    Staged,
+    /// The current version is copied to `backup`; the swap may or may not have happened.
+    BackedUp,
+    /// The new version is in place and waits for `confirm()`; `launches` counts starts.
+    Swapped { launches: u32 },
+    /// Putting the previous version back; may or may not have happened.
+    RollingBack { reason: String },
+    /// The previous version is back in place.
+    RolledBack { reason: String },
+}
+
+/// What is being installed where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "path", rename_all = "snake_case")]
+pub enum InstallTarget {
+    /// A single file: an executable or an AppImage.
+    Executable(PathBuf),
+    /// A directory: a macOS `.app` or an unpacked app folder.
+    Bundle(PathBuf),
+}
+
+impl InstallTarget {
+    pub fn path(&self) -> &Path {
+        match self {
+            InstallTarget::Executable(p) | InstallTarget::Bundle(p) => p,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    #[serde(flatten)]
+    pub state: State,
+    pub from_version: String,
+    pub to_version: String,
+    pub target: InstallTarget,
+    /// The new version, ready to move in.
+    pub staged: PathBuf,
+    /// The previous version, kept until the new one confirms.
+    pub backup: PathBuf,
+    /// Identifies the new version once in place: the SHA-256 of the executable, or of the
+    /// marker file written into a bundle.
+    pub new_id: String,
+}
+
+const MAX_JOURNAL: u64 = 64 * 1024;
+
+impl Journal {
+    pub fn load(path: &Path) -> Result<Option<Journal>, InstallError> {
+        let Some(bytes) = read_capped(path, MAX_JOURNAL)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| InstallError::Journal {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), InstallError> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| InstallError::Journal {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        write_atomic(path, &bytes, true)?;
+        Ok(())
+    }
+}

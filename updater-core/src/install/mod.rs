@@ -1,0 +1,490 @@
+//! The staged install: a journal, not hope (DESIGN.md, "Install").
+//!
+//! Steps, each recorded in the journal before the next begins:
+//!
+//! ```text
+//! stage ─► Staged ─► backup ─► BackedUp ─► swap ─► Swapped{launches} ─► confirm ─► (done)
+//!                                                        │ not confirmed within N launches
+//!                                                        ▼
+//!                                           RollingBack ─► RolledBack ─► reported at next start
+//! ```
+//!
+//! Every step can be repeated, and [`Installer::startup`] finds out which side of a step a
+//! crash left us on (by the identity of what is in place: the SHA-256 of an executable, the
+//! inode of a bundle directory), so a kill at any moment is finished or undone at the next
+//! start. A single executable is replaced by an atomic rename of a sibling copy (`self-replace`
+//! on Windows, where a running executable cannot be renamed over); a bundle directory is
+//! exchanged with the staged one in one system call. The previous version is kept until
+//! [`Installer::confirm`]. A lock file keeps two processes from updating at once.
+
+mod journal;
+mod swap;
+mod unpack;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+pub use journal::{InstallTarget, Journal, State};
+pub use swap::sha256_file;
+
+#[derive(Debug, Error)]
+pub enum InstallError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("install journal {path} is unreadable: {reason}")]
+    Journal { path: PathBuf, reason: String },
+    #[error("another process is updating this app (lock {0} is held)")]
+    Busy(PathBuf),
+    #[error("an install is already in progress ({0:?}); finish it first")]
+    InProgress(String),
+    #[error("nothing is staged to install")]
+    NothingStaged,
+    #[error("the staged update at {0} changed since it was verified")]
+    StagedTampered(PathBuf),
+    #[error("bad update artifact: {0}")]
+    Artifact(String),
+    #[error("cannot write the install location {path}: {source}")]
+    NotWritable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<crate::tuf::TufError> for InstallError {
+    fn from(e: crate::tuf::TufError) -> Self {
+        match e {
+            crate::tuf::TufError::Io { path, source } => InstallError::Io {
+                path: path.into(),
+                source,
+            },
+            other => InstallError::Artifact(other.to_string()),
+        }
+    }
+}
+
+/// What [`Installer::startup`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartupOutcome {
+    /// No install in progress.
+    Idle,
+    /// Another process holds the update lock.
+    Busy,
+    /// A verified update is staged; `install()` will put it in place.
+    Staged { version: String },
+    /// The new version runs and waits for `confirm()`; this is its `launch`-th start.
+    PendingConfirmation { version: String, launch: u32 },
+    /// The new version failed to confirm and the previous one is back in place. The running
+    /// process is the failed version: it should restart (or exit) now.
+    RolledBack {
+        failed_version: String,
+        restored_version: String,
+        reason: String,
+        restart_required: bool,
+    },
+}
+
+/// Held while updating; released on drop.
+#[derive(Debug)]
+pub struct UpdateLock {
+    _file: fs::File,
+}
+
+/// The installer of one app.
+#[derive(Debug, Clone)]
+pub struct Installer {
+    dir: PathBuf,
+    target: InstallTarget,
+    max_unconfirmed_launches: u32,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
+    move |source| InstallError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Kills the process at a named step when `UPDATER_CRASH_AT` names it: the kill tests use
+/// it to stop a real install at each journal step. Compiled only with `fault-injection`.
+fn crash_point(step: &str) {
+    #[cfg(feature = "fault-injection")]
+    if std::env::var("UPDATER_CRASH_AT").is_ok_and(|s| s == step) {
+        tracing::warn!(step, "fault injection: killing the process");
+        #[cfg(unix)]
+        let _ = rustix::process::kill_process(
+            rustix::process::getpid(),
+            rustix::process::Signal::KILL,
+        );
+        std::process::abort();
+    }
+    let _ = step;
+}
+
+impl Installer {
+    /// `data_dir` is the app's data directory (install state goes in `data_dir/install/`);
+    /// a version that has not confirmed after `max_unconfirmed_launches` starts is rolled back.
+    pub fn new(data_dir: &Path, target: InstallTarget, max_unconfirmed_launches: u32) -> Self {
+        Installer {
+            dir: data_dir.join("install"),
+            target,
+            max_unconfirmed_launches: max_unconfirmed_launches.max(1),
+        }
+    }
+
+    /// What this process is: its executable, or the AppImage it was started from (the
+    /// `APPIMAGE` variable), or on macOS the `.app` bundle that contains it.
+    pub fn detect_target() -> Result<InstallTarget, InstallError> {
+        if let Some(appimage) = std::env::var_os("APPIMAGE") {
+            return Ok(InstallTarget::Executable(PathBuf::from(appimage)));
+        }
+        let exe = std::env::current_exe().map_err(io(Path::new("current executable")))?;
+        let exe = fs::canonicalize(&exe).unwrap_or(exe);
+        if cfg!(target_os = "macos") {
+            if let Some(bundle) = exe
+                .ancestors()
+                .find(|p| p.extension().is_some_and(|e| e == "app"))
+            {
+                return Ok(InstallTarget::Bundle(bundle.to_path_buf()));
+            }
+        }
+        Ok(InstallTarget::Executable(exe))
+    }
+
+    pub fn target(&self) -> &InstallTarget {
+        &self.target
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.dir.join("journal.json")
+    }
+
+    pub fn journal(&self) -> Result<Option<Journal>, InstallError> {
+        Journal::load(&self.journal_path())
+    }
+
+    /// Takes the update lock without waiting; `Busy` if another process has it.
+    pub fn lock(&self) -> Result<UpdateLock, InstallError> {
+        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let path = self.dir.join("lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(UpdateLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(InstallError::Busy(path)),
+            Err(fs::TryLockError::Error(e)) => Err(InstallError::Io { path, source: e }),
+        }
+    }
+
+    /// Step 1: unpacks the verified `artifact` (named `artifact_name` in the repository) so
+    /// it is ready to swap in, and records `Staged`. The app is not touched.
+    pub fn stage(
+        &self,
+        _lock: &UpdateLock,
+        artifact: &Path,
+        artifact_name: &str,
+        from_version: &str,
+        to_version: &str,
+    ) -> Result<(), InstallError> {
+        if let Some(j) = self.journal()? {
+            match j.state {
+                State::Staged | State::RolledBack { .. } => self.discard_staged(&j)?,
+                other => return Err(InstallError::InProgress(format!("{other:?}"))),
+            }
+        }
+        self.check_target_writable()?;
+        let (staged, backup, new_id) = match &self.target {
+            InstallTarget::Executable(_) => {
+                let staged = self.dir.join(format!("staged-{}", sanitize(to_version)));
+                swap::remove_any(&staged)?;
+                unpack::stage_executable(artifact, artifact_name, &staged)?;
+                let id = sha256_file(&staged)?;
+                (staged, self.dir.join("previous"), id)
+            }
+            InstallTarget::Bundle(target) => {
+                // Beside the bundle, so the exchange is a rename on one file system.
+                let staged = swap::sibling(target, ".staged");
+                swap::remove_any(&staged)?;
+                unpack::stage_bundle(artifact, artifact_name, &staged)?;
+                let id = dir_identity(&staged)?;
+                (staged.clone(), staged, id)
+            }
+        };
+        let journal = Journal {
+            state: State::Staged,
+            from_version: from_version.to_string(),
+            to_version: to_version.to_string(),
+            target: self.target.clone(),
+            staged,
+            backup,
+            new_id,
+        };
+        journal.save(&self.journal_path())?;
+        crash_point("staged");
+        Ok(())
+    }
+
+    fn check_target_writable(&self) -> Result<(), InstallError> {
+        let dir = self
+            .target
+            .path()
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        tempfile::Builder::new()
+            .prefix(".update-probe-")
+            .tempfile_in(&dir)
+            .map(drop)
+            .map_err(|source| InstallError::NotWritable { path: dir, source })
+    }
+
+    /// Step 2: keeps the current version as the backup and swaps the staged one in. On
+    /// return the new version is in place, pending confirmation.
+    pub fn install(&self, _lock: &UpdateLock) -> Result<(), InstallError> {
+        let Some(mut j) = self.journal()? else {
+            return Err(InstallError::NothingStaged);
+        };
+        if j.state != State::Staged {
+            return Err(InstallError::InProgress(format!("{:?}", j.state)));
+        }
+        match &j.target {
+            InstallTarget::Executable(target) => {
+                if sha256_file(&j.staged)? != j.new_id {
+                    return Err(InstallError::StagedTampered(j.staged.clone()));
+                }
+                swap::replace_file(target, &j.backup)?;
+                j.state = State::BackedUp;
+                j.save(&self.journal_path())?;
+                crash_point("backed_up");
+                swap::replace_file(&j.staged, target)?;
+            }
+            InstallTarget::Bundle(target) => {
+                if dir_identity(&j.staged)? != j.new_id {
+                    return Err(InstallError::StagedTampered(j.staged.clone()));
+                }
+                j.state = State::BackedUp;
+                j.save(&self.journal_path())?;
+                crash_point("backed_up");
+                // After the exchange, `staged` holds the previous version: the backup.
+                swap::exchange(&j.staged, target)?;
+            }
+        }
+        crash_point("replaced");
+        j.state = State::Swapped { launches: 0 };
+        j.save(&self.journal_path())?;
+        crash_point("swapped");
+        Ok(())
+    }
+
+    /// Whether the new version is what sits at the install location now.
+    fn new_version_in_place(&self, j: &Journal) -> Result<bool, InstallError> {
+        let path = j.target.path();
+        if !path.exists() {
+            return Ok(false);
+        }
+        Ok(match &j.target {
+            InstallTarget::Executable(_) => sha256_file(path)? == j.new_id,
+            InstallTarget::Bundle(_) => dir_identity(path)? == j.new_id,
+        })
+    }
+
+    /// Call first thing in `main`: finishes or undoes whatever an interrupted install left,
+    /// counts launches of an unconfirmed version and rolls it back after too many.
+    pub fn startup(&self) -> Result<StartupOutcome, InstallError> {
+        let lock = match self.lock() {
+            Ok(lock) => lock,
+            Err(InstallError::Busy(_)) => return Ok(StartupOutcome::Busy),
+            Err(e) => return Err(e),
+        };
+        let Some(mut j) = self.journal()? else {
+            return Ok(StartupOutcome::Idle);
+        };
+        self.remove_stray_temporaries(&j);
+        match j.state.clone() {
+            State::Staged => Ok(StartupOutcome::Staged {
+                version: j.to_version.clone(),
+            }),
+            State::BackedUp => {
+                if self.new_version_in_place(&j)? {
+                    // The swap happened; only its journal entry was lost.
+                    j.state = State::Swapped { launches: 0 };
+                    self.count_launch(&lock, j)
+                } else {
+                    j.state = State::Staged;
+                    j.save(&self.journal_path())?;
+                    Ok(StartupOutcome::Staged {
+                        version: j.to_version.clone(),
+                    })
+                }
+            }
+            State::Swapped { .. } => self.count_launch(&lock, j),
+            State::RollingBack { reason } => {
+                self.finish_rollback(j.clone(), &reason)?;
+                Ok(StartupOutcome::RolledBack {
+                    failed_version: j.to_version,
+                    restored_version: j.from_version,
+                    reason,
+                    restart_required: true,
+                })
+            }
+            State::RolledBack { .. } => {
+                self.discard_staged(&j)?;
+                self.remove_journal()?;
+                Ok(StartupOutcome::Idle)
+            }
+        }
+    }
+
+    fn count_launch(
+        &self,
+        lock: &UpdateLock,
+        mut j: Journal,
+    ) -> Result<StartupOutcome, InstallError> {
+        let State::Swapped { launches } = j.state else {
+            return Err(InstallError::InProgress(format!("{:?}", j.state)));
+        };
+        let launch = launches + 1;
+        if launch > self.max_unconfirmed_launches {
+            let reason = format!(
+                "version {} did not confirm within {} launches",
+                j.to_version, self.max_unconfirmed_launches
+            );
+            self.rollback(lock, &reason)?;
+            return Ok(StartupOutcome::RolledBack {
+                failed_version: j.to_version,
+                restored_version: j.from_version,
+                reason,
+                restart_required: true,
+            });
+        }
+        j.state = State::Swapped { launches: launch };
+        j.save(&self.journal_path())?;
+        Ok(StartupOutcome::PendingConfirmation {
+            version: j.to_version,
+            launch,
+        })
+    }
+
+    /// The new version is healthy: forget the previous one. `Ok(false)` if nothing was
+    /// pending.
+    pub fn confirm(&self) -> Result<bool, InstallError> {
+        let _lock = self.lock()?;
+        let Some(j) = self.journal()? else {
+            return Ok(false);
+        };
+        if !matches!(j.state, State::Swapped { .. }) {
+            return Ok(false);
+        }
+        self.remove_journal()?;
+        swap::remove_any(&j.backup)?;
+        swap::remove_any(&j.staged)?;
+        Ok(true)
+    }
+
+    /// Puts the previous version back (after a swap that must not stand).
+    pub fn rollback(&self, _lock: &UpdateLock, reason: &str) -> Result<(), InstallError> {
+        let Some(mut j) = self.journal()? else {
+            return Err(InstallError::NothingStaged);
+        };
+        match j.state {
+            State::BackedUp | State::Swapped { .. } | State::RollingBack { .. } => {}
+            ref other => return Err(InstallError::InProgress(format!("{other:?}"))),
+        }
+        j.state = State::RollingBack {
+            reason: reason.to_string(),
+        };
+        j.save(&self.journal_path())?;
+        crash_point("rolling_back");
+        self.finish_rollback(j, reason)
+    }
+
+    fn finish_rollback(&self, mut j: Journal, reason: &str) -> Result<(), InstallError> {
+        if self.new_version_in_place(&j)? {
+            match &j.target {
+                InstallTarget::Executable(target) => swap::replace_file(&j.backup, target)?,
+                InstallTarget::Bundle(target) => swap::exchange(&j.backup, target)?,
+            }
+        }
+        crash_point("restored");
+        j.state = State::RolledBack {
+            reason: reason.to_string(),
+        };
+        j.save(&self.journal_path())?;
+        crash_point("rolled_back");
+        swap::remove_any(&j.staged)?;
+        if j.backup != j.staged {
+            swap::remove_any(&j.backup)?;
+        }
+        Ok(())
+    }
+
+    fn discard_staged(&self, j: &Journal) -> Result<(), InstallError> {
+        swap::remove_any(&j.staged)?;
+        if j.backup != j.staged {
+            swap::remove_any(&j.backup)?;
+        }
+        Ok(())
+    }
+
+    fn remove_journal(&self) -> Result<(), InstallError> {
+        let path = self.journal_path();
+        match fs::remove_file(&path) {
+            Ok(()) => crate::tuf::store::sync_dir(&self.dir).map_err(InstallError::from),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(InstallError::Io { path, source: e }),
+        }
+    }
+
+    /// A kill during a file replacement leaves a hidden `.update-*` temporary beside the app.
+    fn remove_stray_temporaries(&self, j: &Journal) {
+        let Some(dir) = j.target.path().parent() else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".update-") {
+                let _ = swap::remove_any(&entry.path());
+            }
+        }
+    }
+}
+
+/// A version string as a file name part.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect()
+}
+
+/// What identifies a directory across a rename: its device and inode on Unix; elsewhere a
+/// marker file holding a random id.
+fn dir_identity(path: &Path) -> Result<String, InstallError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(path).map_err(io(path))?;
+        Ok(format!("{}:{}", m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let marker = path.join(".update-id");
+        if let Ok(id) = fs::read_to_string(&marker) {
+            return Ok(id);
+        }
+        let id = format!("{:x}", rand_core::RngCore::next_u64(&mut rand_core::OsRng));
+        fs::write(&marker, &id).map_err(io(&marker))?;
+        Ok(id)
+    }
+}

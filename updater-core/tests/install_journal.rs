@@ -1,0 +1,286 @@
+//! The staged install on real files: swap, confirm, rollback after unconfirmed launches,
+//! bundles exchanged as directories, the lock, and bad artifacts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use updater_core::install::{InstallError, InstallTarget, Installer, StartupOutcome, State};
+
+struct App {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    exe: PathBuf,
+    artifact: PathBuf,
+}
+
+fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bin = dir.path().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let exe = bin.join("app");
+    fs::write(&exe, b"version 1").unwrap();
+    let artifact = dir.path().join("app-2");
+    fs::write(&artifact, b"version 2").unwrap();
+    App {
+        data,
+        exe,
+        artifact,
+        _dir: dir,
+    }
+}
+
+fn installer(app: &App) -> Installer {
+    Installer::new(&app.data, InstallTarget::Executable(app.exe.clone()), 2)
+}
+
+fn stage_and_install(inst: &Installer, artifact: &Path) {
+    let lock = inst.lock().unwrap();
+    inst.stage(&lock, artifact, "app", "1.0.0", "2.0.0").unwrap();
+    assert_eq!(inst.journal().unwrap().unwrap().state, State::Staged);
+    inst.install(&lock).unwrap();
+}
+
+#[test]
+fn swap_then_confirm_keeps_the_new_version_and_forgets_the_old() {
+    let app = app();
+    let inst = installer(&app);
+    stage_and_install(&inst, &app.artifact);
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 2");
+    let journal = inst.journal().unwrap().unwrap();
+    assert_eq!(journal.state, State::Swapped { launches: 0 });
+    assert_eq!(fs::read(&journal.backup).unwrap(), b"version 1");
+    assert_eq!(
+        inst.startup().unwrap(),
+        StartupOutcome::PendingConfirmation {
+            version: "2.0.0".into(),
+            launch: 1
+        }
+    );
+    assert!(inst.confirm().unwrap());
+    assert!(inst.journal().unwrap().is_none());
+    assert!(!journal.backup.exists());
+    assert!(!journal.staged.exists());
+    assert_eq!(inst.startup().unwrap(), StartupOutcome::Idle);
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 2");
+}
+
+#[test]
+fn an_unconfirmed_version_is_rolled_back_after_the_allowed_launches() {
+    let app = app();
+    let inst = installer(&app);
+    stage_and_install(&inst, &app.artifact);
+    for launch in 1..=2 {
+        assert_eq!(
+            inst.startup().unwrap(),
+            StartupOutcome::PendingConfirmation {
+                version: "2.0.0".into(),
+                launch
+            }
+        );
+    }
+    match inst.startup().unwrap() {
+        StartupOutcome::RolledBack {
+            failed_version,
+            restored_version,
+            restart_required,
+            reason,
+        } => {
+            assert_eq!(failed_version, "2.0.0");
+            assert_eq!(restored_version, "1.0.0");
+            assert!(restart_required);
+            assert!(reason.contains("did not confirm within 2 launches"), "{reason}");
+        }
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
+    // Confirming now is too late: nothing is pending.
+    assert!(!inst.confirm().unwrap());
+    // The next start reports nothing and cleans up; a new update can be staged.
+    assert_eq!(inst.startup().unwrap(), StartupOutcome::Idle);
+    assert!(inst.journal().unwrap().is_none());
+    stage_and_install(&inst, &app.artifact);
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 2");
+}
+
+#[test]
+fn a_crash_after_the_swap_but_before_its_journal_entry_is_recognised() {
+    let app = app();
+    let inst = installer(&app);
+    stage_and_install(&inst, &app.artifact);
+    // Put the journal back to what it said just before the swap.
+    let path = app.data.join("install/journal.json");
+    let mut journal = inst.journal().unwrap().unwrap();
+    journal.state = State::BackedUp;
+    journal.save(&path).unwrap();
+    assert_eq!(
+        inst.startup().unwrap(),
+        StartupOutcome::PendingConfirmation {
+            version: "2.0.0".into(),
+            launch: 1
+        }
+    );
+}
+
+#[test]
+fn a_crash_after_the_backup_but_before_the_swap_goes_back_to_staged() {
+    let app = app();
+    let inst = installer(&app);
+    let lock = inst.lock().unwrap();
+    inst.stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0").unwrap();
+    let path = app.data.join("install/journal.json");
+    let mut journal = inst.journal().unwrap().unwrap();
+    journal.state = State::BackedUp;
+    journal.save(&path).unwrap();
+    drop(lock);
+    assert_eq!(
+        inst.startup().unwrap(),
+        StartupOutcome::Staged {
+            version: "2.0.0".into()
+        }
+    );
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
+    let lock = inst.lock().unwrap();
+    inst.install(&lock).unwrap();
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 2");
+}
+
+#[test]
+fn a_second_process_cannot_update_at_the_same_time() {
+    let app = app();
+    let inst = installer(&app);
+    let _held = inst.lock().unwrap();
+    assert!(matches!(inst.lock(), Err(InstallError::Busy(_))));
+    assert_eq!(inst.startup().unwrap(), StartupOutcome::Busy);
+}
+
+#[test]
+fn a_staged_file_changed_after_verification_is_not_installed() {
+    let app = app();
+    let inst = installer(&app);
+    let lock = inst.lock().unwrap();
+    inst.stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0").unwrap();
+    let staged = inst.journal().unwrap().unwrap().staged;
+    fs::write(&staged, b"evil").unwrap();
+    assert!(matches!(
+        inst.install(&lock),
+        Err(InstallError::StagedTampered(_))
+    ));
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
+}
+
+#[test]
+fn an_install_location_that_cannot_be_written_is_a_clear_error() {
+    let app = app();
+    // Tests run as root here, where permission bits do not stop writes: a location whose
+    // directory does not exist stands in for one that cannot be written.
+    let missing = app.exe.parent().unwrap().join("gone/app");
+    let inst = Installer::new(&app.data, InstallTarget::Executable(missing), 2);
+    let lock = inst.lock().unwrap();
+    let err = inst
+        .stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0")
+        .unwrap_err();
+    assert!(matches!(err, InstallError::NotWritable { .. }), "{err}");
+    assert!(err.to_string().contains("cannot write the install location"));
+    assert!(inst.journal().unwrap().is_none());
+}
+
+fn tar_gz(path: &Path, entries: &[(&str, &[u8])]) {
+    let file = fs::File::create(path).unwrap();
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (name, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o755);
+        header.set_cksum();
+        tar.append_data(&mut header, name, *data).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn a_bundle_is_exchanged_as_a_directory_and_rolled_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("Demo.app");
+    fs::create_dir_all(bundle.join("Contents/MacOS")).unwrap();
+    fs::write(bundle.join("Contents/MacOS/demo"), b"v1").unwrap();
+    fs::write(bundle.join("Contents/old-only"), b"x").unwrap();
+    let archive = dir.path().join("Demo.app.tar.gz");
+    tar_gz(
+        &archive,
+        &[
+            ("Demo.app/Contents/MacOS/demo", b"v2"),
+            ("Demo.app/Contents/Info.plist", b"plist"),
+        ],
+    );
+    let inst = Installer::new(
+        &dir.path().join("data"),
+        InstallTarget::Bundle(bundle.clone()),
+        1,
+    );
+    let lock = inst.lock().unwrap();
+    inst.stage(&lock, &archive, "Demo.app.tar.gz", "1.0.0", "2.0.0")
+        .unwrap();
+    inst.install(&lock).unwrap();
+    assert_eq!(fs::read(bundle.join("Contents/MacOS/demo")).unwrap(), b"v2");
+    assert!(bundle.join("Contents/Info.plist").exists());
+    assert!(!bundle.join("Contents/old-only").exists());
+    inst.rollback(&lock, "health check failed").unwrap();
+    assert_eq!(fs::read(bundle.join("Contents/MacOS/demo")).unwrap(), b"v1");
+    assert!(bundle.join("Contents/old-only").exists());
+    // Only the bundle is left beside it: no staged or backup directory.
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
+fn an_executable_can_come_inside_a_tar_gz() {
+    let app = app();
+    let archive = app.artifact.with_extension("tar.gz");
+    tar_gz(&archive, &[("app.AppImage", b"version 2 in a tarball")]);
+    let inst = installer(&app);
+    let lock = inst.lock().unwrap();
+    inst.stage(&lock, &archive, "app.AppImage.tar.gz", "1.0.0", "2.0.0")
+        .unwrap();
+    inst.install(&lock).unwrap();
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 2 in a tarball");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&app.exe).unwrap().permissions().mode() & 0o111,
+            0o111
+        );
+    }
+}
+
+#[test]
+fn an_archive_entry_escaping_the_directory_is_refused() {
+    let app = app();
+    let archive = app.artifact.with_extension("tar.gz");
+    // tar::Builder refuses to write `..`, so write the raw header name ourselves.
+    let file = fs::File::create(&archive).unwrap();
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let mut header = tar::Header::new_gnu();
+    header.as_gnu_mut().unwrap().name[..10].copy_from_slice(b"../evil.sh");
+    header.set_size(4);
+    header.set_mode(0o755);
+    header.set_cksum();
+    tar.append(&header, &b"evil"[..]).unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    let inst = installer(&app);
+    let lock = inst.lock().unwrap();
+    let err = inst
+        .stage(&lock, &archive, "app.tar.gz", "1.0.0", "2.0.0")
+        .unwrap_err();
+    assert!(err.to_string().contains("escapes the install directory"), "{err}");
+    assert!(inst.journal().unwrap().is_none());
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
+}
