@@ -99,7 +99,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Init { trusted_root } = &cli.command {
         let data = std::fs::read(trusted_root).map_err(|e| TufError::io(trusted_root, e))?;
-        write_atomic(&cli.metadata_dir.join("root.json"), &data, true)?;
+        // Not fsynced: the file given to `init` is still there if a crash loses this copy.
+        write_atomic(&cli.metadata_dir.join("root.json"), &data, false)?;
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -142,5 +143,7 @@ async fn update(cli: Cli) -> Result<(), CliError> {
             eprintln!("tuf-client: downloaded {name} to {}", local.display());
         }
     }
+    // The process ends here: freeing a large parsed targets.json would only cost time.
+    std::mem::forget(updater);
     Ok(())
 }

@@ -21,10 +21,11 @@ fn write(value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(n) => {
+            let mut buf = itoa::Buffer::new();
             if let Some(i) = n.as_u64() {
-                out.extend_from_slice(i.to_string().as_bytes());
+                out.extend_from_slice(buf.format(i).as_bytes());
             } else if let Some(i) = n.as_i64() {
-                out.extend_from_slice(i.to_string().as_bytes());
+                out.extend_from_slice(buf.format(i).as_bytes());
             } else {
                 return Err(format!("canonical JSON has no floats, found {n}"));
             }
@@ -41,21 +42,33 @@ fn write(value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
             out.push(b']');
         }
         Value::Object(map) => {
-            // serde_json's map is sorted unless a crate in the build enables
-            // `preserve_order`; sorting an already sorted list costs one pass.
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(key, out);
-                out.push(b':');
-                write(item, out)?;
+            // serde_json's map iterates sorted unless some crate in the build enables
+            // `preserve_order`; only then is a sorted copy of the entries needed.
+            if map.keys().is_sorted_by(|a, b| a.as_bytes() <= b.as_bytes()) {
+                write_entries(map.iter(), out)?;
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                write_entries(entries.into_iter(), out)?;
             }
             out.push(b'}');
         }
+    }
+    Ok(())
+}
+
+fn write_entries<'a>(
+    entries: impl Iterator<Item = (&'a String, &'a Value)>,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    for (i, (key, item)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        write(item, out)?;
     }
     Ok(())
 }
@@ -64,13 +77,10 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'"' || b == b'\\' {
-            out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-            out.push(b'\\');
-            out.push(b);
-            start = i + 1;
-        }
+    for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        out.push(b'\\');
+        start = i;
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');

@@ -83,6 +83,34 @@ impl PublicKey {
         }
     }
 
+    /// The key material, independent of how metadata spells it (hex case, PEM layout, key
+    /// type label): two key IDs with the same identity are one key for a threshold.
+    pub fn identity(&self) -> Vec<u8> {
+        use rsa::traits::PublicKeyParts;
+        let mut id = Vec::new();
+        match self {
+            PublicKey::Ed25519(k) => {
+                id.push(1);
+                id.extend_from_slice(k.as_bytes());
+            }
+            PublicKey::EcdsaP256(k) => {
+                id.push(2);
+                id.extend_from_slice(k.to_encoded_point(true).as_bytes());
+            }
+            PublicKey::EcdsaP384(k) => {
+                id.push(3);
+                id.extend_from_slice(k.to_encoded_point(true).as_bytes());
+            }
+            PublicKey::RsaPss(k, _) | PublicKey::RsaPkcs1(k, _) => {
+                id.push(4);
+                id.extend_from_slice(&k.n().to_bytes_be());
+                id.push(0);
+                id.extend_from_slice(&k.e().to_bytes_be());
+            }
+        }
+        id
+    }
+
     /// Whether `sig` is a valid signature of `msg` by this key.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         match self {
@@ -151,7 +179,7 @@ pub fn verify_threshold(
     role: &str,
     rule: &'static str,
 ) -> Result<()> {
-    let mut signers: HashSet<(&str, &str)> = HashSet::new();
+    let mut signers: HashSet<Vec<u8>> = HashSet::new();
     for keyid in keyids {
         let Some(key) = keys.get(keyid) else { continue };
         let Some(sig) = envelope.signatures.iter().find(|s| &s.keyid == keyid) else {
@@ -165,7 +193,7 @@ pub fn verify_threshold(
             continue;
         };
         if public.verify(&envelope.canonical, &sig_bytes) {
-            signers.insert((key.keytype.as_str(), key.keyval.public.as_str()));
+            signers.insert(public.identity());
         }
     }
     let valid = signers.len() as u64;

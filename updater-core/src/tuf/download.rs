@@ -108,6 +108,8 @@ struct Partial {
 impl Partial {
     /// Opens `.part`, continuing what is there if it is no longer than the target.
     fn open(path: PathBuf, info: &TargetFile, what: &str) -> Result<Self> {
+        // Refuse unknown hash algorithms before anything is created on disk.
+        let mut hashes = Hashes::new(&info.hashes, what, "5.7.3")?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -115,7 +117,6 @@ impl Partial {
             .truncate(false)
             .open(&path)
             .map_err(|e| TufError::io(&path, e))?;
-        let mut hashes = Hashes::new(&info.hashes, what, "5.7.3")?;
         let len = file.metadata().map_err(|e| TufError::io(&path, e))?.len();
         let received = if len <= info.length {
             hash_reader(&mut file, &mut hashes, &path)?
@@ -224,7 +225,8 @@ pub async fn download_verified(
         let _ = std::fs::remove_file(&path);
         return Err(e);
     }
-    file.sync_all().map_err(|e| TufError::io(&path, e))?;
+    // No fsync: a target lost to a power cut is downloaded again, and the installer makes
+    // durable what it stages.
     drop(file);
     std::fs::rename(&path, dest).map_err(|e| TufError::io(dest, e))?;
     progress(Progress::Finished);

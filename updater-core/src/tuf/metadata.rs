@@ -408,19 +408,35 @@ impl TargetFile {
         }
     }
 
+    /// Parsed field by field (no serde dispatch): a flat targets file has thousands.
     fn from_value(value: Value, role: &str) -> Result<Self> {
-        let mut f = Fields::new(value, role, "target")?;
-        let length = f.req("length")?;
-        let hashes: BTreeMap<String, String> = f.req("hashes")?;
+        let Value::Object(mut map) = value else {
+            return Err(TufError::malformed(role, "target is not an object"));
+        };
+        let length = match map.remove("length") {
+            Some(Value::Number(n)) => n.as_u64(),
+            _ => None,
+        }
+        .ok_or_else(|| TufError::malformed(role, "target length is not a whole number"))?;
+        let hashes = match map.remove("hashes") {
+            Some(Value::Object(h)) => h
+                .into_iter()
+                .map(|(alg, digest)| match digest {
+                    Value::String(d) => Ok((alg, d)),
+                    _ => Err(TufError::malformed(role, "target hash is not a string")),
+                })
+                .collect::<Result<BTreeMap<_, _>>>()?,
+            _ => return Err(TufError::malformed(role, "target hashes is not an object")),
+        };
         if hashes.is_empty() {
             return Err(TufError::malformed(role, "target hashes must not be empty"));
         }
-        let custom = f.take("custom");
+        let custom = map.remove("custom");
         Ok(TargetFile {
             length,
             hashes,
             custom,
-            extra: f.rest(),
+            extra: map,
         })
     }
 

@@ -63,6 +63,16 @@ impl MetadataStore {
         read_capped(&path, max_len)
     }
 
+    /// Forgets the stored copy of `role`, if any.
+    pub fn remove(&self, role: &str) -> Result<()> {
+        let path = self.path_of(role);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(TufError::io(&path, e)),
+        }
+    }
+
     /// Stores `data` for `role` atomically; `durable` also fsyncs file and directory.
     pub fn write(&self, role: &str, data: &[u8], durable: bool) -> Result<()> {
         write_atomic(&self.path_of(role), data, durable)

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::tuf::crypto::{check_length_and_hashes, verify_threshold};
 use crate::tuf::error::{Result, TufError};
@@ -14,6 +15,9 @@ use crate::tuf::metadata::{
     expiry, Delegate, Envelope, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT, TARGETS,
     TIMESTAMP,
 };
+
+/// Above this size a targets file's signature is checked on a second thread.
+const PARALLEL_VERIFY_BYTES: usize = 256 * 1024;
 
 /// A delegated (or top-level) targets role we trust, with its envelope kept so that a
 /// second delegator reaching the same role can check the signatures against its own keys.
@@ -42,10 +46,16 @@ fn expired(role: &str, rule: &'static str, expires: &DateTime<Utc>) -> TufError 
     }
 }
 
-fn parse_envelope(bytes: &[u8], role: &str, expected_type: &str) -> Result<Envelope> {
-    let envelope = Envelope::parse(bytes, role)?;
+/// Parses a metadata file of the expected `_type` into its signed part, to be typed, and the
+/// envelope the signatures are checked on (holding the canonical bytes, not the parsed
+/// value: a large targets file is not kept twice).
+fn parse_envelope(bytes: &[u8], role: &str, expected_type: &str) -> Result<(Value, Envelope)> {
+    let mut envelope = Envelope::parse(bytes, role)?;
     match envelope.signed_type() {
-        Some(t) if t == expected_type => Ok(envelope),
+        Some(t) if t == expected_type => {
+            let signed = std::mem::take(&mut envelope.signed);
+            Ok((signed, envelope))
+        }
         found => Err(TufError::WrongType {
             role: role.to_string(),
             expected: expected_type.to_string(),
@@ -58,8 +68,8 @@ impl TrustedMetadataSet {
     /// Starts from the locally trusted root (spec 5.2). It must be signed by a threshold of its
     /// own root keys; its expiry is checked only after root rotation (spec 5.3.10).
     pub fn new(root_bytes: &[u8], now: DateTime<Utc>) -> Result<Self> {
-        let envelope = parse_envelope(root_bytes, ROOT, ROOT)?;
-        let root = Root::from_value(envelope.signed.clone())?;
+        let (signed, envelope) = parse_envelope(root_bytes, ROOT, ROOT)?;
+        let root = Root::from_value(signed)?;
         verify_role(&envelope, &root, ROOT, "5.2 trusted root")?;
         Ok(TrustedMetadataSet {
             root,
@@ -98,8 +108,8 @@ impl TrustedMetadataSet {
                 "root cannot change once timestamp is loaded",
             ));
         }
-        let envelope = parse_envelope(bytes, ROOT, ROOT)?;
-        let new_root = Root::from_value(envelope.signed.clone())?;
+        let (signed, envelope) = parse_envelope(bytes, ROOT, ROOT)?;
+        let new_root = Root::from_value(signed)?;
         verify_role(
             &envelope,
             &self.root,
@@ -138,8 +148,8 @@ impl TrustedMetadataSet {
         if self.root.common.is_expired(self.now) {
             return Err(expired(ROOT, "5.3.10", &self.root.common.expires));
         }
-        let envelope = parse_envelope(bytes, TIMESTAMP, TIMESTAMP)?;
-        let new = Timestamp::from_value(envelope.signed.clone())?;
+        let (signed, envelope) = parse_envelope(bytes, TIMESTAMP, TIMESTAMP)?;
+        let new = Timestamp::from_value(signed)?;
         verify_role(
             &envelope,
             &self.root,
@@ -211,8 +221,8 @@ impl TrustedMetadataSet {
                 "5.5.2",
             )?;
         }
-        let envelope = parse_envelope(bytes, SNAPSHOT, SNAPSHOT)?;
-        let new = Snapshot::from_value(envelope.signed.clone())?;
+        let (signed, envelope) = parse_envelope(bytes, SNAPSHOT, SNAPSHOT)?;
+        let new = Snapshot::from_value(signed)?;
         verify_role(&envelope, &self.root, SNAPSHOT, "5.5.3 snapshot signatures")?;
         if let Some(trusted) = &self.snapshot {
             // 5.5.5: no role may disappear or go back in version.
@@ -336,21 +346,38 @@ impl TrustedMetadataSet {
                 "5.6.2",
             )?;
         }
-        let envelope = parse_envelope(bytes, role, TARGETS)?;
-        let new = Targets::from_value(envelope.signed.clone(), role)?;
+        let (signed, envelope) = parse_envelope(bytes, role, TARGETS)?;
         let keys = if delegator == ROOT {
             &self.root.keys
         } else {
             &self.delegator_keys(delegator)?.keys
         };
-        verify_threshold(
-            &envelope,
-            keys,
-            &delegate.keyids,
-            delegate.threshold,
-            role,
-            "5.6.3 targets signatures",
-        )?;
+        let verify = || {
+            verify_threshold(
+                &envelope,
+                keys,
+                &delegate.keyids,
+                delegate.threshold,
+                role,
+                "5.6.3 targets signatures",
+            )
+        };
+        // A large targets file is checked on two cores: the signature (a hash over every
+        // canonical byte) beside the typed parse. A bad signature is reported first.
+        let (verified, typed) = if envelope.canonical.len() > PARALLEL_VERIFY_BYTES {
+            std::thread::scope(|scope| {
+                let handle = scope.spawn(verify);
+                let typed = Targets::from_value(signed, role);
+                let verified = handle
+                    .join()
+                    .unwrap_or(Err(TufError::Order("signature check panicked")));
+                (verified, typed)
+            })
+        } else {
+            (verify(), Targets::from_value(signed, role))
+        };
+        verified?;
+        let new = typed?;
         if new.common.version != meta.version {
             return Err(TufError::VersionMismatch {
                 rule: "5.6.4 targets version named by snapshot",

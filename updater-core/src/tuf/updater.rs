@@ -127,13 +127,14 @@ impl Updater {
                     };
                     tracing::warn!(error = %e, "local root unusable; starting from the app's root");
                     let set = TrustedMetadataSet::new(bootstrap, now)?;
-                    store.write(ROOT, bootstrap, true)?;
+                    store.write(ROOT, bootstrap, false)?;
                     set
                 }
             },
             (None, Some(bootstrap)) => {
+                // Not fsynced: if a crash loses this copy, the app still has its own.
                 let set = TrustedMetadataSet::new(bootstrap, now)?;
-                store.write(ROOT, bootstrap, true)?;
+                store.write(ROOT, bootstrap, false)?;
                 set
             }
             (None, None) => {
@@ -162,12 +163,45 @@ impl Updater {
         if self.refreshed {
             return Ok(());
         }
-        self.load_root().await?;
-        self.load_timestamp().await?;
-        self.load_snapshot().await?;
-        self.load_targets(TARGETS, ROOT).await?;
+        let root_changed = self.load_root().await?;
+        let timestamp_changed = self.load_timestamp().await?;
+        let snapshot_from_cache = self.load_snapshot().await?;
+        let unchanged = !root_changed && !timestamp_changed && snapshot_from_cache;
+        // When nothing changed since the last refresh and the stored targets.json is the
+        // version snapshot names and unexpired, checking its signatures can wait for the first
+        // lookup (which does it before using it). A warm start of an app with a large
+        // targets.json then costs two small requests and no large parse.
+        if !(unchanged && self.stored_targets_current()?) {
+            self.load_targets(TARGETS, ROOT).await?;
+        }
         self.refreshed = true;
         Ok(())
+    }
+
+    /// Whether the stored top-level targets has the version snapshot names and has not
+    /// expired. Reads only those two fields; says nothing about its signatures.
+    fn stored_targets_current(&self) -> Result<bool> {
+        #[derive(serde::Deserialize)]
+        struct Peek {
+            signed: PeekSigned,
+        }
+        #[derive(serde::Deserialize)]
+        struct PeekSigned {
+            version: u64,
+            expires: String,
+        }
+        let Some(expected) = self.trusted.snapshot().and_then(|s| s.role_meta(TARGETS)) else {
+            return Ok(false);
+        };
+        let Some(bytes) = self.store.read(TARGETS, self.config.limits.targets_max_len)? else {
+            return Ok(false);
+        };
+        let Ok(peek) = serde_json::from_slice::<Peek>(&bytes) else {
+            return Ok(false);
+        };
+        let fresh = crate::tuf::metadata::expiry::parse(&peek.signed.expires)
+            .is_some_and(|expires| self.trusted.now() < expires);
+        Ok(peek.signed.version == expected.version && fresh)
     }
 
     fn metadata_url(&self, role: &str, version: Option<u64>) -> String {
@@ -195,9 +229,14 @@ impl Updater {
         .await?)
     }
 
-    /// Spec 5.3: follow `N+1.root.json` until the repository has no newer root.
-    async fn load_root(&mut self) -> Result<()> {
+    /// Spec 5.3: follow `N+1.root.json` until the repository has no newer root. Returns
+    /// whether the root changed.
+    async fn load_root(&mut self) -> Result<bool> {
         let current = self.trusted.root().common.version;
+        let keys_before = |root: &crate::tuf::metadata::Root| {
+            [TIMESTAMP, SNAPSHOT].map(|role| role_key_material(root, role))
+        };
+        let before = keys_before(self.trusted.root());
         let last = current.saturating_add(self.config.limits.max_root_rotations);
         for version in current + 1..=last {
             let data = match self
@@ -212,6 +251,14 @@ impl Updater {
             // Stored at once: each accepted root is the new trust anchor (spec 5.3.8).
             self.store.write(ROOT, &data, true)?;
         }
+        // Spec 5.3.11: when the timestamp or snapshot keys changed, the stored timestamp and
+        // snapshot are no rollback reference any more (this is how a repository recovers
+        // from a fast-forward attack on either role).
+        if keys_before(self.trusted.root()) != before {
+            for role in [TIMESTAMP, SNAPSHOT] {
+                self.store.remove(role)?;
+            }
+        }
         // Spec 5.3.10: an expired final root ends the cycle before any other request.
         let root = self.trusted.root();
         if root.common.is_expired(self.trusted.now()) {
@@ -221,12 +268,12 @@ impl Updater {
                 expires: crate::tuf::metadata::expiry::format(&root.common.expires),
             });
         }
-        Ok(())
+        Ok(root.common.version != current)
     }
 
     /// Spec 5.4. The stored timestamp, if still valid under the current root, is the
-    /// rollback reference for the new one.
-    async fn load_timestamp(&mut self) -> Result<()> {
+    /// rollback reference for the new one. Returns whether a new timestamp was accepted.
+    async fn load_timestamp(&mut self) -> Result<bool> {
         let max = self.config.limits.timestamp_max_len;
         if let Some(local) = self.store.read(TIMESTAMP, max)? {
             if let Err(e) = self.trusted.update_timestamp(&local) {
@@ -236,18 +283,19 @@ impl Updater {
         let data = self.fetch_metadata(TIMESTAMP, None, max).await?;
         match self.trusted.update_timestamp(&data) {
             Ok(_) => {}
-            Err(TufError::EqualVersion { .. }) => return Ok(()),
+            Err(TufError::EqualVersion { .. }) => return Ok(false),
             Err(e) => return Err(e),
         }
-        self.store.write(TIMESTAMP, &data, false)
+        self.store.write(TIMESTAMP, &data, false)?;
+        Ok(true)
     }
 
-    /// Spec 5.5.
-    async fn load_snapshot(&mut self) -> Result<()> {
+    /// Spec 5.5. Returns whether the stored snapshot was current (nothing fetched).
+    async fn load_snapshot(&mut self) -> Result<bool> {
         let limits = &self.config.limits;
         if let Some(local) = self.store.read(SNAPSHOT, limits.snapshot_max_len)? {
             match self.trusted.update_snapshot(&local, true) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(true),
                 Err(e) => tracing::debug!(error = %e, "stored snapshot not used"),
             }
         }
@@ -264,7 +312,8 @@ impl Updater {
             .then_some(meta.version);
         let data = self.fetch_metadata(SNAPSHOT, version, max_len).await?;
         self.trusted.update_snapshot(&data, false)?;
-        self.store.write(SNAPSHOT, &data, false)
+        self.store.write(SNAPSHOT, &data, false)?;
+        Ok(false)
     }
 
     /// Spec 5.6: a targets role, top-level or delegated, from storage if current, else fetched.
@@ -427,4 +476,23 @@ impl Updater {
         };
         download_verified(self.fetcher.as_ref(), &url, info, local, &options, progress).await
     }
+}
+
+/// The threshold and key material of a top-level role, for spotting a key rotation.
+fn role_key_material(root: &crate::tuf::metadata::Root, role: &str) -> (u64, Vec<Vec<u8>>) {
+    let Some(keys) = root.role(role) else {
+        return (0, Vec::new());
+    };
+    let mut material: Vec<Vec<u8>> = keys
+        .keyids
+        .iter()
+        .filter_map(|id| {
+            let key = root.keys.get(id)?;
+            crate::tuf::crypto::PublicKey::from_key(id, key)
+                .ok()
+                .map(|k| k.identity())
+        })
+        .collect();
+    material.sort();
+    (keys.threshold, material)
 }

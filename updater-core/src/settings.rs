@@ -1,0 +1,440 @@
+//! The user's update settings, persisted in the app's data dir as `update-settings.json`:
+//! the chosen channel, whether updates are on, and the install id (random, generated once,
+//! the seed of the rollout bucket).
+//!
+//! ```json
+//! { "install_id": "5f0c3e2a9b8d4c7e1f6a2b3c4d5e6f70", "channel": "beta", "enabled": true }
+//! ```
+//!
+//! Written atomically (temp file, fsync, rename, fsync dir), read up to 64 KiB. Fields a newer
+//! version of the app wrote are kept through a load and save.
+//!
+//! A corrupted file (not JSON, wrong types, a bad install id or channel name, too large) is
+//! not an error: it is moved aside to `update-settings.json.corrupt` and replaced by fresh
+//! settings, with a warning in the log and in [`LoadOutcome::Reset`]. These are preferences,
+//! not security decisions, and an error here would stop updates until someone edits the
+//! file by hand. A file that cannot be read at all (permissions, I/O) is an error, so that
+//! it is never overwritten blind.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rand_core::{OsRng, RngCore};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::policy::{read_capped, Capped};
+use crate::release::{valid_channel_name, Bucket};
+use crate::tuf::store::write_atomic;
+
+/// The settings file's name in the data dir.
+pub const SETTINGS_FILE: &str = "update-settings.json";
+/// The largest settings file read.
+pub const MAX_SETTINGS_LEN: u64 = 64 * 1024;
+
+/// Why the settings could not be read or written.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("cannot read update settings {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("cannot write update settings {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("no randomness for an install id: {0}")]
+    Random(String),
+    #[error("{0:?} is not a channel name (1 to 64 ASCII letters, digits, '-', '_', '.')")]
+    InvalidChannel(String),
+}
+
+/// A random install id: 128 bits as 32 lowercase hex digits.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InstallId(String);
+
+impl InstallId {
+    /// A fresh id from the operating system's random source.
+    pub fn generate() -> Result<InstallId, SettingsError> {
+        let mut bytes = [0u8; 16];
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| SettingsError::Random(e.to_string()))?;
+        Ok(InstallId(hex::encode(bytes)))
+    }
+
+    /// `None` unless `text` is 32 lowercase hex digits.
+    pub fn parse(text: &str) -> Option<InstallId> {
+        (text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| InstallId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// This install's rollout bucket while it runs `current` ([`Bucket::for_install`]).
+    pub fn bucket(&self, current: &Version) -> Bucket {
+        Bucket::for_install(&self.0, current)
+    }
+}
+
+impl TryFrom<String> for InstallId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        InstallId::parse(&text).ok_or_else(|| format!("install_id {text:?} is not 32 hex digits"))
+    }
+}
+
+impl From<InstallId> for String {
+    fn from(id: InstallId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Debug for InstallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InstallId({})", self.0)
+    }
+}
+
+impl fmt::Display for InstallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The user's update settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserSettings {
+    pub install_id: InstallId,
+    /// The channel the user chose; `None`: the app's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Whether the user turned updates on or off; `None`: the app's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Fields this version does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl UserSettings {
+    /// No choices yet, with `install_id`.
+    pub fn new(install_id: InstallId) -> UserSettings {
+        UserSettings {
+            install_id,
+            channel: None,
+            enabled: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets the chosen channel (`None`: back to the app's default).
+    pub fn set_channel(&mut self, channel: Option<&str>) -> Result<(), SettingsError> {
+        if let Some(name) = channel {
+            if !valid_channel_name(name) {
+                return Err(SettingsError::InvalidChannel(name.to_string()));
+            }
+        }
+        self.channel = channel.map(str::to_string);
+        Ok(())
+    }
+
+    /// Parses a settings document; the error is the reason it is corrupted.
+    fn from_json(data: &[u8]) -> Result<UserSettings, String> {
+        let settings: UserSettings = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+        if let Some(name) = &settings.channel {
+            if !valid_channel_name(name) {
+                return Err(format!("channel {name:?} is not a channel name"));
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// How [`SettingsStore::load`] got the settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadOutcome {
+    /// Read from the file.
+    Loaded,
+    /// There was no file; fresh settings were written.
+    Created,
+    /// The file was corrupted; it was moved to `backup` (if that worked) and fresh settings
+    /// were written.
+    Reset {
+        reason: String,
+        backup: Option<PathBuf>,
+    },
+}
+
+/// The settings file of one app.
+#[derive(Clone, Debug)]
+pub struct SettingsStore {
+    path: PathBuf,
+}
+
+impl SettingsStore {
+    /// The store at `<data_dir>/update-settings.json`.
+    pub fn new(data_dir: &Path) -> SettingsStore {
+        SettingsStore {
+            path: data_dir.join(SETTINGS_FILE),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The settings; on first use, or over a corrupted file, fresh ones with a new install
+    /// id, written before they are returned so the id stays stable.
+    pub fn load(&self) -> Result<(UserSettings, LoadOutcome), SettingsError> {
+        let read_error = |e: std::io::Error| SettingsError::Read {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        };
+        let corrupted = match read_capped(&self.path, MAX_SETTINGS_LEN).map_err(read_error)? {
+            Capped::Data(data) => match UserSettings::from_json(&data) {
+                Ok(settings) => return Ok((settings, LoadOutcome::Loaded)),
+                Err(reason) => reason,
+            },
+            Capped::TooLarge => format!("larger than {MAX_SETTINGS_LEN} bytes"),
+            Capped::Missing => {
+                let settings = UserSettings::new(InstallId::generate()?);
+                self.save(&settings)?;
+                return Ok((settings, LoadOutcome::Created));
+            }
+        };
+        let backup = self.path.with_file_name(format!("{SETTINGS_FILE}.corrupt"));
+        let backup = match std::fs::rename(&self.path, &backup) {
+            Ok(()) => Some(backup),
+            Err(e) => {
+                tracing::warn!(path = %backup.display(), error = %e, "cannot keep the corrupted update settings");
+                None
+            }
+        };
+        tracing::warn!(
+            path = %self.path.display(),
+            reason = %corrupted,
+            "update settings corrupted; reset to defaults with a new install id"
+        );
+        let settings = UserSettings::new(InstallId::generate()?);
+        self.save(&settings)?;
+        Ok((
+            settings,
+            LoadOutcome::Reset {
+                reason: corrupted,
+                backup,
+            },
+        ))
+    }
+
+    /// Writes `settings` atomically and durably.
+    pub fn save(&self, settings: &UserSettings) -> Result<(), SettingsError> {
+        let write_error = |reason: String| SettingsError::Write {
+            path: self.path.clone(),
+            reason,
+        };
+        let mut data =
+            serde_json::to_vec_pretty(settings).map_err(|e| write_error(e.to_string()))?;
+        data.push(b'\n');
+        write_atomic(&self.path, &data, true).map_err(|e| write_error(e.to_string()))
+    }
+
+    /// Loads, sets the chosen channel, saves; returns the saved settings.
+    pub fn set_channel(&self, channel: Option<&str>) -> Result<UserSettings, SettingsError> {
+        if let Some(name) = channel.filter(|c| !valid_channel_name(c)) {
+            return Err(SettingsError::InvalidChannel(name.to_string()));
+        }
+        let (mut settings, _) = self.load()?;
+        settings.set_channel(channel)?;
+        self.save(&settings)?;
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn store() -> (tempfile::TempDir, SettingsStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::new(dir.path());
+        (dir, store)
+    }
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn install_ids() {
+        let a = InstallId::generate().unwrap();
+        let b = InstallId::generate().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(InstallId::parse(a.as_str()), Some(a.clone()));
+        assert_eq!(a.to_string().len(), 32);
+        assert!(InstallId::parse(ID).is_some());
+        for bad in [
+            "",
+            "0123",
+            &ID.to_uppercase(),
+            &format!("{ID}0"),
+            &ID.replace('0', "g"),
+        ] {
+            assert_eq!(InstallId::parse(bad), None, "{bad}");
+        }
+        let v = Version::new(1, 2, 3);
+        assert_eq!(a.bucket(&v), Bucket::for_install(a.as_str(), &v));
+    }
+
+    #[test]
+    fn first_load_creates_a_stable_install_id() {
+        let (_dir, store) = store();
+        let (first, outcome) = store.load().unwrap();
+        assert_eq!(outcome, LoadOutcome::Created);
+        assert!(store.path().is_file());
+        assert_eq!((first.channel.as_ref(), first.enabled), (None, None));
+        let (again, outcome) = store.load().unwrap();
+        assert_eq!(outcome, LoadOutcome::Loaded);
+        assert_eq!(again, first);
+    }
+
+    #[test]
+    fn channel_choice_persists() {
+        let (dir, store) = store();
+        let (created, _) = store.load().unwrap();
+        let saved = store.set_channel(Some("beta")).unwrap();
+        assert_eq!(saved.channel.as_deref(), Some("beta"));
+        let (loaded, _) = SettingsStore::new(dir.path()).load().unwrap();
+        assert_eq!(loaded.channel.as_deref(), Some("beta"));
+        assert_eq!(loaded.install_id, created.install_id);
+        let saved = store.set_channel(None).unwrap();
+        assert_eq!(saved.channel, None);
+        assert_eq!(store.load().unwrap().0.channel, None);
+        // no temp files left behind
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [SETTINGS_FILE]);
+    }
+
+    #[test]
+    fn invalid_channel_changes_nothing() {
+        let (_dir, store) = store();
+        let (before, _) = store.load().unwrap();
+        let bytes = fs::read(store.path()).unwrap();
+        for bad in ["", "../beta", "be ta", ".x"] {
+            assert_eq!(
+                store.set_channel(Some(bad)),
+                Err(SettingsError::InvalidChannel(bad.into()))
+            );
+            let mut s = before.clone();
+            assert!(s.set_channel(Some(bad)).is_err());
+            assert_eq!(s, before);
+        }
+        assert_eq!(fs::read(store.path()).unwrap(), bytes);
+    }
+
+    #[test]
+    fn reads_a_hand_written_file_and_keeps_unknown_fields() {
+        let (_dir, store) = store();
+        fs::write(
+            store.path(),
+            format!(r#"{{"install_id": "{ID}", "channel": "beta", "enabled": false, "later": {{"x": 1}}}}"#),
+        )
+        .unwrap();
+        let (s, outcome) = store.load().unwrap();
+        assert_eq!(outcome, LoadOutcome::Loaded);
+        assert_eq!(s.install_id.as_str(), ID);
+        assert_eq!(
+            (s.channel.as_deref(), s.enabled),
+            (Some("beta"), Some(false))
+        );
+        assert_eq!(s.extra.get("later"), Some(&serde_json::json!({"x": 1})));
+        store.set_channel(Some("stable")).unwrap();
+        let text = fs::read_to_string(store.path()).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["later"], serde_json::json!({"x": 1}));
+        assert_eq!(value["channel"], "stable");
+        assert_eq!(value["install_id"], ID);
+    }
+
+    /// Writes `text` as the settings file and checks that load resets it.
+    fn assert_reset(text: &[u8], reason_has: &str) {
+        let (dir, store) = store();
+        fs::write(store.path(), text).unwrap();
+        let (s, outcome) = store.load().unwrap();
+        let LoadOutcome::Reset { reason, backup } = outcome else {
+            panic!(
+                "{:?}: expected a reset, got {outcome:?}",
+                String::from_utf8_lossy(text)
+            )
+        };
+        assert!(reason.contains(reason_has), "{reason}");
+        let backup = backup.unwrap();
+        assert_eq!(backup, dir.path().join("update-settings.json.corrupt"));
+        assert_eq!(fs::read(&backup).unwrap(), text);
+        assert_eq!((s.channel, s.enabled), (None, None));
+        // the fresh settings were written and are stable
+        let (again, outcome) = store.load().unwrap();
+        assert_eq!(outcome, LoadOutcome::Loaded);
+        assert_eq!(again.install_id, s.install_id);
+    }
+
+    #[test]
+    fn corrupted_files_are_reset_with_a_reason() {
+        assert_reset(b"", "EOF");
+        assert_reset(b"{\"install_id\": ", "EOF");
+        assert_reset(b"not json", "expected");
+        assert_reset(b"[]", "invalid type");
+        assert_reset(b"{\"channel\": \"beta\"}", "install_id");
+        assert_reset(
+            format!(r#"{{"install_id": "{ID}", "channel": 7}}"#).as_bytes(),
+            "invalid type",
+        );
+        assert_reset(
+            format!(r#"{{"install_id": "{ID}", "enabled": "no"}}"#).as_bytes(),
+            "invalid type",
+        );
+        assert_reset(br#"{"install_id": "not-hex"}"#, "not 32 hex digits");
+        assert_reset(br#"{"install_id": 5}"#, "invalid type");
+        assert_reset(
+            format!(r#"{{"install_id": "{ID}", "channel": "../etc"}}"#).as_bytes(),
+            "not a channel name",
+        );
+        assert_reset(b"{\"install_id\": \"\xff\"}", "");
+    }
+
+    #[test]
+    fn oversized_file_is_reset() {
+        let mut text = format!(r#"{{"install_id": "{ID}"}}"#).into_bytes();
+        text.resize(MAX_SETTINGS_LEN as usize, b' ');
+        let (_dir, store) = store();
+        fs::write(store.path(), &text).unwrap();
+        assert_eq!(store.load().unwrap().1, LoadOutcome::Loaded);
+        text.push(b' ');
+        assert_reset(&text, "larger than");
+    }
+
+    #[test]
+    fn unreadable_file_is_an_error_and_left_alone() {
+        let (_dir, store) = store();
+        fs::create_dir(store.path()).unwrap();
+        assert!(matches!(store.load(), Err(SettingsError::Read { .. })));
+        assert!(store.path().is_dir());
+    }
+
+    #[test]
+    fn unwritable_location_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // the data dir is a file
+        let file = dir.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        let store = SettingsStore::new(&file.join("data"));
+        assert!(matches!(
+            store.load(),
+            Err(SettingsError::Write { .. }) | Err(SettingsError::Read { .. })
+        ));
+    }
+}
