@@ -37,7 +37,8 @@ fn installer(app: &App) -> Installer {
 
 fn stage_and_install(inst: &Installer, artifact: &Path) {
     let lock = inst.lock().unwrap();
-    inst.stage(&lock, artifact, "app", "1.0.0", "2.0.0").unwrap();
+    inst.stage(&lock, artifact, "app", "1.0.0", "2.0.0")
+        .unwrap();
     assert_eq!(inst.journal().unwrap().unwrap().state, State::Staged);
     inst.install(&lock).unwrap();
 }
@@ -90,7 +91,10 @@ fn an_unconfirmed_version_is_rolled_back_after_the_allowed_launches() {
             assert_eq!(failed_version, "2.0.0");
             assert_eq!(restored_version, "1.0.0");
             assert!(restart_required);
-            assert!(reason.contains("did not confirm within 2 launches"), "{reason}");
+            assert!(
+                reason.contains("did not confirm within 2 launches"),
+                "{reason}"
+            );
         }
         other => panic!("expected a rollback, got {other:?}"),
     }
@@ -128,7 +132,8 @@ fn a_crash_after_the_backup_but_before_the_swap_goes_back_to_staged() {
     let app = app();
     let inst = installer(&app);
     let lock = inst.lock().unwrap();
-    inst.stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0").unwrap();
+    inst.stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0")
+        .unwrap();
     let path = app.data.join("install/journal.json");
     let mut journal = inst.journal().unwrap().unwrap();
     journal.state = State::BackedUp;
@@ -160,7 +165,8 @@ fn a_staged_file_changed_after_verification_is_not_installed() {
     let app = app();
     let inst = installer(&app);
     let lock = inst.lock().unwrap();
-    inst.stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0").unwrap();
+    inst.stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0")
+        .unwrap();
     let staged = inst.journal().unwrap().unwrap().staged;
     fs::write(&staged, b"evil").unwrap();
     assert!(matches!(
@@ -182,7 +188,9 @@ fn an_install_location_that_cannot_be_written_is_a_clear_error() {
         .stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0")
         .unwrap_err();
     assert!(matches!(err, InstallError::NotWritable { .. }), "{err}");
-    assert!(err.to_string().contains("cannot write the install location"));
+    assert!(err
+        .to_string()
+        .contains("cannot write the install location"));
     assert!(inst.journal().unwrap().is_none());
 }
 
@@ -280,7 +288,10 @@ fn an_archive_entry_escaping_the_directory_is_refused() {
     let err = inst
         .stage(&lock, &archive, "app.tar.gz", "1.0.0", "2.0.0")
         .unwrap_err();
-    assert!(err.to_string().contains("escapes the install directory"), "{err}");
+    assert!(
+        err.to_string().contains("escapes the install directory"),
+        "{err}"
+    );
     assert!(inst.journal().unwrap().is_none());
     assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
 }

@@ -118,10 +118,8 @@ fn crash_point(step: &str) {
     if std::env::var("UPDATER_CRASH_AT").is_ok_and(|s| s == step) {
         tracing::warn!(step, "fault injection: killing the process");
         #[cfg(unix)]
-        let _ = rustix::process::kill_process(
-            rustix::process::getpid(),
-            rustix::process::Signal::KILL,
-        );
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
         std::process::abort();
     }
     let _ = step;
@@ -464,7 +462,13 @@ impl Installer {
 /// A version string as a file name part.
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

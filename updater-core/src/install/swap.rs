@@ -133,7 +133,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&to).unwrap().permissions().mode() & 0o777, 0o755);
+            assert_eq!(
+                fs::metadata(&to).unwrap().permissions().mode() & 0o777,
+                0o755
+            );
         }
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }

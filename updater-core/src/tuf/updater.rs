@@ -193,7 +193,10 @@ impl Updater {
         let Some(expected) = self.trusted.snapshot().and_then(|s| s.role_meta(TARGETS)) else {
             return Ok(false);
         };
-        let Some(bytes) = self.store.read(TARGETS, self.config.limits.targets_max_len)? else {
+        let Some(bytes) = self
+            .store
+            .read(TARGETS, self.config.limits.targets_max_len)?
+        else {
             return Ok(false);
         };
         let Ok(peek) = serde_json::from_slice::<Peek>(&bytes) else {
