@@ -63,6 +63,32 @@ async fn target_longer_than_its_trusted_length_is_refused() {
 }
 
 #[tokio::test]
+async fn declared_oversized_target_is_refused_before_its_body() {
+    let (sim, url) = repo_with_app(APP);
+    let client = Client::new();
+    // Content-Length: 1 MiB, then a byte every 500 ms.
+    sim.server.put(
+        &url,
+        Reply::Trickle {
+            bytes: vec![0; 1024 * 1024],
+            chunk: 1,
+            pause: Duration::from_millis(500),
+        },
+    );
+    let start = Instant::now();
+    expect_err(
+        sim.download(&client, "app.bin").await,
+        &[&format!("longer than the limit of {} bytes", APP.len())],
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(client.targets().is_empty(), "{:?}", client.targets().keys());
+}
+
+#[tokio::test]
 async fn endless_target_stream_is_cut_at_the_trusted_length() {
     let (sim, url) = repo_with_app(APP);
     let client = Client::new();

@@ -50,6 +50,39 @@ async fn oversized_timestamp_is_refused() {
 }
 
 #[tokio::test]
+async fn declared_oversized_timestamp_is_refused_before_its_body() {
+    let mut sim = RepoSim::new();
+    let mut client = Client::new();
+    client.limits.metadata_deadline = Duration::from_secs(20);
+    sim.refresh(&client).await.unwrap();
+    let before = client.metadata();
+
+    // Content-Length: 20000, then a byte every 100 ms: the header alone is enough to refuse.
+    sim.server.put(
+        "/metadata/timestamp.json",
+        Reply::Trickle {
+            bytes: vec![b' '; 20_000],
+            chunk: 1,
+            pause: Duration::from_millis(100),
+        },
+    );
+    let start = Instant::now();
+    expect_err(
+        bounded(sim.refresh(&client)).await,
+        &["timestamp.json", "longer than the limit of 16384 bytes"],
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_same_files(&before, &client.metadata());
+
+    sim.publish(&[TIMESTAMP]);
+    sim.refresh(&client).await.unwrap();
+}
+
+#[tokio::test]
 async fn endless_timestamp_is_cut_at_the_cap() {
     let mut sim = RepoSim::new();
     let mut client = Client::new();

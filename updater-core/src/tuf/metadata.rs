@@ -408,36 +408,8 @@ impl TargetFile {
         }
     }
 
-    /// Parsed field by field (no serde dispatch): a flat targets file has thousands.
     fn from_value(value: Value, role: &str) -> Result<Self> {
-        let Value::Object(mut map) = value else {
-            return Err(TufError::malformed(role, "target is not an object"));
-        };
-        let length = match map.remove("length") {
-            Some(Value::Number(n)) => n.as_u64(),
-            _ => None,
-        }
-        .ok_or_else(|| TufError::malformed(role, "target length is not a whole number"))?;
-        let hashes = match map.remove("hashes") {
-            Some(Value::Object(h)) => h
-                .into_iter()
-                .map(|(alg, digest)| match digest {
-                    Value::String(d) => Ok((alg, d)),
-                    _ => Err(TufError::malformed(role, "target hash is not a string")),
-                })
-                .collect::<Result<BTreeMap<_, _>>>()?,
-            _ => return Err(TufError::malformed(role, "target hashes is not an object")),
-        };
-        if hashes.is_empty() {
-            return Err(TufError::malformed(role, "target hashes must not be empty"));
-        }
-        let custom = map.remove("custom");
-        Ok(TargetFile {
-            length,
-            hashes,
-            custom,
-            extra: map,
-        })
+        TargetFile::deserialize(value).map_err(|e| TufError::malformed(role, e))
     }
 
     pub fn to_value(&self) -> Value {
@@ -448,6 +420,53 @@ impl TargetFile {
             map.insert("custom".into(), custom.clone());
         }
         Value::Object(map)
+    }
+}
+
+/// By hand rather than derived: `#[serde(flatten)]` for `extra` would buffer each of the
+/// thousands of targets of a large file twice.
+impl<'de> Deserialize<'de> for TargetFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TargetFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a target: {length, hashes, custom?}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TargetFile, A::Error> {
+                use serde::de::Error;
+                let mut length = None;
+                let mut hashes: Option<BTreeMap<String, String>> = None;
+                let mut custom = None;
+                let mut extra = Extra::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "length" => length = Some(map.next_value::<u64>()?),
+                        "hashes" => hashes = Some(map.next_value()?),
+                        "custom" => custom = Some(map.next_value::<Value>()?),
+                        _ => {
+                            let value = map.next_value::<Value>()?;
+                            extra.insert(key, value);
+                        }
+                    }
+                }
+                let length = length.ok_or_else(|| A::Error::missing_field("length"))?;
+                let hashes = hashes.ok_or_else(|| A::Error::missing_field("hashes"))?;
+                if hashes.is_empty() {
+                    return Err(A::Error::custom("target hashes must not be empty"));
+                }
+                Ok(TargetFile {
+                    length,
+                    hashes,
+                    custom,
+                    extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -472,16 +491,65 @@ impl Targets {
 
     /// `role` is the role name this file was fetched as, for error messages.
     pub fn from_value(value: Value, role: &str) -> Result<Self> {
-        let mut f = Fields::new(value, role, "signed")?;
-        let common = Common::parse(&mut f, TARGETS)?;
-        let targets = match f.take("targets") {
-            Some(Value::Object(map)) => map
-                .into_iter()
-                .map(|(path, v)| Ok((path, TargetFile::from_value(v, role)?)))
-                .collect::<Result<BTreeMap<_, _>>>()?,
-            Some(_) => return Err(TufError::malformed(role, "targets is not an object")),
-            None => return Err(TufError::malformed(role, "missing field \"targets\"")),
+        let Value::Object(mut map) = value else {
+            return Err(TufError::malformed(role, "signed is not an object"));
         };
+        let targets = match map.remove("targets") {
+            Some(Value::Object(targets)) => Some(
+                targets
+                    .into_iter()
+                    .map(|(path, v)| Ok((path, TargetFile::from_value(v, role)?)))
+                    .collect::<Result<BTreeMap<_, _>>>()?,
+            ),
+            Some(_) => return Err(TufError::malformed(role, "targets is not an object")),
+            None => None,
+        };
+        Self::from_parts(map, targets, role)
+    }
+
+    /// Parses the `signed` part straight from its JSON text: the target list goes directly
+    /// into typed form, without an intermediate tree.
+    pub fn from_json(text: &str, role: &str) -> Result<Self> {
+        struct V;
+        type Parts = (Map<String, Value>, Option<BTreeMap<String, TargetFile>>);
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Parts;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a targets object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Parts, A::Error> {
+                let mut others = Map::new();
+                let mut targets = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "targets" {
+                        targets = Some(map.next_value()?);
+                    } else {
+                        let value = map.next_value::<Value>()?;
+                        others.insert(key, value);
+                    }
+                }
+                Ok((others, targets))
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let (others, targets) = serde::Deserializer::deserialize_map(&mut de, V)
+            .and_then(|parts| de.end().map(|()| parts))
+            .map_err(|e| TufError::malformed(role, e))?;
+        Self::from_parts(others, targets, role)
+    }
+
+    fn from_parts(
+        others: Map<String, Value>,
+        targets: Option<BTreeMap<String, TargetFile>>,
+        role: &str,
+    ) -> Result<Self> {
+        let mut f = Fields::new(Value::Object(others), role, "signed")?;
+        let common = Common::parse(&mut f, TARGETS)?;
+        let targets =
+            targets.ok_or_else(|| TufError::malformed(role, "missing field \"targets\""))?;
         let delegations = match f.take("delegations") {
             Some(v) => Some(Delegations::from_value(v, role)?),
             None => None,
@@ -774,20 +842,42 @@ struct RawEnvelope {
     signatures: Vec<Signature>,
 }
 
+#[derive(Deserialize)]
+struct RawTextEnvelope<'a> {
+    #[serde(borrow)]
+    signed: &'a serde_json::value::RawValue,
+    signatures: Vec<Signature>,
+}
+
+fn check_distinct_signatures(signatures: &[Signature], role: &str) -> Result<()> {
+    let mut seen = HashSet::new();
+    for s in signatures {
+        if !seen.insert(s.keyid.as_str()) {
+            return Err(TufError::malformed(
+                role,
+                format!("two signatures with key ID {:?}", s.keyid),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A targets file split without an intermediate tree: its signatures and the JSON text of
+/// its signed part, to be canonicalised ([`crate::tuf::canonical::canonicalize_text`]) and
+/// typed ([`Targets::from_json`]), which can run in parallel.
+pub fn split_targets_file<'a>(bytes: &'a [u8], role: &str) -> Result<(Vec<Signature>, &'a str)> {
+    let raw: RawTextEnvelope<'a> = serde_json::from_slice(bytes)
+        .map_err(|e| TufError::malformed(role, format!("not a metadata file: {e}")))?;
+    check_distinct_signatures(&raw.signatures, role)?;
+    Ok((raw.signatures, raw.signed.get()))
+}
+
 impl Envelope {
     /// Parses a metadata file. `role` names it in errors.
     pub fn parse(bytes: &[u8], role: &str) -> Result<Self> {
         let raw: RawEnvelope = serde_json::from_slice(bytes)
             .map_err(|e| TufError::malformed(role, format!("not a metadata file: {e}")))?;
-        let mut seen = HashSet::new();
-        for s in &raw.signatures {
-            if !seen.insert(s.keyid.as_str()) {
-                return Err(TufError::malformed(
-                    role,
-                    format!("two signatures with key ID {:?}", s.keyid),
-                ));
-            }
-        }
+        check_distinct_signatures(&raw.signatures, role)?;
         let canonical = crate::tuf::canonical::to_canonical(&raw.signed)
             .map_err(|e| TufError::malformed(role, e))?;
         Ok(Envelope {

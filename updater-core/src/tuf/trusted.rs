@@ -9,11 +9,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::tuf::canonical::canonicalize_text;
 use crate::tuf::crypto::{check_length_and_hashes, verify_threshold};
 use crate::tuf::error::{Result, TufError};
 use crate::tuf::metadata::{
-    expiry, Delegate, Envelope, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT, TARGETS,
-    TIMESTAMP,
+    expiry, split_targets_file, Delegate, Envelope, Root, Snapshot, Targets, Timestamp, ROOT,
+    SNAPSHOT, TARGETS, TIMESTAMP,
 };
 
 /// Above this size a targets file's signature is checked on a second thread.
@@ -346,13 +347,19 @@ impl TrustedMetadataSet {
                 "5.6.2",
             )?;
         }
-        let (signed, envelope) = parse_envelope(bytes, role, TARGETS)?;
+        let (signatures, text) = split_targets_file(bytes, role)?;
         let keys = if delegator == ROOT {
             &self.root.keys
         } else {
             &self.delegator_keys(delegator)?.keys
         };
-        let verify = || {
+        let verify = move || {
+            let canonical = canonicalize_text(text).map_err(|e| TufError::malformed(role, e))?;
+            let envelope = Envelope {
+                signed: Value::Null,
+                canonical,
+                signatures,
+            };
             verify_threshold(
                 &envelope,
                 keys,
@@ -361,22 +368,24 @@ impl TrustedMetadataSet {
                 role,
                 "5.6.3 targets signatures",
             )
+            .map(|()| envelope)
         };
-        // A large targets file is checked on two cores: the signature (a hash over every
-        // canonical byte) beside the typed parse. A bad signature is reported first.
-        let (verified, typed) = if envelope.canonical.len() > PARALLEL_VERIFY_BYTES {
+        // A large targets file is handled on two cores: canonical form and signature (a hash
+        // over every byte) on one, the typed parse on the other. A bad signature is reported
+        // first.
+        let (verified, typed) = if text.len() > PARALLEL_VERIFY_BYTES {
             std::thread::scope(|scope| {
                 let handle = scope.spawn(verify);
-                let typed = Targets::from_value(signed, role);
+                let typed = Targets::from_json(text, role);
                 let verified = handle
                     .join()
                     .unwrap_or(Err(TufError::Order("signature check panicked")));
                 (verified, typed)
             })
         } else {
-            (verify(), Targets::from_value(signed, role))
+            (verify(), Targets::from_json(text, role))
         };
-        verified?;
+        let envelope = verified?;
         let new = typed?;
         if new.common.version != meta.version {
             return Err(TufError::VersionMismatch {

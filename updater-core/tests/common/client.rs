@@ -160,6 +160,35 @@ impl RepoSim {
     }
 }
 
+impl RepoSim {
+    /// As `lookup`, on a thread and runtime of its own, and the test fails if it has not
+    /// ended after `limit`. (A search that loops without awaiting anything never yields, so
+    /// `tokio::time::timeout` in the same runtime could not stop it.)
+    pub fn lookup_within(
+        &self,
+        client: &Client,
+        target_path: &str,
+        limit: std::time::Duration,
+    ) -> Result<Option<updater_core::tuf::metadata::TargetFile>, TufError> {
+        let mut updater = self.updater(client)?;
+        let target_path = target_path.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let result = runtime.block_on(async move {
+                updater.refresh().await?;
+                updater.get_target_info(&target_path).await
+            });
+            let _ = tx.send(result);
+        });
+        rx.recv_timeout(limit)
+            .unwrap_or_else(|e| panic!("the target search did not end within {limit:?}: {e}"))
+    }
+}
+
 /// The error of `result`, whose text must contain every one of `needles`.
 #[track_caller]
 pub fn expect_err<T>(result: Result<T, TufError>, needles: &[&str]) -> String {

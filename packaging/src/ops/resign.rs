@@ -1,0 +1,32 @@
+//! `resign`: gives roles a new version and a fresh expiry date without other changes
+//! (`status` says when: targets and channels every few months, root once a year).
+//! Re-signing root needs a threshold of the root keys.
+
+use updater_core::tuf::metadata::{ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
+
+use crate::error::{PackError, Result};
+use crate::ops::session::{Context, Outcome, Session};
+use crate::project::Project;
+
+pub fn resign(project: &Project, ctx: Context, roles: &[String]) -> Result<Outcome> {
+    if roles.is_empty() {
+        return Err(PackError::invalid(
+            "resign: name at least one role with --role",
+        ));
+    }
+    let mut session = Session::open(project, ctx)?;
+    let channels = session.state().channel_names();
+    for role in roles {
+        let known = [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role.as_str())
+            || channels.contains(role);
+        if !known {
+            return Err(PackError::invalid(format!(
+                "--role {role}: not a role of this repository (root, targets, snapshot, \
+                 timestamp, {})",
+                channels.join(", ")
+            )));
+        }
+        session.draft.touch(role)?;
+    }
+    session.commit()
+}

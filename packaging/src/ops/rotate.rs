@@ -1,0 +1,308 @@
+//! `rotate`: replaces, adds or removes keys of any role, or changes its threshold.
+//!
+//! - root, targets, snapshot, timestamp: a new root `N+1.root.json` lists the new keys. It
+//!   is signed by a threshold of the old root keys and of the new ones, so deployed clients
+//!   follow it (spec 5.3). The rotated role's metadata is re-signed by its new keys and,
+//!   while the old ones are at hand, by those too: it then verifies under the old and the
+//!   new root alike, whichever a client holds.
+//! - a channel: top-level targets lists the new keys for the delegation; the channel's
+//!   metadata is re-signed by the new keys (and co-signed by the outgoing ones).
+//!
+//! New key files are written like `init`'s (encrypted when the role's keys were, or when
+//! asked); outgoing key files move to `keys/retired/<role>/` once the change is published.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use updater_core::tuf::metadata::{Key, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
+use updater_core::tuf::signer::{LocalKey, Signer};
+
+use crate::error::{PackError, Result};
+use crate::keys::short;
+use crate::ops::session::{Context, Outcome, Session};
+use crate::project::{KeyType, Project};
+
+#[derive(Clone, Debug, Default)]
+pub struct RotateOptions {
+    pub role: String,
+    /// Replace every current key (by as many new keys, or `add`).
+    pub replace: bool,
+    /// New keys to make.
+    pub add: u32,
+    /// Key IDs (or unique prefixes of at least 4 characters) to remove.
+    pub remove: Vec<String>,
+    pub threshold: Option<u64>,
+    pub key_type: Option<KeyType>,
+    /// Encrypt the new key files; default: as the role's current key files are.
+    pub encrypt: Option<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RotateReport {
+    pub role: String,
+    pub added: Vec<(String, PathBuf)>,
+    pub removed: Vec<String>,
+    pub retired_files: Vec<PathBuf>,
+    pub threshold: u64,
+    pub outcome: Outcome,
+}
+
+const MAX_KEYS: usize = 16;
+
+/// The keys and threshold of a role, wherever it is listed.
+struct RoleKeySet {
+    keyids: Vec<String>,
+    threshold: u64,
+}
+
+fn current(session: &Session, role: &str) -> Result<RoleKeySet> {
+    let state = session.state();
+    if [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role) {
+        let r = state
+            .root
+            .value
+            .role(role)
+            .ok_or_else(|| PackError::inconsistent(format!("root has no {role} role")))?;
+        return Ok(RoleKeySet {
+            keyids: r.keyids.clone(),
+            threshold: r.threshold,
+        });
+    }
+    state
+        .delegated_roles()
+        .iter()
+        .find(|r| r.name == role)
+        .map(|r| RoleKeySet {
+            keyids: r.keyids.clone(),
+            threshold: r.threshold,
+        })
+        .ok_or_else(|| {
+            PackError::invalid(format!(
+                "--role {role}: not a role of this repository (root, targets, snapshot, \
+                 timestamp, {})",
+                state.channel_names().join(", ")
+            ))
+        })
+}
+
+fn resolve(keyids: &[String], wanted: &str, role: &str) -> Result<String> {
+    if wanted.len() < 4 {
+        return Err(PackError::invalid(format!(
+            "--remove {wanted}: give at least 4 characters of the key ID"
+        )));
+    }
+    let matches: Vec<&String> = keyids.iter().filter(|k| k.starts_with(wanted)).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(PackError::invalid(format!(
+            "--remove {wanted}: role {role} has no such key (its keys: {})",
+            keyids
+                .iter()
+                .map(|k| short(k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        _ => Err(PackError::invalid(format!(
+            "--remove {wanted}: matches several keys of {role}; give more characters"
+        ))),
+    }
+}
+
+pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<RotateReport> {
+    let mut session = Session::open(project, ctx)?;
+    let role = opts.role.as_str();
+    let before = current(&session, role)?;
+
+    let mut removed: Vec<String> = Vec::new();
+    if opts.replace {
+        removed.extend(before.keyids.iter().cloned());
+    }
+    for wanted in &opts.remove {
+        let id = resolve(&before.keyids, wanted, role)?;
+        if !removed.contains(&id) {
+            removed.push(id);
+        }
+    }
+    let add = if opts.replace && opts.add == 0 {
+        u32::try_from(before.keyids.len()).unwrap_or(1).max(1)
+    } else {
+        opts.add
+    };
+    let threshold = opts.threshold.unwrap_or(before.threshold);
+    if removed.is_empty() && add == 0 && threshold == before.threshold {
+        return Err(PackError::invalid(
+            "rotate: nothing to change; use --replace, --add N, --remove KEYID or --threshold N",
+        ));
+    }
+    let kept: Vec<String> = before
+        .keyids
+        .iter()
+        .filter(|k| !removed.contains(k))
+        .cloned()
+        .collect();
+    let total = kept.len() + add as usize;
+    if total > MAX_KEYS {
+        return Err(PackError::invalid(format!(
+            "role {role} would have {total} keys; at most {MAX_KEYS}"
+        )));
+    }
+    if threshold == 0 || threshold > total as u64 {
+        return Err(PackError::invalid(format!(
+            "threshold {threshold} for {role}, which would have {total} key(s): \
+             the threshold must be 1 to the number of keys"
+        )));
+    }
+
+    // Outgoing keys co-sign the role's next metadata when they are at hand.
+    let old_keys: BTreeMap<String, Key> = role_keys(&session, role);
+    if role != ROOT {
+        let outgoing = session.keys.available(role, &removed, &old_keys)?;
+        for key in outgoing {
+            session.draft.add_co_signer(role, key);
+        }
+    }
+
+    // New keys, staged as files.
+    let key_type = opts.key_type.unwrap_or(session.config.key_type);
+    let encrypt = opts.encrypt.unwrap_or_else(|| {
+        before
+            .keyids
+            .iter()
+            .any(|id| session.keys.is_encrypted(role, id))
+    });
+    let mut added = Vec::new();
+    let mut new_publics: Vec<(String, Key)> = Vec::new();
+    for _ in 0..add {
+        let key = LocalKey::generate(key_type.kind())?;
+        let id = key.keyid().to_string();
+        let pem = session.keys.encode_new(&key, encrypt)?;
+        let path = session.keys.path_of(role, &id);
+        session.txn.add_private(&path, pem.as_bytes())?;
+        new_publics.push((id.clone(), key.public_key().clone()));
+        added.push((id, path));
+        session.draft.add_new_key(key);
+    }
+    let mut keyids = kept;
+    keyids.extend(new_publics.iter().map(|(id, _)| id.clone()));
+
+    if [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role) {
+        let root = session.draft.root_mut();
+        for (id, key) in &new_publics {
+            root.keys.insert(id.clone(), key.clone());
+        }
+        if let Some(r) = root.roles.get_mut(role) {
+            r.keyids = keyids;
+            r.threshold = threshold;
+        }
+        let used: Vec<String> = root
+            .roles
+            .values()
+            .flat_map(|r| r.keyids.iter().cloned())
+            .collect();
+        root.keys.retain(|id, _| used.contains(id));
+        match role {
+            TARGETS => {
+                session.draft.targets_mut();
+            }
+            SNAPSHOT => session.draft.touch_snapshot(),
+            _ => {}
+        }
+    } else {
+        let targets = session.draft.targets_mut();
+        if let Some(d) = targets.delegations.as_mut() {
+            for (id, key) in &new_publics {
+                d.keys.insert(id.clone(), key.clone());
+            }
+            if let Some(r) = d
+                .roles
+                .as_mut()
+                .and_then(|roles| roles.iter_mut().find(|r| r.name == role))
+            {
+                r.keyids = keyids;
+                r.threshold = threshold;
+            }
+            let used: Vec<String> = d
+                .roles
+                .iter()
+                .flatten()
+                .flat_map(|r| r.keyids.iter().cloned())
+                .collect();
+            d.keys.retain(|id, _| used.contains(id));
+        }
+        session.draft.channel_mut(role)?;
+    }
+
+    let keys_dir = session.keys.dir().to_path_buf();
+    let role_dir = session.keys.role_dir(role);
+    let outcome = session.commit()?;
+
+    // Published: retire the outgoing key files.
+    let mut retired_files = Vec::new();
+    for id in &removed {
+        let from = role_dir.join(format!("{id}.pem"));
+        if !from.exists() {
+            continue;
+        }
+        let to_dir = keys_dir.join(crate::names::RETIRED).join(role);
+        let to = to_dir.join(format!("{id}.pem"));
+        let moved = private_dir(&to_dir).and_then(|_| std::fs::rename(&from, &to));
+        match moved {
+            Ok(()) => retired_files.push(to),
+            Err(e) => tracing::warn!(file = %from.display(), error = %e, "key file not retired"),
+        }
+    }
+    Ok(RotateReport {
+        role: role.to_string(),
+        added,
+        removed,
+        retired_files,
+        threshold,
+        outcome,
+    })
+}
+
+/// Creates `dir` (and parents) owner-only, as the keys directory is.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+fn role_keys(session: &Session, role: &str) -> BTreeMap<String, Key> {
+    let state = session.state();
+    if [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role) {
+        return state.root.value.keys.clone();
+    }
+    state
+        .targets
+        .value
+        .delegations
+        .as_ref()
+        .map(|d| d.keys.clone())
+        .unwrap_or_default()
+}
+
+impl std::fmt::Display for RotateReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Rotated the keys of {} (threshold {})",
+            self.role, self.threshold
+        )?;
+        for (id, path) in &self.added {
+            writeln!(f, "  new key     {}  {}", short(id), path.display())?;
+        }
+        for id in &self.removed {
+            writeln!(f, "  removed key {}", short(id))?;
+        }
+        for p in &self.retired_files {
+            writeln!(f, "  retired     {}", p.display())?;
+        }
+        crate::ops::write_roles(f, &self.outcome.roles)
+    }
+}

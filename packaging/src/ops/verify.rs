@@ -1,0 +1,215 @@
+//! `verify`: walks the repository as a client does, with our client
+//! ([`updater_core::tuf::Updater`] over a [`DirFetcher`]): from `1.root.json` through every
+//! root rotation, timestamp, snapshot, targets and each channel role, at "now". Then every
+//! target must be found through the delegations, and its stored file
+//! (`targets/<dir>/<sha256>.<file>`) must match the signed length and hashes.
+//!
+//! It also checks updater-pack's conventions (path shape, semver, custom fields) and
+//! reports every problem it finds, not just the first.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use updater_core::tuf::metadata::{TargetFile, TARGETS};
+use updater_core::tuf::{Updater, UpdaterConfig};
+
+use crate::dirfetch::{DirFetcher, SCHEME};
+use crate::error::{PackError, Result};
+use crate::names::TargetPath;
+
+#[derive(Clone, Debug, Default)]
+pub struct VerifyReport {
+    pub repository: PathBuf,
+    pub root_version: u64,
+    pub timestamp_version: u64,
+    pub snapshot_version: u64,
+    pub targets_version: u64,
+    /// Channel, version, number of targets.
+    pub channels: Vec<(String, u64, usize)>,
+    pub targets_checked: usize,
+    pub bytes_checked: u64,
+}
+
+/// Verifies the repository in `repository` (the directory holding `metadata/` and
+/// `targets/`) at `now`.
+pub fn verify(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PackError::io(repository, e))?;
+    runtime.block_on(verify_async(repository, now))
+}
+
+fn fail(e: impl std::fmt::Display) -> PackError {
+    PackError::Verify(e.to_string())
+}
+
+pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
+    let first_root_path = repository.join("metadata").join("1.root.json");
+    let first_root = std::fs::read(&first_root_path).map_err(|e| {
+        fail(format!(
+            "{}: {e} (every client starts from it)",
+            first_root_path.display()
+        ))
+    })?;
+    let cache = tempfile::tempdir().map_err(|e| PackError::io(std::env::temp_dir(), e))?;
+    let mut config = UpdaterConfig::new(format!("{SCHEME}metadata/"), cache.path());
+    config.targets_url = Some(format!("{SCHEME}targets/"));
+    let fetcher = Arc::new(DirFetcher::new(repository));
+    let mut updater = Updater::with_time(config, fetcher, Some(&first_root), now)
+        .map_err(|e| fail(format!("1.root.json: {e}")))?;
+    updater.refresh().await.map_err(|e| {
+        let hint = if matches!(e, updater_core::tuf::TufError::Expired { .. }) {
+            " (re-sign with `updater-pack timestamp` or `updater-pack resign`)"
+        } else {
+            ""
+        };
+        fail(format!("{e}{hint}"))
+    })?;
+
+    let trusted = updater.trusted();
+    let mut report = VerifyReport {
+        repository: repository.to_path_buf(),
+        root_version: trusted.root().common.version,
+        timestamp_version: trusted.timestamp().map_or(0, |t| t.common.version),
+        snapshot_version: trusted.snapshot().map_or(0, |s| s.common.version),
+        ..VerifyReport::default()
+    };
+    let top = trusted
+        .targets(TARGETS)
+        .ok_or_else(|| fail("top-level targets not loaded"))?
+        .clone();
+    report.targets_version = top.common.version;
+    let mut problems: Vec<String> = Vec::new();
+    if !top.targets.is_empty() {
+        problems.push(format!(
+            "top-level targets lists {} target(s) directly; updater-pack puts releases in channels",
+            top.targets.len()
+        ));
+    }
+    let channels: Vec<String> = top
+        .delegations
+        .as_ref()
+        .and_then(|d| d.roles.as_ref())
+        .map(|roles| roles.iter().map(|r| r.name.clone()).collect())
+        .unwrap_or_default();
+
+    for channel in &channels {
+        // Any path under the channel makes the client load the channel role.
+        let probe = format!("{channel}/x/x/x/x");
+        if let Err(e) = updater.get_target_info(&probe).await {
+            problems.push(format!("channel {channel}: {e}"));
+            continue;
+        }
+        let Some(role) = updater.trusted().targets(channel).cloned() else {
+            problems.push(format!("channel {channel}: not reachable from targets"));
+            continue;
+        };
+        report
+            .channels
+            .push((channel.clone(), role.common.version, role.targets.len()));
+        for (path, file) in &role.targets {
+            check_conventions(channel, path, file, &mut problems);
+            match updater.get_target_info(path).await {
+                Ok(Some(info)) if info == *file => {}
+                Ok(_) => {
+                    problems.push(format!(
+                        "{path}: a client looking it up does not find this entry"
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    problems.push(format!("{path}: {e}"));
+                    continue;
+                }
+            }
+            let stored = stored_file(repository, path, file);
+            match stored.map(|p| updater.find_cached_target(file, &p).map(|ok| (ok, p))) {
+                Some(Ok((Some(_), _))) => {
+                    report.targets_checked += 1;
+                    report.bytes_checked += file.length;
+                }
+                Some(Ok((None, p))) => problems.push(format!(
+                    "{path}: {} is missing or does not match the signed length and hashes",
+                    p.display()
+                )),
+                Some(Err(e)) => problems.push(format!("{path}: {e}")),
+                None => problems.push(format!("{path}: not a storable target path")),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(report)
+    } else {
+        Err(fail(format!(
+            "{} problem(s):\n  - {}",
+            problems.len(),
+            problems.join("\n  - ")
+        )))
+    }
+}
+
+/// Where a client fetches `path` from in a consistent-snapshot repository: the first hash
+/// (in key order, as our client and python-tuf pick it) prefixed to the file name.
+fn stored_file(repository: &Path, path: &str, file: &TargetFile) -> Option<PathBuf> {
+    let hash = file.hashes.values().next()?;
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let mut out = repository.join("targets");
+    for segment in dir.split('/').filter(|s| !s.is_empty()) {
+        if segment == ".." || segment == "." {
+            return None;
+        }
+        out.push(segment);
+    }
+    Some(out.join(format!("{hash}.{name}")))
+}
+
+fn check_conventions(channel: &str, path: &str, file: &TargetFile, problems: &mut Vec<String>) {
+    let Some(p) = TargetPath::parse(path) else {
+        problems.push(format!(
+            "{path}: not <channel>/<app>/<version>/<platform>/<file>"
+        ));
+        return;
+    };
+    if p.channel != channel {
+        problems.push(format!("{path}: listed by channel {channel}"));
+    }
+    if semver::Version::parse(&p.version).is_err() {
+        problems.push(format!("{path}: version {} is not semver", p.version));
+    }
+    let custom = file.custom.as_ref();
+    let field = |k: &str| custom.and_then(|c| c.get(k));
+    if field("version").and_then(Value::as_str) != Some(p.version.as_str()) {
+        problems.push(format!(
+            "{path}: custom.version does not match the path's version"
+        ));
+    }
+    if field("kind").and_then(Value::as_str).is_none() {
+        problems.push(format!("{path}: custom.kind is missing"));
+    }
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "OK: {} verifies as a client sees it",
+            self.repository.display()
+        )?;
+        writeln!(
+            f,
+            "  root v1 -> v{}, timestamp v{}, snapshot v{}, targets v{}",
+            self.root_version, self.timestamp_version, self.snapshot_version, self.targets_version
+        )?;
+        for (name, version, count) in &self.channels {
+            writeln!(f, "  channel {name} v{version}: {count} target(s)")?;
+        }
+        writeln!(
+            f,
+            "  {} target file(s), {} bytes, match their signed hashes",
+            self.targets_checked, self.bytes_checked
+        )
+    }
+}

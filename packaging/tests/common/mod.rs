@@ -1,0 +1,367 @@
+//! Shared helpers of the `updater-pack` integration tests: run the binary, fingerprint a
+//! project tree, serve it, and run our client against it.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
+use updater_core::tuf::metadata::TargetFile;
+use updater_core::tuf::{TufError, Updater, UpdaterConfig};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_updater-pack"))
+}
+
+/// Runs `updater-pack` with a controlled environment.
+#[derive(Clone, Debug, Default)]
+pub struct Pack {
+    pub now: Option<String>,
+    pub passphrase: Option<String>,
+}
+
+impl Pack {
+    pub fn at(now: &str) -> Self {
+        Pack {
+            now: Some(now.to_string()),
+            passphrase: None,
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .env_remove("UPDATER_PACK_PASSPHRASE")
+            .env_remove("UPDATER_PACK_NOW")
+            .env_remove("UPDATER_PACK_LOG")
+            .stdin(Stdio::null());
+        if let Some(now) = &self.now {
+            cmd.env("UPDATER_PACK_NOW", now);
+        }
+        if let Some(p) = &self.passphrase {
+            cmd.env("UPDATER_PACK_PASSPHRASE", p);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run updater-pack")
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "updater-pack {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and expects failure with exit status 1; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "updater-pack {args:?} should fail:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+/// Every file and directory under `dir`: relative path -> (mode, SHA-256 of content).
+pub fn tree(dir: &Path) -> BTreeMap<String, (u32, String)> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, (u32, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path.strip_prefix(base).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let mode = mode_of(&meta);
+            if meta.is_dir() {
+                out.insert(format!("{rel}/"), (mode, String::new()));
+                walk(base, &path, out);
+            } else {
+                let data = std::fs::read(&path).unwrap();
+                out.insert(rel, (mode, hex::encode(Sha256::digest(&data))));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[cfg(unix)]
+pub fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o777
+}
+
+#[cfg(not(unix))]
+pub fn mode_of(_meta: &std::fs::Metadata) -> u32 {
+    0
+}
+
+/// Asserts that `f` fails with a message containing `expected` and leaves `dir` unchanged.
+pub fn assert_unchanged(dir: &Path, expected: &str, f: impl FnOnce() -> String) {
+    let before = tree(dir);
+    let message = f();
+    assert!(
+        message.contains(expected),
+        "expected the error to mention {expected:?}, got:\n{message}"
+    );
+    let after = tree(dir);
+    if before != after {
+        let added: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+        let removed: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+        let changed: Vec<_> = before
+            .iter()
+            .filter(|(k, v)| after.get(*k).is_some_and(|w| w != *v))
+            .map(|(k, _)| k)
+            .collect();
+        panic!("the project changed: added {added:?}, removed {removed:?}, changed {changed:?}");
+    }
+}
+
+/// A file of `size` pseudo-random bytes (seeded by `name`).
+pub fn artifact(dir: &Path, name: &str, size: usize) -> PathBuf {
+    let mut data = Vec::with_capacity(size + 32);
+    let mut block = Sha256::digest(name.as_bytes()).to_vec();
+    while data.len() < size {
+        data.extend_from_slice(&block);
+        block = Sha256::digest(&block).to_vec();
+    }
+    data.truncate(size);
+    let path = dir.join(name);
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+pub fn sha256_file(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// `updater-pack serve` on a free port of 127.0.0.1; killed when dropped.
+pub struct Served {
+    child: Child,
+    pub url: String,
+}
+
+impl Served {
+    pub fn start(project: &Path) -> Self {
+        let mut child = Command::new(bin())
+            .args([
+                "serve",
+                project.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+                "--quiet",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start updater-pack serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        Served { child, url }
+    }
+
+    pub fn metadata_url(&self) -> String {
+        format!("{}metadata/", self.url)
+    }
+
+    pub fn targets_url(&self) -> String {
+        format!("{}targets/", self.url)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Our client as an app runs it: trusted metadata kept in `dir` between update cycles,
+/// bootstrapped from the root the app embeds.
+pub struct OurClient {
+    pub dir: tempfile::TempDir,
+    pub embedded_root: Vec<u8>,
+    pub metadata_url: String,
+    pub targets_url: String,
+}
+
+impl OurClient {
+    pub fn new(embedded_root: &Path, served: &Served) -> Self {
+        OurClient {
+            dir: tempfile::tempdir().unwrap(),
+            embedded_root: std::fs::read(embedded_root).unwrap(),
+            metadata_url: served.metadata_url(),
+            targets_url: served.targets_url(),
+        }
+    }
+
+    fn updater(&self, now: DateTime<Utc>) -> Result<Updater, TufError> {
+        let mut config = UpdaterConfig::new(&self.metadata_url, self.dir.path().join("metadata"));
+        config.targets_url = Some(self.targets_url.clone());
+        let fetcher = Arc::new(HttpFetcher::new(&HttpConfig::default()).unwrap());
+        Updater::with_time(config, fetcher, Some(&self.embedded_root), now)
+    }
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// One update cycle: refresh, then look `path` up.
+    pub fn lookup(&self, now: DateTime<Utc>, path: &str) -> Result<Option<TargetFile>, TufError> {
+        Self::block_on(async {
+            let mut updater = self.updater(now)?;
+            updater.refresh().await?;
+            updater.get_target_info(path).await
+        })
+    }
+
+    /// One update cycle that downloads `path`; returns the downloaded bytes.
+    pub fn download(&self, now: DateTime<Utc>, path: &str) -> Result<Vec<u8>, TufError> {
+        Self::block_on(async {
+            let mut updater = self.updater(now)?;
+            updater.refresh().await?;
+            let info = updater
+                .get_target_info(path)
+                .await?
+                .ok_or_else(|| TufError::TargetNotFound(path.to_string()))?;
+            let local = self.dir.path().join("download");
+            updater.download_target(path, &info, &local).await?;
+            Ok(std::fs::read(&local).unwrap())
+        })
+    }
+
+    /// The version of the root the client trusts now.
+    pub fn trusted_root_version(&self) -> u64 {
+        let data = std::fs::read(self.dir.path().join("metadata/root.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        v["signed"]["version"].as_u64().unwrap()
+    }
+}
+
+pub fn time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Reads a metadata file of the project as JSON.
+pub fn metadata(project: &Path, file: &str) -> serde_json::Value {
+    let data = std::fs::read(project.join("repository/metadata").join(file)).unwrap();
+    serde_json::from_slice(&data).unwrap()
+}
+
+/// The current version of a role, as the snapshot names it (root: the latest root).
+pub fn current_version(project: &Path, role: &str) -> u64 {
+    if role == "root" {
+        let mut n = 1;
+        while project
+            .join(format!("repository/metadata/{}.root.json", n + 1))
+            .exists()
+        {
+            n += 1;
+        }
+        return n;
+    }
+    let ts = metadata(project, "timestamp.json");
+    if role == "timestamp" {
+        return ts["signed"]["version"].as_u64().unwrap();
+    }
+    let snap_v = ts["signed"]["meta"]["snapshot.json"]["version"]
+        .as_u64()
+        .unwrap();
+    if role == "snapshot" {
+        return snap_v;
+    }
+    let snap = metadata(project, &format!("{snap_v}.snapshot.json"));
+    snap["signed"]["meta"][format!("{role}.json")]["version"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The current metadata of a role.
+pub fn current(project: &Path, role: &str) -> serde_json::Value {
+    if role == "timestamp" {
+        return metadata(project, "timestamp.json");
+    }
+    let v = current_version(project, role);
+    metadata(project, &format!("{v}.{role}.json"))
+}
+
+/// A fresh project made by `init` (ed25519, stable and beta), in a temporary directory.
+pub struct Fixture {
+    pub tmp: tempfile::TempDir,
+    pub project: PathBuf,
+    pub pack: Pack,
+}
+
+impl Fixture {
+    pub fn new(pack: Pack, init_args: &[&str]) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let project = tmp.path().join("proj");
+        let mut args = vec!["init", project.to_str().unwrap()];
+        args.extend_from_slice(init_args);
+        pack.ok(&args);
+        Fixture { tmp, project, pack }
+    }
+
+    pub fn p(&self) -> &str {
+        self.project.to_str().unwrap()
+    }
+
+    pub fn artifact(&self, name: &str, size: usize) -> PathBuf {
+        artifact(self.tmp.path(), name, size)
+    }
+
+    /// `release` of `demo VERSION` for linux-x86_64 on `channel`.
+    pub fn release(&self, version: &str, channel: &str) -> String {
+        let file = self.artifact(&format!("demo-{version}.AppImage"), 4096);
+        self.pack.ok(&[
+            "release",
+            self.p(),
+            "--app",
+            "demo",
+            "--version",
+            version,
+            "--platform",
+            "linux-x86_64",
+            "--channel",
+            channel,
+            file.to_str().unwrap(),
+        ])
+    }
+
+    pub fn verify(&self) -> String {
+        self.pack.ok(&["verify", self.p()])
+    }
+}
