@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 
 use serde::Deserialize;
 use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
-use updater_core::tuf::metadata::TargetFile;
+use updater_core::tuf::metadata::{TargetFile, TargetHashes};
 use updater_core::tuf::{TufError, Updater, UpdaterConfig};
 
 const SETUP_HINT: &str = "pip install -r .ci/requirements.txt";
@@ -66,7 +66,7 @@ struct Lookup {
     #[serde(default)]
     target_requests: Vec<String>,
     length: Option<u64>,
-    hashes: Option<BTreeMap<String, String>>,
+    hashes: Option<TargetHashes>,
     content_hex: Option<String>,
 }
 
@@ -567,7 +567,7 @@ struct SuccinctExtra {
 struct SuccinctTarget {
     bin: String,
     length: u64,
-    hashes: BTreeMap<String, String>,
+    hashes: TargetHashes,
     content_hex: String,
 }
 

@@ -222,8 +222,12 @@ enum Hasher {
 
 impl Hashes {
     /// `what` names the file in errors; `rule` is the spec section the check serves.
-    pub fn new(hashes: &BTreeMap<String, String>, what: &str, rule: &'static str) -> Result<Self> {
-        let mut expected = Vec::with_capacity(hashes.len());
+    pub fn new<'a>(
+        hashes: impl IntoIterator<Item = (&'a String, &'a String)>,
+        what: &str,
+        rule: &'static str,
+    ) -> Result<Self> {
+        let mut expected = Vec::new();
         for (alg, hex_digest) in hashes {
             let hasher = match alg.as_str() {
                 "sha256" => Hasher::Sha256(Sha256::new()),

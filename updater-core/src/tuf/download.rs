@@ -79,7 +79,7 @@ pub fn file_matches(path: &Path, info: &TargetFile) -> Result<bool> {
     if file.metadata().map_err(|e| TufError::io(path, e))?.len() != info.length {
         return Ok(false);
     }
-    let mut hashes = Hashes::new(&info.hashes, "cached target", "5.7.3")?;
+    let mut hashes = Hashes::new(info.hashes.iter(), "cached target", "5.7.3")?;
     hash_reader(&mut file, &mut hashes, path)?;
     Ok(hashes.finish("cached target", "5.7.3").is_ok())
 }
@@ -109,7 +109,7 @@ impl Partial {
     /// Opens `.part`, continuing what is there if it is no longer than the target.
     fn open(path: PathBuf, info: &TargetFile, what: &str) -> Result<Self> {
         // Refuse unknown hash algorithms before anything is created on disk.
-        let mut hashes = Hashes::new(&info.hashes, what, "5.7.3")?;
+        let mut hashes = Hashes::new(info.hashes.iter(), what, "5.7.3")?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -142,7 +142,7 @@ impl Partial {
         self.file
             .seek(SeekFrom::Start(0))
             .map_err(|e| TufError::io(&self.path, e))?;
-        self.hashes = Hashes::new(&info.hashes, what, "5.7.3")?;
+        self.hashes = Hashes::new(info.hashes.iter(), what, "5.7.3")?;
         self.received = 0;
         Ok(())
     }

@@ -389,20 +389,24 @@ impl Snapshot {
     }
 }
 
+/// Hash algorithm to hex digest. A sorted vector rather than a `BTreeMap`: a target has one
+/// or two hashes, and a B-tree node for each of 10,000 targets is half a kilobyte apiece.
+pub type TargetHashes = litemap::LiteMap<String, String>;
+
 /// One target file (spec 4.5 TARGETS): length, hashes and optional custom data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TargetFile {
     pub length: u64,
-    pub hashes: BTreeMap<String, String>,
+    pub hashes: TargetHashes,
     pub custom: Option<Value>,
     pub extra: Extra,
 }
 
 impl TargetFile {
-    pub fn new(length: u64, hashes: BTreeMap<String, String>) -> Self {
+    pub fn new(length: u64, hashes: impl IntoIterator<Item = (String, String)>) -> Self {
         TargetFile {
             length,
-            hashes,
+            hashes: hashes.into_iter().collect(),
             custom: None,
             extra: Extra::new(),
         }
@@ -439,7 +443,7 @@ impl<'de> Deserialize<'de> for TargetFile {
             ) -> Result<TargetFile, A::Error> {
                 use serde::de::Error;
                 let mut length = None;
-                let mut hashes: Option<BTreeMap<String, String>> = None;
+                let mut hashes: Option<TargetHashes> = None;
                 let mut custom = None;
                 let mut extra = Extra::new();
                 while let Some(key) = map.next_key::<String>()? {

@@ -88,6 +88,10 @@ pub struct Updater {
     fetcher: Arc<dyn Fetcher>,
     trusted: TrustedMetadataSet,
     refreshed: bool,
+    /// Versions of the roles in the stored snapshot this refresh replaced: a stored role
+    /// file of another version than the new snapshot names is stale and not worth
+    /// verifying (it would be refused at 5.6.4 anyway).
+    replaced_snapshot: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 fn with_slash(url: &str) -> String {
@@ -150,6 +154,7 @@ impl Updater {
             fetcher,
             trusted,
             refreshed: false,
+            replaced_snapshot: None,
         })
     }
 
@@ -301,6 +306,14 @@ impl Updater {
                 Ok(_) => return Ok(true),
                 Err(e) => tracing::debug!(error = %e, "stored snapshot not used"),
             }
+            // Signed but outdated: it stays the rollback reference, and tells which stored
+            // role files it described.
+            self.replaced_snapshot = self.trusted.snapshot().map(|s| {
+                s.meta
+                    .iter()
+                    .map(|(name, m)| (name.clone(), m.version))
+                    .collect()
+            });
         }
         let meta = self
             .trusted
@@ -325,7 +338,17 @@ impl Updater {
             return self.trusted.reverify_through(role, delegator);
         }
         let max = self.config.limits.targets_max_len;
-        if let Some(local) = self.store.read(role, max)? {
+        let file = format!("{role}.json");
+        let stale = match (&self.replaced_snapshot, self.trusted.snapshot()) {
+            (Some(old), Some(new)) => old.get(&file) != new.meta.get(&file).map(|m| &m.version),
+            _ => false,
+        };
+        let local = if stale {
+            None
+        } else {
+            self.store.read(role, max)?
+        };
+        if let Some(local) = local {
             let loaded = if delegator == ROOT {
                 self.trusted.update_targets(&local, true).map(|_| ())
             } else {
@@ -404,6 +427,27 @@ impl Updater {
             }
         }
         Ok(None)
+    }
+
+    /// The verified metadata of `role`, a role the top-level targets delegates to directly
+    /// (a channel, say), loaded from storage or fetched as in a lookup (spec 5.6). Its
+    /// `targets` may list paths outside what the delegation grants the role: callers keep
+    /// only the paths the delegation covers, or confirm a path with
+    /// [`Updater::get_target_info`].
+    pub async fn targets_of_role(&mut self, role: &str) -> Result<&crate::tuf::metadata::Targets> {
+        self.refresh().await?;
+        if role == TARGETS || role == ROOT {
+            return Err(TufError::Delegation(format!(
+                "{role:?} is not a delegated role"
+            )));
+        }
+        // The top-level targets may still be unverified after a refresh that found nothing
+        // new; it is checked before its delegations are used.
+        self.load_targets(TARGETS, ROOT).await?;
+        self.load_targets(role, TARGETS).await?;
+        self.trusted
+            .targets(role)
+            .ok_or(TufError::Order("targets role not loaded"))
     }
 
     /// The local file name for `target_path` in `target_dir`: one escaped segment, so a path
