@@ -242,7 +242,8 @@ fn is_transient(e: &TufError) -> bool {
     )
 }
 
-/// One request: from `partial.received` to the end, or until the connection fails.
+/// One request: from `partial.received` to the end, or until the connection fails. The
+/// partial file keeps what arrived, hashed and written, so a retry resumes after it.
 async fn stream_once(
     fetcher: &dyn Fetcher,
     url: &str,
@@ -266,7 +267,7 @@ async fn stream_once(
                 .map(drop)
         })
         .map_err(|e| TufError::io(&partial.path, e))?;
-    let mut body = fetcher.get(url, partial.received).await?;
+    let body = fetcher.get(url, partial.received).await?;
     if partial.received > 0 && !body.resumed {
         // The server ignored the Range header: start over.
         partial.restart(info, what)?;
@@ -279,11 +280,31 @@ async fn stream_once(
         }
         .into());
     }
-    let mut guard = SpeedGuard::new(options.slow_grace, options.min_bytes_per_sec);
-    let mut writer = std::io::BufWriter::with_capacity(CHUNK, &mut partial.file);
+    // Hashing and writing run on a second thread, so that the network, the hash and the
+    // disk overlap: on a fast link the hash alone takes as long as the transfer.
+    let file = partial
+        .file
+        .try_clone()
+        .map_err(|e| TufError::io(&partial.path, e))?;
+    let hashes = std::mem::replace(&mut partial.hashes, Hashes::none());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
+    let worker = std::thread::spawn(move || {
+        let mut hashes = hashes;
+        let mut writer = std::io::BufWriter::with_capacity(CHUNK, file);
+        let mut written = Ok(());
+        while let Some(chunk) = rx.blocking_recv() {
+            if written.is_ok() {
+                hashes.update(&chunk);
+                written = writer.write_all(&chunk);
+            }
+        }
+        (hashes, written.and_then(|()| writer.flush()))
+    });
     let mut received = partial.received;
     let mut result = Ok(());
-    while let Some(chunk) = body.chunks.next().await {
+    let mut guard = SpeedGuard::new(options.slow_grace, options.min_bytes_per_sec);
+    let mut chunks = body.chunks;
+    while let Some(chunk) = chunks.next().await {
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
@@ -291,7 +312,8 @@ async fn stream_once(
                 break;
             }
         };
-        if received + chunk.len() as u64 > info.length {
+        let len = chunk.len() as u64;
+        if received + len > info.length {
             result = Err(FetchError::TooLarge {
                 url: url.to_string(),
                 limit: info.length,
@@ -303,20 +325,27 @@ async fn stream_once(
             result = Err(e.into());
             break;
         }
-        if let Err(e) = writer.write_all(&chunk) {
-            result = Err(TufError::io(&partial.path, e));
-            break;
+        if tx.send(chunk).await.is_err() {
+            break; // the worker stopped: its result says why
         }
-        partial.hashes.update(&chunk);
-        received += chunk.len() as u64;
+        received += len;
         progress(Progress::Progress {
-            chunk_length: chunk.len() as u64,
+            chunk_length: len,
             downloaded: received,
         });
     }
-    // Whatever arrived and was hashed is kept, so a retry resumes after it.
-    writer.flush().map_err(|e| TufError::io(&partial.path, e))?;
-    drop(writer);
-    partial.received = received;
-    result
+    drop(tx);
+    match worker.join() {
+        Ok((hashes, written)) => {
+            partial.hashes = hashes;
+            partial.received = received;
+            written.map_err(|e| TufError::io(&partial.path, e))?;
+            result
+        }
+        Err(_) => {
+            // Cannot happen short of a bug; re-reading the file recovers a consistent state.
+            *partial = Partial::open(partial.path.clone(), info, what)?;
+            Err(TufError::Order("download worker panicked"))
+        }
+    }
 }
