@@ -287,7 +287,7 @@ async fn stream_once(
         .try_clone()
         .map_err(|e| TufError::io(&partial.path, e))?;
     let hashes = std::mem::replace(&mut partial.hashes, Hashes::none());
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
     let worker = std::thread::spawn(move || {
         let mut hashes = hashes;
         let mut writer = std::io::BufWriter::with_capacity(CHUNK, file);
