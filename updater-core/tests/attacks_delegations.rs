@@ -398,3 +398,53 @@ async fn delegation_named_like_a_top_level_role_is_refused() {
     );
     assert!(!sim.server.requested("/metadata/1.Root.json"));
 }
+
+#[tokio::test]
+async fn targets_of_role_gives_only_verified_roles_delegated_by_targets() {
+    let mut sim = RepoSim::new();
+    sim.delegate(TARGETS, "stable", &["stable/*"], false);
+    sim.add_target("stable", "stable/app.bin", b"app");
+    sim.publish_all_targets();
+    let client = Client::new();
+
+    let mut updater = sim.refresh(&client).await.unwrap();
+    let role = updater.targets_of_role("stable").await.unwrap();
+    assert!(role.targets.contains_key("stable/app.bin"));
+    for top in [TARGETS, "root"] {
+        expect_err(
+            updater.targets_of_role(top).await,
+            &["not a delegated role"],
+        );
+    }
+
+    // Stable 2 is signed by a key the delegation does not name.
+    let real = sim.set_signers("stable", vec![new_key(KeyKind::Ed25519)]);
+    sim.add_target("stable", "stable/app.bin", b"evil");
+    sim.publish(&["stable", SNAPSHOT, TIMESTAMP]);
+    let mut updater = sim.refresh(&client).await.unwrap();
+    expect_err(
+        updater.targets_of_role("stable").await,
+        &["5.6.3", "stable metadata", "0 of 1"],
+    );
+    assert_eq!(client.stored_version("stable.json"), Some(1));
+
+    // A role that snapshot lists but targets does not delegate to.
+    sim.set_signers("stable", real);
+    sim.delegated.insert(
+        "rogue".into(),
+        updater_core::tuf::metadata::Targets::new(updater_core::tuf::metadata::Common::new(
+            1,
+            sim.expires,
+        )),
+    );
+    sim.signers
+        .insert("rogue".into(), vec![new_key(KeyKind::Ed25519)]);
+    sim.publish(&["stable", "rogue", SNAPSHOT, TIMESTAMP]);
+    let mut updater = sim.refresh(&client).await.unwrap();
+    expect_err(
+        updater.targets_of_role("rogue").await,
+        &["does not delegate to \"rogue\""],
+    );
+    assert!(client.stored("rogue.json").is_none());
+    assert!(updater.targets_of_role("stable").await.is_ok());
+}

@@ -446,3 +446,162 @@ async fn without_consistent_snapshot_urls_are_plain_names() {
         ]
     );
 }
+
+/// The signatures cover the canonical form of the signed text, and the client must use
+/// exactly what they cover. JSON lets a key repeat; a file that repeats one must be refused or
+/// read as the signer's canonical form, never with the other copy. Each repeated member is
+/// tried before and after the signed one, also spelled with an escape.
+#[tokio::test]
+async fn repeated_keys_cannot_smuggle_unsigned_content() {
+    let mut sim = RepoSim::new();
+    let good = b"good app".to_vec();
+    let evil = b"evil app, and longer".to_vec();
+    sim.add_target(TARGETS, "app.bin", &good);
+    sim.publish(&[TARGETS, SNAPSHOT, TIMESTAMP]);
+    let evil_url = sim.target_path("app.bin", &evil);
+    sim.server.put_bytes(&evil_url, evil.clone());
+
+    let signed = sim.signed(TARGETS);
+    let text = String::from_utf8(canonical(&signed)).unwrap();
+    let key = &sim.signers[TARGETS][0];
+    let signatures = serde_json::to_string(&[signature_as(key, key.keyid(), &signed)]).unwrap();
+    let (gh, eh) = (sha256_hex(&good), sha256_hex(&evil));
+    let good_info = format!(
+        r#"{{"hashes":{{"sha256":"{gh}"}},"length":{}}}"#,
+        good.len()
+    );
+    let evil_info = format!(
+        r#"{{"hashes":{{"sha256":"{eh}"}},"length":{}}}"#,
+        evil.len()
+    );
+    // (what, a member of the signed text, a rival member with the same key)
+    let members = [
+        (
+            "target",
+            format!(r#""app.bin":{good_info}"#),
+            format!(r#""app.bin":{evil_info}"#),
+        ),
+        (
+            "target, escaped",
+            format!(r#""app.bin":{good_info}"#),
+            format!(r#""app\u002ebin":{evil_info}"#),
+        ),
+        (
+            "hashes",
+            format!(r#""hashes":{{"sha256":"{gh}"}}"#),
+            format!(r#""hashes":{{"sha256":"{eh}"}}"#),
+        ),
+        (
+            "hashes, escaped",
+            format!(r#""hashes":{{"sha256":"{gh}"}}"#),
+            format!(r#""h\u0061shes":{{"sha256":"{eh}"}}"#),
+        ),
+        (
+            "sha256",
+            format!(r#""sha256":"{gh}""#),
+            format!(r#""sha256":"{eh}""#),
+        ),
+        (
+            "length",
+            format!(r#""length":{}"#, good.len()),
+            format!(r#""length":{}"#, evil.len()),
+        ),
+        (
+            "targets",
+            format!(r#""targets":{{"app.bin":{good_info}}}"#),
+            format!(r#""targets":{{"app.bin":{evil_info}}}"#),
+        ),
+    ];
+    for (what, member, rival) in &members {
+        assert_eq!(text.matches(member.as_str()).count(), 1, "{what}: {text}");
+        for (order, variant) in [
+            (
+                "rival first",
+                text.replace(member, &format!("{rival},{member}")),
+            ),
+            (
+                "rival last",
+                text.replace(member, &format!("{member},{rival}")),
+            ),
+        ] {
+            let file = format!(r#"{{"signatures":{signatures},"signed":{variant}}}"#);
+            sim.serve_as(TARGETS, 2, file.into_bytes());
+            let client = Client::new();
+            match sim.lookup(&client, "app.bin").await {
+                Err(_) => {}
+                Ok(Some(info)) => {
+                    assert_eq!(info.hashes.get("sha256"), Some(&gh), "{what}, {order}");
+                    assert_eq!(info.length, good.len() as u64, "{what}, {order}");
+                }
+                Ok(None) => panic!("{what}, {order}: the signed target vanished"),
+            }
+        }
+    }
+
+    // The same signed content laid out differently (members reversed, white space) verifies.
+    let Value::Object(map) = &signed else {
+        unreachable!()
+    };
+    let reversed: Vec<String> = map
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("\n  {} : {}", Value::from(k.as_str()), v))
+        .collect();
+    let file = format!(
+        "{{ \"signed\" : {{{} }},\n \"signatures\" : {signatures} }}",
+        reversed.join(" ,")
+    );
+    sim.serve_as(TARGETS, 2, file.into_bytes());
+    let client = Client::new();
+    let info = sim.lookup(&client, "app.bin").await.unwrap().unwrap();
+    assert_eq!(info.hashes.get("sha256"), Some(&gh));
+}
+
+/// A refresh that finds nothing new may leave the stored targets.json unverified until the
+/// first lookup. That lookup must verify it: a stored file that does not verify is fetched
+/// again, not used.
+#[tokio::test]
+async fn stored_targets_is_verified_before_use_when_nothing_changed() {
+    let mut sim = RepoSim::new();
+    let good = b"good app".to_vec();
+    sim.add_target(TARGETS, "app.bin", &good);
+    sim.publish(&[TARGETS, SNAPSHOT, TIMESTAMP]);
+    let client = Client::new();
+    assert!(sim.lookup(&client, "app.bin").await.unwrap().is_some());
+
+    // The stored copy now names other bytes; its version and expiry are untouched.
+    let stored = String::from_utf8(client.stored("targets.json").unwrap()).unwrap();
+    let evil_hash = sha256_hex(b"evil app");
+    let tampered = stored.replace(&sha256_hex(&good), &evil_hash);
+    assert_ne!(tampered, stored);
+    std::fs::write(client.metadata_dir.join("targets.json"), tampered).unwrap();
+
+    sim.server.clear_log();
+    let info = sim.lookup(&client, "app.bin").await.unwrap().unwrap();
+    assert_eq!(info.hashes.get("sha256"), Some(&sha256_hex(&good)));
+    assert!(sim.server.requested("/metadata/2.targets.json"));
+    assert_eq!(
+        client.stored("targets.json").unwrap(),
+        sim.published[TARGETS]
+    );
+}
+
+#[tokio::test]
+async fn stored_targets_expired_by_the_clock_is_a_freeze_attack() {
+    let mut sim = RepoSim::new();
+    let mut client = Client::new();
+    sim.set_expires(TARGETS, t0() + days(10));
+    sim.publish(&[TARGETS, SNAPSHOT, TIMESTAMP]);
+    sim.refresh(&client).await.unwrap();
+
+    // Nothing changes in the repository; three weeks later the stored targets has expired.
+    client.now = t0() + days(21);
+    let before = client.metadata();
+    expect_err(sim.refresh(&client).await, &["5.6.5", "freeze", "targets"]);
+    assert_same_files(&before, &client.metadata());
+
+    sim.set_expires(TARGETS, sim.expires);
+    sim.publish(&[TARGETS, SNAPSHOT, TIMESTAMP]);
+    sim.refresh(&client).await.unwrap();
+    assert_eq!(client.stored_version("targets.json"), Some(3));
+}

@@ -471,6 +471,34 @@ async fn snapshot_fast_forward_is_recovered_by_rotating_the_snapshot_key_alone()
     assert_eq!(client.stored_version("snapshot.json"), Some(1));
 }
 
+/// 5.3.11 must hold even when the refresh that brings the rotated root fails afterwards
+/// (here the next root request errors, as an attacker in the middle can arrange; a crash
+/// right after the new root is stored is the same): the next cycle starts from the rotated
+/// root, sees no rotation, and must not be left with the fast-forwarded timestamp.
+#[tokio::test]
+async fn snapshot_key_rotation_is_honoured_when_the_refresh_bringing_it_fails() {
+    let mut sim = RepoSim::new();
+    let client = Client::new();
+    fast_forward_snapshot(&mut sim, &client).await;
+
+    sim.rotate_keys(SNAPSHOT, KeyKind::Ed25519);
+    sim.publish(&[ROOT]);
+    sim.set_version(SNAPSHOT, 1);
+    sim.publish_no_bump(&[SNAPSHOT]);
+    sim.publish(&[TIMESTAMP]);
+    sim.server.put("/metadata/3.root.json", Reply::Status(500));
+    expect_err(
+        sim.refresh(&client).await,
+        &["3.root.json", "HTTP status 500"],
+    );
+    assert_eq!(client.stored("root.json").unwrap(), sim.roots[&2]);
+
+    sim.server.drop_path("/metadata/3.root.json");
+    let updater = sim.refresh(&client).await.unwrap();
+    assert_eq!(updater.trusted().snapshot().unwrap().common.version, 1);
+    assert_eq!(client.stored_version("snapshot.json"), Some(1));
+}
+
 #[tokio::test]
 async fn targets_fast_forward_is_recovered_by_rotating_the_snapshot_key() {
     let mut sim = RepoSim::new();

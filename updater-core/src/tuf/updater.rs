@@ -241,10 +241,9 @@ impl Updater {
     /// whether the root changed.
     async fn load_root(&mut self) -> Result<bool> {
         let current = self.trusted.root().common.version;
-        let keys_before = |root: &crate::tuf::metadata::Root| {
+        let online_keys = |root: &crate::tuf::metadata::Root| {
             [TIMESTAMP, SNAPSHOT].map(|role| role_key_material(root, role))
         };
-        let before = keys_before(self.trusted.root());
         let last = current.saturating_add(self.config.limits.max_root_rotations);
         for version in current + 1..=last {
             let data = match self
@@ -255,17 +254,20 @@ impl Updater {
                 Err(TufError::Fetch(e)) if e.is_not_found() => break,
                 Err(e) => return Err(e),
             };
+            let before = online_keys(self.trusted.root());
             self.trusted.update_root(&data)?;
+            // Spec 5.3.11: when the timestamp or snapshot keys changed, the stored timestamp
+            // and snapshot are no rollback reference any more (this is how a repository
+            // recovers from a fast-forward attack on either role). Forgotten before the new
+            // root is stored, so that a refresh failing later, or a crash, cannot leave the
+            // rotated root with the old references.
+            if online_keys(self.trusted.root()) != before {
+                for role in [TIMESTAMP, SNAPSHOT] {
+                    self.store.remove(role)?;
+                }
+            }
             // Stored at once: each accepted root is the new trust anchor (spec 5.3.8).
             self.store.write(ROOT, &data, true)?;
-        }
-        // Spec 5.3.11: when the timestamp or snapshot keys changed, the stored timestamp and
-        // snapshot are no rollback reference any more (this is how a repository recovers
-        // from a fast-forward attack on either role).
-        if keys_before(self.trusted.root()) != before {
-            for role in [TIMESTAMP, SNAPSHOT] {
-                self.store.remove(role)?;
-            }
         }
         // Spec 5.3.10: an expired final root ends the cycle before any other request.
         let root = self.trusted.root();
