@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use updater_core::tuf::crypto::{check_length_and_hashes, verify_threshold};
+use updater_core::tuf::crypto::{check_length_and_hashes, verify_role, verify_threshold};
 use updater_core::tuf::metadata::{
     DelegatedRole, Envelope, Key, MetaFile, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT,
     TARGETS, TIMESTAMP,
@@ -100,18 +100,7 @@ impl RepoState {
         let envelope = Envelope::parse(&bytes, ROOT).map_err(|e| damaged(&path, e))?;
         let root = Root::from_value(envelope.signed.clone()).map_err(|e| damaged(&path, e))?;
         check_version(&path, root.common.version, version)?;
-        let role = root
-            .role(ROOT)
-            .ok_or_else(|| damaged(&path, "no root role"))?;
-        verify_threshold(
-            &envelope,
-            &root.keys,
-            &role.keyids,
-            role.threshold,
-            ROOT,
-            "root",
-        )
-        .map_err(|e| damaged(&path, e))?;
+        verify_top_level(&envelope, &root, ROOT, &path)?;
         if !root.consistent_snapshot {
             return Err(damaged(
                 &path,
@@ -233,18 +222,7 @@ fn check_version(path: &Path, found: u64, expected: u64) -> Result<()> {
 }
 
 fn verify_top_level(envelope: &Envelope, root: &Root, role: &str, path: &Path) -> Result<()> {
-    let keys = root
-        .role(role)
-        .ok_or_else(|| damaged(path, format!("root has no {role} role")))?;
-    verify_threshold(
-        envelope,
-        &root.keys,
-        &keys.keyids,
-        keys.threshold,
-        role,
-        "load",
-    )
-    .map_err(|e| damaged(path, e))
+    verify_role(envelope, root, role, "load").map_err(|e| damaged(path, e))
 }
 
 /// Reads `V.<role>.json` as `referrer` names it, checking version, length and hashes.

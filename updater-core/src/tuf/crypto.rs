@@ -209,6 +209,26 @@ pub fn verify_threshold(
     }
 }
 
+/// Verifies a top-level role's signatures against `root`'s keys and threshold for that role.
+pub fn verify_role(
+    envelope: &Envelope,
+    root: &crate::tuf::metadata::Root,
+    role: &str,
+    rule: &'static str,
+) -> Result<()> {
+    let keys = root.role(role).ok_or_else(|| {
+        TufError::malformed(crate::tuf::metadata::ROOT, format!("no {role} role"))
+    })?;
+    verify_threshold(
+        envelope,
+        &root.keys,
+        &keys.keyids,
+        keys.threshold,
+        role,
+        rule,
+    )
+}
+
 /// Streaming hasher for every algorithm listed in trusted `hashes` (spec 5.6 and 5.7:
 /// length and all listed hashes must match). Unknown algorithms are refused up front.
 pub struct Hashes {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::tuf::canonical::canonicalize_text;
-use crate::tuf::crypto::{check_length_and_hashes, verify_threshold};
+use crate::tuf::crypto::{check_length_and_hashes, verify_role, verify_threshold};
 use crate::tuf::error::{Result, TufError};
 use crate::tuf::metadata::{
     expiry, split_targets_file, Delegate, Envelope, Root, Snapshot, Targets, Timestamp, ROOT,
@@ -442,19 +442,4 @@ impl TrustedMetadataSet {
         }
         Ok(())
     }
-}
-
-/// Verifies a top-level role's signatures against `root`'s keys for that role.
-fn verify_role(envelope: &Envelope, root: &Root, role: &str, rule: &'static str) -> Result<()> {
-    let keys = root
-        .role(role)
-        .ok_or_else(|| TufError::malformed(ROOT, format!("no {role} role")))?;
-    verify_threshold(
-        envelope,
-        &root.keys,
-        &keys.keyids,
-        keys.threshold,
-        role,
-        rule,
-    )
 }
