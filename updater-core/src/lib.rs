@@ -4,9 +4,18 @@
 //! - [`release`]: releases on channels and the choice of the update.
 //! - [`policy`] and [`settings`]: the administrator's policy over the user's settings.
 //! - [`install`]: the staged install with its journal and rollback.
+//! - [`updater`]: [`AppUpdater`], the facade an app calls (check, download, install,
+//!   restart, confirm). Not to be confused with [`tuf::Updater`], the TUF client inside it.
 
 pub mod install;
 pub mod policy;
 pub mod release;
 pub mod settings;
 pub mod tuf;
+pub mod updater;
+
+pub use install::{InstallTarget, StartupOutcome};
+pub use release::{Direction, Platform};
+pub use tuf::download::Progress;
+pub use tuf::fetch::HttpConfig;
+pub use updater::{AppUpdater, AppUpdaterBuilder, CheckResult, Held, Hold, Update, UpdateError};
