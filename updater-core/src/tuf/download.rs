@@ -233,13 +233,16 @@ pub async fn download_verified(
     Ok(dest.to_path_buf())
 }
 
+/// Worth another try: a cut or stalled connection, or a server error. A client error such as
+/// 416 (the file on the server is shorter than what we already have) will not get better.
 fn is_transient(e: &TufError) -> bool {
-    matches!(
-        e,
-        TufError::Fetch(
-            FetchError::Transport { .. } | FetchError::Timeout { .. } | FetchError::Status { .. }
-        )
-    )
+    match e {
+        TufError::Fetch(FetchError::Transport { .. } | FetchError::Timeout { .. }) => true,
+        TufError::Fetch(FetchError::Status { status, .. }) => {
+            *status >= 500 || *status == 408 || *status == 429
+        }
+        _ => false,
+    }
 }
 
 /// One request: from `partial.received` to the end, or until the connection fails. The
