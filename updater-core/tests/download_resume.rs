@@ -132,6 +132,20 @@ fn fast_retries() -> DownloadOptions {
 
 /// A cut leaves the socket open on tiny_http's side: the client's read timeout (short here)
 /// is what notices the stall, as it would on a real network.
+/// Downloads `data` (as the metadata describes it) from `server` to `dest`, quietly.
+async fn download(server: &Server, data: &[u8], dest: &std::path::Path) -> Result<(), TufError> {
+    download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(data),
+        dest,
+        &fast_retries(),
+        &mut |_| {},
+    )
+    .await
+    .map(drop)
+}
+
 fn fetcher() -> HttpFetcher {
     HttpFetcher::new(&HttpConfig {
         read_timeout: Duration::from_millis(500),
@@ -195,16 +209,7 @@ async fn starts_over_when_the_server_ignores_range() {
     let server = serve(data.clone(), Mode::CutOnceIgnoreRange, 512 * 1024);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("file.bin");
-    download_verified(
-        &fetcher(),
-        &server.url,
-        &info_for(&data),
-        &dest,
-        &fast_retries(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    download(&server, &data, &dest).await.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), data);
     assert_eq!(server.ranges.lock().unwrap().len(), 2);
 }
@@ -250,31 +255,13 @@ async fn a_corrupt_partial_file_is_refused_then_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("file.bin");
     std::fs::write(part_path(&dest), vec![0xAA; 1000]).unwrap();
-    let err = download_verified(
-        &fetcher(),
-        &server.url,
-        &info_for(&data),
-        &dest,
-        &fast_retries(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = download(&server, &data, &dest).await.unwrap_err();
     assert!(matches!(err, TufError::LengthOrHash { .. }), "{err}");
     assert!(err.to_string().contains("5.7.3"), "{err}");
     assert!(!dest.exists());
     assert!(!part_path(&dest).exists());
     // The next attempt starts clean and succeeds.
-    download_verified(
-        &fetcher(),
-        &server.url,
-        &info_for(&data),
-        &dest,
-        &fast_retries(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    download(&server, &data, &dest).await.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), data);
 }
 
@@ -286,16 +273,7 @@ async fn wrong_bytes_never_reach_the_destination() {
     let server = serve(tampered, Mode::Normal, 0);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("file.bin");
-    let err = download_verified(
-        &fetcher(),
-        &server.url,
-        &info_for(&data),
-        &dest,
-        &fast_retries(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = download(&server, &data, &dest).await.unwrap_err();
     assert!(err.to_string().contains("sha256 mismatch"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
@@ -306,16 +284,7 @@ async fn gives_up_after_the_retries() {
     let server = serve(data.clone(), Mode::Fail, 0);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("file.bin");
-    let err = download_verified(
-        &fetcher(),
-        &server.url,
-        &info_for(&data),
-        &dest,
-        &fast_retries(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = download(&server, &data, &dest).await.unwrap_err();
     assert!(err.to_string().contains("HTTP status 500"), "{err}");
     // One try and three retries.
     assert_eq!(server.ranges.lock().unwrap().len(), 4);
