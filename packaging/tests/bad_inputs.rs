@@ -136,18 +136,7 @@ fn unknown_channel_and_other_bad_names() {
         f.pack.fails(&args)
     });
     assert_unchanged(&f.project, "unknown channel \"nightly\"", || {
-        f.pack.fails(&[
-            "promote",
-            f.p(),
-            "--app",
-            "demo",
-            "--version",
-            "1.0.0",
-            "--from",
-            "beta",
-            "--to",
-            "nightly",
-        ])
+        f.pack.fails(&f.promote_args("1.0.0", "beta", "nightly"))
     });
     assert_unchanged(&f.project, "unknown role \"nightly\"", || {
         f.pack
@@ -351,18 +340,7 @@ fn bad_rotations_promotions_and_yanks() {
         },
     );
     assert_unchanged(&f.project, "no release demo 2.0.0 on channel beta", || {
-        f.pack.fails(&[
-            "promote",
-            f.p(),
-            "--app",
-            "demo",
-            "--version",
-            "2.0.0",
-            "--from",
-            "beta",
-            "--to",
-            "stable",
-        ])
+        f.pack.fails(&f.promote_args("2.0.0", "beta", "stable"))
     });
     assert_unchanged(
         &f.project,
@@ -380,31 +358,9 @@ fn bad_rotations_promotions_and_yanks() {
             ])
         },
     );
-    f.pack.ok(&[
-        "promote",
-        f.p(),
-        "--app",
-        "demo",
-        "--version",
-        "1.0.0",
-        "--from",
-        "beta",
-        "--to",
-        "stable",
-    ]);
+    f.pack.ok(&f.promote_args("1.0.0", "beta", "stable"));
     assert_unchanged(&f.project, "is already released on stable", || {
-        f.pack.fails(&[
-            "promote",
-            f.p(),
-            "--app",
-            "demo",
-            "--version",
-            "1.0.0",
-            "--from",
-            "beta",
-            "--to",
-            "stable",
-        ])
+        f.pack.fails(&f.promote_args("1.0.0", "beta", "stable"))
     });
     // The root key missing: root cannot be rotated.
     let away = f.tmp.path().join("root.pem");
@@ -437,18 +393,7 @@ fn a_running_command_holds_the_lock() {
 #[test]
 fn already_released_names_the_channel_released_to() {
     let f = released();
-    f.pack.ok(&[
-        "promote",
-        f.p(),
-        "--app",
-        "demo",
-        "--version",
-        "1.0.0",
-        "--from",
-        "beta",
-        "--to",
-        "stable",
-    ]);
+    f.pack.ok(&f.promote_args("1.0.0", "beta", "stable"));
     let a = f.artifact("other.AppImage", 100);
     let a = a.to_str().unwrap();
     assert_unchanged(

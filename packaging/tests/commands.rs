@@ -486,18 +486,7 @@ fn resign_refreshes_any_role() {
 fn status_shows_channels_releases_expiry_and_warnings() {
     let f = Fixture::new(Pack::at("2030-01-01T00:00:00Z"), &[]);
     f.release("1.0.0", "beta");
-    Pack::at("2030-01-01T00:00:00Z").ok(&[
-        "promote",
-        f.p(),
-        "--app",
-        "demo",
-        "--version",
-        "1.0.0",
-        "--from",
-        "beta",
-        "--to",
-        "stable",
-    ]);
+    Pack::at("2030-01-01T00:00:00Z").ok(&f.promote_args("1.0.0", "beta", "stable"));
     let out = Pack::at("2030-01-01T01:00:00Z").ok(&["status", f.p()]);
     assert!(out.contains("stable (1 release, metadata"), "{out}");
     assert!(out.contains("demo 1.0.0  [linux-x86_64]"), "{out}");

@@ -78,18 +78,7 @@ fn python_tuf_reads_what_updater_pack_publishes() {
             file.to_str().unwrap(),
         ]);
     }
-    pack.ok(&[
-        "promote",
-        f.p(),
-        "--app",
-        "demo",
-        "--version",
-        "1.0.0",
-        "--from",
-        "beta",
-        "--to",
-        "stable",
-    ]);
+    pack.ok(&f.promote_args("1.0.0", "beta", "stable"));
     let served = Served::start(&f.project);
     let app = tempfile::tempdir().unwrap();
     let root1 = f.project.join("repository/metadata/1.root.json");

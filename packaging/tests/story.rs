@@ -43,18 +43,7 @@ fn full_story_followed_by_our_client() {
 
     // Promote to stable: same bytes, found through the stable delegation.
     let (pack, now) = at(1);
-    pack.ok(&[
-        "promote",
-        f.p(),
-        "--app",
-        "demo",
-        "--version",
-        "1.0.0",
-        "--from",
-        "beta",
-        "--to",
-        "stable",
-    ]);
+    pack.ok(&f.promote_args("1.0.0", "beta", "stable"));
     let stable_info = client.lookup(now, stable_100).unwrap().expect("promoted");
     assert_eq!(stable_info.hashes, info.hashes);
     assert_eq!(client.download(now, stable_100).unwrap(), artifact);

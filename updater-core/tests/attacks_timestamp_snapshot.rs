@@ -441,12 +441,7 @@ async fn snapshot_fast_forward_is_recovered_by_rotating_snapshot_and_timestamp_k
     let client = Client::new();
     fast_forward_snapshot(&mut sim, &client).await;
 
-    sim.rotate_keys(SNAPSHOT, KeyKind::Ed25519);
-    sim.rotate_keys(TIMESTAMP, KeyKind::Ed25519);
-    sim.publish(&[ROOT]);
-    sim.set_version(SNAPSHOT, 1);
-    sim.publish_no_bump(&[SNAPSHOT]);
-    sim.publish(&[TIMESTAMP]);
+    publish_recovery(&mut sim, &[SNAPSHOT, TIMESTAMP]);
     let updater = sim.refresh(&client).await.unwrap();
     assert_eq!(updater.trusted().snapshot().unwrap().common.version, 1);
     assert_eq!(client.stored_version("snapshot.json"), Some(1));
@@ -461,11 +456,7 @@ async fn snapshot_fast_forward_is_recovered_by_rotating_the_snapshot_key_alone()
     let client = Client::new();
     fast_forward_snapshot(&mut sim, &client).await;
 
-    sim.rotate_keys(SNAPSHOT, KeyKind::Ed25519);
-    sim.publish(&[ROOT]);
-    sim.set_version(SNAPSHOT, 1);
-    sim.publish_no_bump(&[SNAPSHOT]);
-    sim.publish(&[TIMESTAMP]); // same timestamp key, naming snapshot 1
+    publish_recovery(&mut sim, &[SNAPSHOT]); // same timestamp key
     let updater = sim.refresh(&client).await.unwrap();
     assert_eq!(updater.trusted().snapshot().unwrap().common.version, 1);
     assert_eq!(client.stored_version("snapshot.json"), Some(1));
@@ -481,11 +472,7 @@ async fn snapshot_key_rotation_is_honoured_when_the_refresh_bringing_it_fails() 
     let client = Client::new();
     fast_forward_snapshot(&mut sim, &client).await;
 
-    sim.rotate_keys(SNAPSHOT, KeyKind::Ed25519);
-    sim.publish(&[ROOT]);
-    sim.set_version(SNAPSHOT, 1);
-    sim.publish_no_bump(&[SNAPSHOT]);
-    sim.publish(&[TIMESTAMP]);
+    publish_recovery(&mut sim, &[SNAPSHOT]);
     sim.server.put("/metadata/3.root.json", Reply::Status(500));
     expect_err(
         sim.refresh(&client).await,
@@ -528,4 +515,16 @@ async fn targets_fast_forward_is_recovered_by_rotating_the_snapshot_key() {
         2
     );
     assert_eq!(client.stored_version("targets.json"), Some(2));
+}
+
+/// The repository's answer to a snapshot fast-forward: new keys for `rotated` in a new root,
+/// snapshot back at version 1, and a timestamp naming it.
+fn publish_recovery(sim: &mut RepoSim, rotated: &[&str]) {
+    for role in rotated {
+        sim.rotate_keys(role, KeyKind::Ed25519);
+    }
+    sim.publish(&[ROOT]);
+    sim.set_version(SNAPSHOT, 1);
+    sim.publish_no_bump(&[SNAPSHOT]);
+    sim.publish(&[TIMESTAMP]);
 }

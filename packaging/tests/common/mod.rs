@@ -343,6 +343,27 @@ impl Fixture {
         artifact(self.tmp.path(), name, size)
     }
 
+    /// The arguments of `promote` of `demo VERSION` from one channel to another.
+    pub fn promote_args<'a>(
+        &'a self,
+        version: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> Vec<&'a str> {
+        vec![
+            "promote",
+            self.p(),
+            "--app",
+            "demo",
+            "--version",
+            version,
+            "--from",
+            from,
+            "--to",
+            to,
+        ]
+    }
+
     /// `release` of `demo VERSION` for linux-x86_64 on `channel`.
     pub fn release(&self, version: &str, channel: &str) -> String {
         let file = self.artifact(&format!("demo-{version}.AppImage"), 4096);
