@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# The demo, start to finish on this machine:
-#   1. `updater-pack init` creates an update repository (keys + signed TUF metadata);
-#   2. the app `selfupdate` is built twice, as 1.0.0 and 1.1.0, both embedding that repository's root;
-#   3. `updater-pack release` publishes 1.1.0 on the stable channel, `updater-pack serve` serves it;
-#   4. 1.0.0 is installed in a folder and told to update: it verifies 1.1.0 through TUF, swaps
-#      itself atomically, restarts as 1.1.0 and confirms.
-# Everything happens under one temporary folder (kept with KEEP=1); the server listens on 127.0.0.1.
+# The demo, start to finish on this machine (Debian/Ubuntu with Rust and Python 3):
+#   1. installs the system packages Tauri needs (scripts/install-deps.sh), if missing;
+#   2. `updater-pack init` creates an update repository (keys + signed TUF metadata);
+#   3. demo-app, a Tauri v2 app, is built twice, as 1.0.0 and 1.1.0, both embedding that
+#      repository's root;
+#   4. `updater-pack release` publishes 1.1.0 on the stable channel, `updater-pack serve`
+#      serves it on 127.0.0.1;
+#   5. 1.0.0 is installed in a folder and started (in a window on $DISPLAY, or under Xvfb
+#      when there is no display) in its auto-update mode: it checks, downloads and verifies
+#      1.1.0 through TUF with a progress bar, swaps its executable atomically, restarts as
+#      1.1.0, whose window confirms the launch.
+# Everything happens under one temporary folder (kept with KEEP=1).
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/updater-demo.XXXXXX")
-server=""
+pids=()
 cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  pkill -f "$work/installed/demo-app" 2>/dev/null || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -22,38 +29,46 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) platform=linux-x86_64 ;;
   Linux-aarch64) platform=linux-aarch64 ;;
-  Darwin-arm64) platform=darwin-aarch64 ;;
-  Darwin-x86_64) platform=darwin-x86_64 ;;
-  *) echo "demo: unsupported platform $(uname -s)-$(uname -m)" >&2; exit 1 ;;
+  *) echo "demo: this demo runs on Linux (x86_64 or aarch64)" >&2; exit 1 ;;
 esac
 
+say "system packages for Tauri (WebKitGTK), Xvfb"
+bash scripts/install-deps.sh
+command -v Xvfb >/dev/null || [ -n "${DISPLAY:-}" ] || {
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get install -y -qq xvfb xauth >/dev/null
+}
+
 say "building updater-pack"
-cargo build --release --locked -p packaging --bin updater-pack
-pack=target/release/updater-pack
+cargo build --locked -p packaging --bin updater-pack
+pack=target/debug/updater-pack
 
 say "creating the update repository"
 "$pack" init "$work/project"
 root="$work/project/repository/metadata/1.root.json"
 
+# The app builds share target/demo-app with the end-to-end tests; without debug info the
+# executable (which is the release artifact) is ~10x smaller.
+export CARGO_TARGET_DIR="$PWD/target/demo-app" CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_DEV_STRIP=debuginfo
 build_app() { # version -> path of the built executable
-  SELFUPDATE_VERSION=$1 SELFUPDATE_ROOT=$root \
-    cargo build --release --locked -p updater-core --example selfupdate >&2
+  DEMO_APP_VERSION=$1 DEMO_APP_ROOT=$root cargo build --locked -p demo-app >&2
   mkdir -p "$work/build/$1"
-  cp target/release/examples/selfupdate "$work/build/$1/selfupdate"
-  echo "$work/build/$1/selfupdate"
+  cp "$CARGO_TARGET_DIR/debug/demo-app" "$work/build/$1/demo-app"
+  echo "$work/build/$1/demo-app"
 }
-say "building the app as 1.0.0 and as 1.1.0"
+say "building demo-app as 1.0.0 and as 1.1.0 (the first build takes a few minutes)"
 old=$(build_app 1.0.0)
 new=$(build_app 1.1.0)
+unset CARGO_TARGET_DIR CARGO_PROFILE_DEV_DEBUG CARGO_PROFILE_DEV_STRIP
 
 say "publishing 1.1.0 on the stable channel"
-printf '## 1.1.0\n\n- Faster start.\n' > "$work/notes.md"
-"$pack" release "$work/project" --app selfupdate --version 1.1.0 --platform "$platform" \
+printf '## 1.1.0\n\n- Faster start.\n- Every byte verified by TUF.\n' > "$work/notes.md"
+"$pack" release "$work/project" --app demo-app --version 1.1.0 --platform "$platform" \
   --channel stable --notes "$work/notes.md" "$new"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$pack" serve "$work/project" --addr "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
-server=$!
+pids+=($!)
 python3 - "$port" <<'PY'
 import sys, time, urllib.request
 for _ in range(100):
@@ -64,16 +79,33 @@ for _ in range(100):
         time.sleep(0.1)
 PY
 
-say "installing 1.0.0"
+if [ -z "${DISPLAY:-}" ]; then
+  say "no display: starting Xvfb"
+  exec 3< <(Xvfb -displayfd 1 -screen 0 1024x768x24 -nolisten tcp 2>"$work/xvfb.log")
+  read -r -t 20 display <&3 || { echo "demo: Xvfb did not start" >&2; cat "$work/xvfb.log" >&2; exit 1; }
+  pids+=($(pgrep -n Xvfb))
+  export DISPLAY=":$display"
+fi
+
+say "installing 1.0.0 and starting it (auto-update mode)"
 mkdir -p "$work/installed"
-cp "$old" "$work/installed/selfupdate"
-"$work/installed/selfupdate" --version
+cp "$old" "$work/installed/demo-app"
+ready="$work/ready.log"
+XDG_DATA_HOME="$work/data" DEMO_APP_REPOSITORY="http://127.0.0.1:$port" DEMO_APP_AUTO_UPDATE=1 \
+  DEMO_APP_READY_FILE="$ready" "$work/installed/demo-app" > "$work/app.log" 2>&1 &
+pids+=($!)
+tail -f "$work/app.log" --pid=$$ 2>/dev/null | grep --line-buffered '^demo-app' &
+pids+=($!)
 
-say "updating (check, verified download, atomic swap, restart, confirm)"
-"$work/installed/selfupdate" update --repo "http://127.0.0.1:$port" --data-dir "$work/data"
-
-say "the installed app now"
-out=$("$work/installed/selfupdate" --version)
-echo "$out"
-[ "$out" = "selfupdate 1.1.0" ] || { echo "demo: expected selfupdate 1.1.0" >&2; exit 1; }
-say "done: 1.0.0 updated itself to 1.1.0, verified by TUF"
+for _ in $(seq 1 600); do
+  grep -q '^demo-app 1.1.0 ready' "$ready" 2>/dev/null && break
+  sleep 0.2
+done
+sleep 0.5
+grep -q '^demo-app 1.1.0 ready' "$ready" 2>/dev/null || {
+  echo "demo: 1.1.0 did not start within 2 minutes; the app's log:" >&2
+  cat "$work/app.log" >&2
+  exit 1
+}
+cmp -s "$work/installed/demo-app" "$new" || { echo "demo: the installed file is not 1.1.0" >&2; exit 1; }
+say "done: demo-app 1.0.0 updated itself to 1.1.0, verified by TUF; the installed executable is the signed 1.1.0"

@@ -18,4 +18,6 @@ pub use install::{InstallTarget, StartupOutcome};
 pub use release::{Direction, Platform};
 pub use tuf::download::Progress;
 pub use tuf::fetch::HttpConfig;
-pub use updater::{AppUpdater, AppUpdaterBuilder, CheckResult, Held, Hold, Update, UpdateError};
+pub use updater::{
+    AppUpdater, AppUpdaterBuilder, CheckResult, Held, Hold, RollbackNotice, Update, UpdateError,
+};

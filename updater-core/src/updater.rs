@@ -71,6 +71,8 @@ pub const DEFAULT_MAX_UNCONFIRMED_LAUNCHES: u32 = 3;
 
 /// The key in the user's settings listing the versions this install rolled back.
 const ROLLED_BACK_KEY: &str = "rolled_back_versions";
+/// The key in the user's settings holding the rollback the app has not reported yet.
+const ROLLBACK_NOTICE_KEY: &str = "rollback_notice";
 /// How many rolled-back versions are remembered.
 const MAX_ROLLED_BACK: usize = 16;
 
@@ -200,6 +202,16 @@ pub struct Update {
     repository: String,
 }
 
+/// A rollback that happened at a start of the app and that the app has not shown yet:
+/// the process that rolled back restarts into the previous version, which reads this with
+/// [`AppUpdater::take_rollback_notice`] to tell the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackNotice {
+    pub failed_version: String,
+    pub restored_version: String,
+    pub reason: String,
+}
+
 /// What [`AppUpdater::check`] found.
 // Made once per check and matched by value; a box would only get in the way.
 #[allow(clippy::large_enum_variant)]
@@ -303,6 +315,13 @@ impl AppUpdaterBuilder {
     }
 
     /// Whether updates are on when neither the user nor the policy decided (default on).
+    /// How often the app means to check when the policy does not say (default 6 hours);
+    /// read back from [`AppUpdater::effective`]. The updater does not schedule checks itself.
+    pub fn check_interval(mut self, interval: Duration) -> Self {
+        self.defaults.check_interval = interval;
+        self
+    }
+
     pub fn enabled_by_default(mut self, enabled: bool) -> Self {
         self.defaults.enabled = enabled;
         self
@@ -576,19 +595,25 @@ impl AppUpdater {
                     State::RollingBack { .. } | State::RolledBack { .. }
                 ) =>
             {
-                Some(j.to_version)
+                Some((j.to_version, j.from_version))
             }
             _ => None,
         };
         let outcome = self.installer.startup()?;
-        if let (Some(version), false) = (
+        if let (Some((failed, restored)), false) = (
             &rolling_back,
             matches!(
                 outcome,
                 StartupOutcome::RolledBack { .. } | StartupOutcome::Busy
             ),
         ) {
-            if let Err(e) = self.remember_rolled_back(version) {
+            let notice = RollbackNotice {
+                failed_version: failed.clone(),
+                restored_version: restored.clone(),
+                reason: "an interrupted rollback was finished at this start".into(),
+            };
+            // The process that rolled back usually left its own, more precise notice.
+            if let Err(e) = self.remember_rolled_back(&notice, false) {
                 tracing::warn!(error = %e, "cannot record the rolled-back version");
             }
         }
@@ -600,7 +625,12 @@ impl AppUpdater {
                 ..
             } => {
                 tracing::warn!(%failed_version, %restored_version, %reason, "update rolled back");
-                if let Err(e) = self.remember_rolled_back(failed_version) {
+                let notice = RollbackNotice {
+                    failed_version: failed_version.clone(),
+                    restored_version: restored_version.clone(),
+                    reason: reason.clone(),
+                };
+                if let Err(e) = self.remember_rolled_back(&notice, true) {
                     tracing::warn!(error = %e, "cannot record the rolled-back version");
                 }
             }
@@ -1071,9 +1101,44 @@ impl AppUpdater {
         }
     }
 
-    /// Adds `version` to the versions this install rolled back.
-    fn remember_rolled_back(&self, version: &str) -> Result<()> {
+    /// The rollback of an earlier start that the app has not reported yet, once: the notice
+    /// is removed from the settings as it is read.
+    pub fn take_rollback_notice(&self) -> Result<Option<RollbackNotice>> {
         let (mut settings, _) = self.settings.load()?;
+        let Some(value) = settings.extra.remove(ROLLBACK_NOTICE_KEY) else {
+            return Ok(None);
+        };
+        self.settings.save(&settings)?;
+        let field = |name: &str| {
+            value
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(Some(RollbackNotice {
+            failed_version: field("failed_version"),
+            restored_version: field("restored_version"),
+            reason: field("reason"),
+        }))
+    }
+
+    /// Adds the failed version to the versions this install rolled back, and keeps the
+    /// notice for [`take_rollback_notice`](Self::take_rollback_notice) (replacing one not
+    /// yet taken only if `replace`).
+    fn remember_rolled_back(&self, notice: &RollbackNotice, replace: bool) -> Result<()> {
+        let version = notice.failed_version.as_str();
+        let (mut settings, _) = self.settings.load()?;
+        if replace || !settings.extra.contains_key(ROLLBACK_NOTICE_KEY) {
+            settings.extra.insert(
+                ROLLBACK_NOTICE_KEY.to_string(),
+                serde_json::json!({
+                    "failed_version": notice.failed_version,
+                    "restored_version": notice.restored_version,
+                    "reason": notice.reason,
+                }),
+            );
+        }
         let mut list: Vec<Value> = match settings.extra.get(ROLLED_BACK_KEY) {
             Some(Value::Array(items)) => items.clone(),
             _ => Vec::new(),

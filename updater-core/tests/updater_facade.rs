@@ -253,6 +253,53 @@ async fn install_swaps_the_executable_and_only_the_new_version_confirms() {
 }
 
 #[tokio::test]
+async fn a_rollback_is_reported_once_to_the_restored_version_and_not_offered_again() {
+    let local = Local::new();
+    let old_bytes = fs::read(local.exe()).unwrap();
+    let repo = Repo::new();
+    let artifact = local.artifact("v1.1.0", 100_000);
+    repo.release(&artifact, "1.1.0", "stable", &[]);
+    let server = repo.serve();
+    let old = local.updater("1.0.0", &server.url);
+    assert_eq!(old.take_rollback_notice().unwrap(), None);
+    let update = available(old.check().await.unwrap());
+    old.download(&update, |_| {}).await.unwrap();
+    old.install(&update).unwrap();
+    // 1.1.0 starts twice (the allowed launches) without confirming; the third start rolls
+    // it back.
+    let new = local.updater("1.1.0", &server.url);
+    for launch in 1..=2 {
+        assert_eq!(
+            new.startup().unwrap(),
+            StartupOutcome::PendingConfirmation {
+                version: "1.1.0".into(),
+                launch
+            }
+        );
+    }
+    assert!(matches!(
+        new.startup().unwrap(),
+        StartupOutcome::RolledBack { .. }
+    ));
+    assert_eq!(fs::read(local.exe()).unwrap(), old_bytes);
+    // The restored 1.0.0 learns about it once.
+    let restored = local.updater("1.0.0", &server.url);
+    assert_eq!(restored.startup().unwrap(), StartupOutcome::Idle);
+    let notice = restored.take_rollback_notice().unwrap().unwrap();
+    assert_eq!(notice.failed_version, "1.1.0");
+    assert_eq!(notice.restored_version, "1.0.0");
+    assert!(
+        notice.reason.contains("did not confirm"),
+        "{}",
+        notice.reason
+    );
+    assert_eq!(restored.take_rollback_notice().unwrap(), None);
+    // And 1.1.0 is not offered again on this install.
+    let held = held(restored.check().await.unwrap());
+    assert_eq!(held, [("1.1.0".to_string(), vec![Hold::RolledBack])]);
+}
+
+#[tokio::test]
 async fn mirrors_are_tried_in_order_and_the_last_failure_is_reported() {
     let local = Local::new();
     let repo = Repo::new();

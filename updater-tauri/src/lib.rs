@@ -1,0 +1,145 @@
+//! `updater-tauri`: TUF-verified updates for Tauri v2 apps, with channels, the
+//! administrator's policy, a progress stream, an optional native prompt and automatic
+//! rollback. See `docs/tauri-plugin.md` for the app developer's guide.
+//!
+//! ```no_run
+//! # const ROOT_JSON: &[u8] = b"{}";
+//! // ROOT_JSON: the repository's 1.root.json, `include_bytes!` in a real app.
+//! tauri::Builder::default()
+//!     .plugin(updater_tauri::Builder::new().trusted_root(ROOT_JSON).build())
+//! # ;
+//! ```
+//!
+//! What the plugin does by itself:
+//! - at setup, finishes or undoes what an interrupted install left, counts a launch of a
+//!   version that has not confirmed yet, and rolls it back (and restarts into the previous
+//!   version) after too many;
+//! - confirms the launch once the confirm window (`main`) has loaded, so a version that
+//!   never gets that far is rolled back with no code in the app;
+//! - checks in the background when configured, and emits `updater-tauri://…` events, or
+//!   shows the native prompt.
+//!
+//! Everything else is the app's call, from Rust ([`UpdaterExt::updater`]) or from the
+//! webview (the commands in [`commands`], the TypeScript API in `guest-js/`).
+
+mod commands;
+mod config;
+mod error;
+mod models;
+mod prompt;
+mod setup;
+mod updater;
+
+use std::time::Duration;
+
+use tauri::plugin::TauriPlugin;
+use tauri::{Manager, Runtime};
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use models::{
+    ChannelInfo, CheckStatus, DownloadEvent, HeldInfo, PolicyStatus, RollbackInfo, UpdateMetadata,
+    UpdaterStatus,
+};
+pub use updater::{events, Updater};
+pub use updater_core;
+
+/// The plugin's name: commands are `plugin:updater-tauri|<command>`, permissions
+/// `updater-tauri:<permission>`, and the configuration is `plugins."updater-tauri"`.
+pub const PLUGIN_NAME: &str = "updater-tauri";
+
+/// Reaches the plugin's [`Updater`] from an `App`, `AppHandle`, `Window` or `Webview`.
+pub trait UpdaterExt<R: Runtime> {
+    /// The updater. Panics only if the plugin was not registered, like `app.state()`.
+    fn updater(&self) -> tauri::State<'_, Updater<R>>;
+}
+
+impl<R: Runtime, T: Manager<R>> UpdaterExt<R> for T {
+    fn updater(&self) -> tauri::State<'_, Updater<R>> {
+        self.state::<Updater<R>>()
+    }
+}
+
+/// Builds the plugin. Every setting here overrides the same key of `tauri.conf.json`.
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    overrides: Config,
+    trusted_root: Option<Vec<u8>>,
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The repository's base URL (metadata under `metadata/`, artifacts under `targets/`).
+    pub fn repository(mut self, url: impl Into<String>) -> Self {
+        self.overrides.repository = Some(url.into());
+        self
+    }
+
+    /// A further base URL, tried when the ones before it fail.
+    pub fn mirror(mut self, url: impl Into<String>) -> Self {
+        self.overrides.mirrors.push(url.into());
+        self
+    }
+
+    /// The repository's `1.root.json`, embedded in the app: `include_bytes!`.
+    pub fn trusted_root(mut self, root: impl Into<Vec<u8>>) -> Self {
+        self.trusted_root = Some(root.into());
+        self
+    }
+
+    /// The app's default channel.
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.overrides.channel = Some(channel.into());
+        self
+    }
+
+    pub fn check_on_start(mut self, check: bool) -> Self {
+        self.overrides.check_on_start = Some(check);
+        self
+    }
+
+    pub fn check_interval(mut self, interval: Duration) -> Self {
+        self.overrides.check_interval_secs = Some(interval.as_secs());
+        self
+    }
+
+    /// The built-in native prompt for updates found by background checks.
+    pub fn prompt(mut self, prompt: bool) -> Self {
+        self.overrides.prompt = Some(prompt);
+        self
+    }
+
+    /// The window whose page load confirms a freshly installed version (default `main`).
+    pub fn confirm_window(mut self, label: impl Into<String>) -> Self {
+        self.overrides.confirm_window = Some(label.into());
+        self
+    }
+
+    pub fn max_unconfirmed_launches(mut self, launches: u32) -> Self {
+        self.overrides.max_unconfirmed_launches = Some(launches);
+        self
+    }
+
+    /// The app's name in the repository and for the policy file.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.overrides.app_name = Some(name.into());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.timeout_secs = Some(timeout.as_secs());
+        self
+    }
+
+    pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<Config>> {
+        setup::plugin(self.overrides, self.trusted_root)
+    }
+}
+
+/// The plugin with its configuration from `tauri.conf.json` only.
+pub fn init<R: Runtime>() -> TauriPlugin<R, Option<Config>> {
+    Builder::new().build()
+}

@@ -1,0 +1,358 @@
+//! What the plugin sends to the webview (camelCase JSON), made from updater-core's types.
+//! The shapes are documented for app developers in `docs/tauri-plugin.md`.
+
+use serde::Serialize;
+use updater_core::policy::{Effective, Source};
+use updater_core::{CheckResult, Direction, Held, Progress, RollbackNotice, Update};
+
+/// An update found by a check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateMetadata {
+    pub version: String,
+    pub current_version: String,
+    /// RFC 3339.
+    pub date: String,
+    /// Release notes (markdown).
+    pub body: String,
+    pub channel: String,
+    pub critical: bool,
+    pub size: u64,
+    pub direction: &'static str,
+    pub held_back: Vec<HeldInfo>,
+}
+
+impl From<&Update> for UpdateMetadata {
+    fn from(u: &Update) -> Self {
+        UpdateMetadata {
+            version: u.version.to_string(),
+            current_version: u.current_version.to_string(),
+            date: u.date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            body: u.notes.clone(),
+            channel: u.channel.clone(),
+            critical: u.critical,
+            size: u.size,
+            direction: match u.direction {
+                Direction::Upgrade => "upgrade",
+                Direction::Downgrade => "downgrade",
+                Direction::RollbackToPin => "rollbackToPin",
+            },
+            held_back: u.held_back.iter().map(HeldInfo::from).collect(),
+        }
+    }
+}
+
+/// A newer release that was not offered, and why (one sentence per reason).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldInfo {
+    pub version: String,
+    pub reasons: Vec<String>,
+}
+
+impl From<&Held> for HeldInfo {
+    fn from(h: &Held) -> Self {
+        HeldInfo {
+            version: h.version.to_string(),
+            reasons: h.reasons.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// The answer of `check`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum CheckStatus {
+    Available {
+        update: UpdateMetadata,
+    },
+    UpToDate {
+        channel: String,
+    },
+    HeldBack {
+        channel: String,
+        held: Vec<HeldInfo>,
+    },
+    Disabled {
+        reason: String,
+    },
+}
+
+impl From<&CheckResult> for CheckStatus {
+    fn from(result: &CheckResult) -> Self {
+        match result {
+            CheckResult::Available(update) => CheckStatus::Available {
+                update: update.into(),
+            },
+            CheckResult::UpToDate { channel } => CheckStatus::UpToDate {
+                channel: channel.clone(),
+            },
+            CheckResult::HeldBack { channel, held } => CheckStatus::HeldBack {
+                channel: channel.clone(),
+                held: held.iter().map(HeldInfo::from).collect(),
+            },
+            CheckResult::Disabled { reason } => CheckStatus::Disabled {
+                reason: reason.to_string(),
+            },
+        }
+    }
+}
+
+/// One step of a download and install, sent on the command's channel and as the
+/// `updater-tauri://download-progress` event. The tags match tauri-plugin-updater's
+/// (`Started`, `Progress`, `Finished`), with `Verifying` and `Installing` added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", content = "data")]
+pub enum DownloadEvent {
+    #[serde(rename_all = "camelCase")]
+    Started {
+        content_length: u64,
+        resumed_from: u64,
+    },
+    #[serde(rename_all = "camelCase")]
+    Progress {
+        chunk_length: u64,
+        downloaded: u64,
+    },
+    Verifying,
+    Finished,
+    Installing,
+}
+
+impl From<Progress> for DownloadEvent {
+    fn from(p: Progress) -> Self {
+        match p {
+            Progress::Started {
+                content_length,
+                resumed_from,
+            } => DownloadEvent::Started {
+                content_length,
+                resumed_from,
+            },
+            Progress::Progress {
+                chunk_length,
+                downloaded,
+            } => DownloadEvent::Progress {
+                chunk_length,
+                downloaded,
+            },
+            Progress::Verifying => DownloadEvent::Verifying,
+            Progress::Finished => DownloadEvent::Finished,
+        }
+    }
+}
+
+fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Policy => "policy",
+        Source::User => "user",
+        Source::App => "app",
+    }
+}
+
+/// The channel in force and who chose it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelInfo {
+    pub channel: String,
+    pub source: &'static str,
+    /// Why the channel asked for is not the one used.
+    pub note: Option<String>,
+    /// The administrator's policy forces the channel: the user cannot change it.
+    pub locked: bool,
+}
+
+impl From<&Effective> for ChannelInfo {
+    fn from(e: &Effective) -> Self {
+        ChannelInfo {
+            channel: e.channel.clone(),
+            source: source_name(e.channel_source),
+            note: e.channel_note.as_ref().map(ToString::to_string),
+            locked: e.channel_source == Source::Policy
+                && matches!(
+                    e.channel_note,
+                    None | Some(updater_core::policy::ChannelNote::Forced { .. })
+                ),
+        }
+    }
+}
+
+/// The administrator's policy as it applies to this app.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyStatus {
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub pinned_version: Option<String>,
+    pub allow_rollback: bool,
+    pub mirror: Option<String>,
+    pub check_interval_secs: u64,
+    pub channel: ChannelInfo,
+    /// One line for the UI when the policy pins or blocks updates, else `None`.
+    pub message: Option<String>,
+}
+
+impl From<&Effective> for PolicyStatus {
+    fn from(e: &Effective) -> Self {
+        let pinned = e.pinned_version.as_ref().map(ToString::to_string);
+        let message = match (&e.disabled, &pinned) {
+            (Some(reason), _) => Some(capitalized(&reason.to_string())),
+            (None, Some(req)) => Some(format!("Your administrator pins updates to versions {req}")),
+            (None, None) => None,
+        };
+        PolicyStatus {
+            enabled: e.enabled(),
+            disabled_reason: e.disabled.as_ref().map(ToString::to_string),
+            pinned_version: pinned,
+            allow_rollback: e.allow_rollback,
+            mirror: e.repository_mirror.as_ref().map(ToString::to_string),
+            check_interval_secs: e.check_interval.as_secs(),
+            channel: e.into(),
+            message,
+        }
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A rollback at an earlier start, reported once to the version that was restored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackInfo {
+    pub failed_version: String,
+    pub restored_version: String,
+    pub reason: String,
+}
+
+impl From<RollbackNotice> for RollbackInfo {
+    fn from(n: RollbackNotice) -> Self {
+        RollbackInfo {
+            failed_version: n.failed_version,
+            restored_version: n.restored_version,
+            reason: n.reason,
+        }
+    }
+}
+
+/// The plugin's state, for an app's update page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdaterStatus {
+    pub app: String,
+    pub current_version: String,
+    /// `false` when the updater could not be set up; `error` says why.
+    pub configured: bool,
+    pub error: Option<String>,
+    pub last_rollback: Option<RollbackInfo>,
+    /// This version was just installed and has not confirmed its launch yet.
+    pub pending_confirmation: bool,
+    /// A version installed by this process, waiting for a restart.
+    pub installed: Option<String>,
+}
+
+/// Payload of `updater-tauri://installed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstalledPayload {
+    pub version: String,
+}
+
+/// Payload of `updater-tauri://error`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorPayload {
+    pub message: String,
+}
+
+/// Payload of `updater-tauri://launch-confirmed`: emitted (to Rust listeners and every
+/// window) once the confirm window has loaded; `confirmed` is true when this start
+/// confirmed a freshly installed version.
+#[derive(Debug, Clone, Serialize)]
+pub struct LaunchPayload {
+    pub version: String,
+    pub confirmed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use updater_core::policy::{self, AppDefaults, PolicyError};
+    use updater_core::settings::{InstallId, UserSettings};
+
+    fn effective(policy_json: Option<&str>, user_channel: Option<&str>) -> Effective {
+        let policy: Result<Option<policy::Policy>, PolicyError> =
+            Ok(policy_json.map(|j| policy::parse(j.as_bytes()).unwrap()));
+        let mut user = UserSettings::new(InstallId::generate().unwrap());
+        user.set_channel(user_channel).unwrap();
+        policy::effective(&policy, &user, &AppDefaults::new("stable"))
+    }
+
+    #[test]
+    fn no_policy_means_no_message_and_a_free_channel() {
+        let status = PolicyStatus::from(&effective(None, Some("beta")));
+        assert!(status.enabled);
+        assert_eq!(status.message, None);
+        assert_eq!(status.channel.channel, "beta");
+        assert_eq!(status.channel.source, "user");
+        assert!(!status.channel.locked);
+    }
+
+    #[test]
+    fn a_pin_is_one_line_for_the_ui() {
+        let status = PolicyStatus::from(&effective(Some(r#"{"pinned_version": "~1.0"}"#), None));
+        assert!(status.enabled);
+        assert_eq!(status.pinned_version.as_deref(), Some("~1.0"));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("Your administrator pins updates to versions ~1.0")
+        );
+    }
+
+    #[test]
+    fn updates_turned_off_by_policy_say_who() {
+        let status = PolicyStatus::from(&effective(Some(r#"{"enabled": false}"#), None));
+        assert!(!status.enabled);
+        assert_eq!(
+            status.message.as_deref(),
+            Some("Updates are turned off by the administrator's policy")
+        );
+    }
+
+    #[test]
+    fn a_forced_channel_is_locked_and_explains_itself() {
+        let e = effective(Some(r#"{"channel": "stable"}"#), Some("beta"));
+        let info = ChannelInfo::from(&e);
+        assert_eq!(info.channel, "stable");
+        assert_eq!(info.source, "policy");
+        assert!(info.locked);
+        assert!(info.note.unwrap().contains("\"beta\" is not used"));
+    }
+
+    #[test]
+    fn download_events_have_tauri_plugin_updater_shapes() {
+        let started = DownloadEvent::from(Progress::Started {
+            content_length: 10,
+            resumed_from: 0,
+        });
+        assert_eq!(
+            serde_json::to_value(started).unwrap(),
+            serde_json::json!({"event": "Started", "data": {"contentLength": 10, "resumedFrom": 0}})
+        );
+        assert_eq!(
+            serde_json::to_value(DownloadEvent::Finished).unwrap(),
+            serde_json::json!({"event": "Finished"})
+        );
+        let held = CheckStatus::HeldBack {
+            channel: "stable".into(),
+            held: vec![],
+        };
+        assert_eq!(
+            serde_json::to_value(held).unwrap(),
+            serde_json::json!({"status": "heldBack", "channel": "stable", "held": []})
+        );
+    }
+}

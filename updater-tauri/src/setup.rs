@@ -1,0 +1,285 @@
+//! The plugin's life cycle: configuration, the engine, the startup bookkeeping (rollback
+//! included), the launch confirmation on page load, and the background checks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tauri::plugin::{Builder as PluginBuilder, TauriPlugin};
+use tauri::webview::PageLoadEvent;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use updater_core::{AppUpdater, CheckResult, StartupOutcome};
+
+use crate::config::{Config, Settings};
+use crate::models::{LaunchPayload, RollbackInfo, UpdateMetadata};
+use crate::updater::events;
+use crate::{commands, prompt, Updater, PLUGIN_NAME};
+
+/// The first background check waits this long after setup, so that it does not compete
+/// with the app's own start.
+const FIRST_CHECK_DELAY: Duration = Duration::from_secs(2);
+/// Background checks never run more often than this, whatever the configuration says.
+const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// `code` over `config`.
+fn merge(
+    config: Config,
+    code: Config,
+    code_root: Option<Vec<u8>>,
+    default_name: String,
+) -> Settings {
+    let trusted_root = code_root
+        .or_else(|| code.trusted_root_bytes())
+        .or_else(|| config.trusted_root_bytes());
+    let mut mirrors = code.mirrors;
+    if mirrors.is_empty() {
+        mirrors = config.mirrors;
+    }
+    Settings {
+        app_name: code.app_name.or(config.app_name).unwrap_or(default_name),
+        repository: code.repository.or(config.repository),
+        mirrors,
+        trusted_root,
+        channel: code.channel.or(config.channel),
+        check_on_start: code
+            .check_on_start
+            .or(config.check_on_start)
+            .unwrap_or(false),
+        check_interval: code
+            .check_interval_secs
+            .or(config.check_interval_secs)
+            .map(Duration::from_secs),
+        prompt: code.prompt.or(config.prompt).unwrap_or(false),
+        confirm_window: code
+            .confirm_window
+            .or(config.confirm_window)
+            .unwrap_or_else(|| Settings::DEFAULT_CONFIRM_WINDOW.to_string()),
+        max_unconfirmed_launches: code
+            .max_unconfirmed_launches
+            .or(config.max_unconfirmed_launches),
+        timeout: code
+            .timeout_secs
+            .or(config.timeout_secs)
+            .map(Duration::from_secs),
+    }
+}
+
+/// updater-core's engine for these settings; the error says what is missing.
+fn engine<R: Runtime>(app: &AppHandle<R>, settings: &Settings) -> Result<AppUpdater, String> {
+    let repository = settings.repository.as_ref().ok_or(
+        "no repository URL: set plugins.\"updater-tauri\".repository in tauri.conf.json \
+         or call Builder::repository",
+    )?;
+    let root = settings.trusted_root.as_ref().ok_or(
+        "no trusted root: embed the repository's 1.root.json with Builder::trusted_root \
+         or set plugins.\"updater-tauri\".trustedRoot",
+    )?;
+    let data_dir = app
+        .path()
+        .app_data_dir()
+        .map_err(|e| format!("no app data directory: {e}"))?
+        .join("updates");
+    let version = app.package_info().version.to_string();
+    let mut builder = AppUpdater::builder(&settings.app_name, version)
+        .repository(repository)
+        .trusted_root(root.clone())
+        .data_dir(data_dir);
+    for mirror in &settings.mirrors {
+        builder = builder.mirror(mirror);
+    }
+    if let Some(channel) = &settings.channel {
+        builder = builder.default_channel(channel);
+    }
+    if let Some(interval) = settings.check_interval {
+        builder = builder.check_interval(interval);
+    }
+    if let Some(launches) = settings.max_unconfirmed_launches {
+        builder = builder.max_unconfirmed_launches(launches);
+    }
+    if let Some(timeout) = settings.timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder.build().map_err(|e| crate::error::full_chain(&e))
+}
+
+/// Startup bookkeeping. Returns `false` when this process is a version that was just
+/// rolled back and could not restart into the restored one.
+fn startup<R: Runtime>(updater: &Updater<R>, engine: &AppUpdater) {
+    match engine.startup() {
+        Ok(StartupOutcome::RolledBack {
+            failed_version,
+            restored_version,
+            reason,
+            ..
+        }) => {
+            // This process is the failed version; the previous one is back on disk. No
+            // window has opened yet: replace the process with it.
+            tracing::warn!(%failed_version, %restored_version, %reason, "rolled back; restarting");
+            let Err(e) = engine.restart();
+            tracing::error!(error = %e, "cannot start the restored version");
+            updater.set_last_rollback(RollbackInfo {
+                failed_version,
+                restored_version,
+                reason,
+            });
+        }
+        Ok(StartupOutcome::PendingConfirmation { version, launch }) => {
+            tracing::info!(%version, launch, "new version: confirms once its window has loaded");
+            updater.set_pending_confirmation(true);
+        }
+        Ok(StartupOutcome::Busy) => {
+            tracing::info!("another instance is updating; startup bookkeeping skipped");
+        }
+        Ok(StartupOutcome::Idle | StartupOutcome::Staged { .. }) => {}
+        Err(e) => tracing::error!(error = %crate::error::full_chain(&e), "update startup failed"),
+    }
+    match engine.take_rollback_notice() {
+        Ok(Some(notice)) => updater.set_last_rollback(notice.into()),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the rollback notice"),
+    }
+}
+
+/// The confirm window has loaded: confirm a pending new version, report a rollback.
+fn on_loaded<R: Runtime>(app: &AppHandle<R>) {
+    let Some(updater) = app.try_state::<Updater<R>>() else {
+        return;
+    };
+    let confirmed = match updater.confirm_launch() {
+        Ok(confirmed) => confirmed,
+        Err(e) => {
+            updater.emit_error(&e);
+            false
+        }
+    };
+    if confirmed {
+        tracing::info!(version = %app.package_info().version, "launch confirmed");
+    }
+    let payload = LaunchPayload {
+        version: app.package_info().version.to_string(),
+        confirmed,
+    };
+    if let Err(e) = app.emit(events::LAUNCH_CONFIRMED, payload) {
+        tracing::debug!(error = %e, "cannot emit launch-confirmed");
+    }
+    if let Some(rollback) = updater.status().last_rollback {
+        if let Err(e) = app.emit(events::ROLLED_BACK, rollback) {
+            tracing::debug!(error = %e, "cannot emit rolled-back");
+        }
+    }
+}
+
+/// Checks now and then every interval (the policy's when it sets one); emits
+/// `update-available` and shows the prompt when asked to.
+async fn background_checks<R: Runtime>(
+    app: AppHandle<R>,
+    check_now: bool,
+    interval: bool,
+    prompt: bool,
+) {
+    tokio::time::sleep(FIRST_CHECK_DELAY).await;
+    let mut first = true;
+    let mut declined: Option<String> = None;
+    loop {
+        let Some(updater) = app.try_state::<Updater<R>>() else {
+            return;
+        };
+        if check_now || !first {
+            match updater.check().await {
+                Ok(CheckResult::Available(update)) => {
+                    let meta = UpdateMetadata::from(&update);
+                    if let Err(e) = app.emit(events::UPDATE_AVAILABLE, &meta) {
+                        tracing::debug!(error = %e, "cannot emit update-available");
+                    }
+                    // Ask once per version and run; the app's own UI can still offer it.
+                    if prompt && declined.as_deref() != Some(meta.version.as_str()) {
+                        prompt::offer(&updater, &meta).await;
+                        declined = Some(meta.version.clone());
+                    }
+                }
+                Ok(other) => tracing::debug!(result = ?other, "background check"),
+                Err(e) => updater.emit_error(&e),
+            }
+        }
+        first = false;
+        let wait = match (interval, updater.engine().and_then(|e| Ok(e.effective()?))) {
+            (_, Ok(effective))
+                if effective.check_interval_source == updater_core::policy::Source::Policy =>
+            {
+                effective.check_interval
+            }
+            (true, Ok(effective)) => effective.check_interval,
+            _ => return,
+        };
+        tokio::time::sleep(wait.max(MIN_CHECK_INTERVAL)).await;
+    }
+}
+
+pub(crate) fn plugin<R: Runtime>(
+    code: Config,
+    code_root: Option<Vec<u8>>,
+) -> TauriPlugin<R, Option<Config>> {
+    PluginBuilder::<R, Option<Config>>::new(PLUGIN_NAME)
+        .invoke_handler(tauri::generate_handler![
+            commands::check,
+            commands::download,
+            commands::install,
+            commands::download_and_install,
+            commands::restart,
+            commands::get_channel,
+            commands::set_channel,
+            commands::policy_status,
+            commands::status,
+        ])
+        .setup(move |app, api| {
+            let config = api.config().clone().unwrap_or_default();
+            let default_name = app
+                .config()
+                .product_name
+                .clone()
+                .unwrap_or_else(|| app.package_info().crate_name.to_string());
+            let settings = merge(config, code, code_root, default_name);
+            let current = app.package_info().version.to_string();
+            let engine = engine(app, &settings).map(Arc::new);
+            if let Err(e) = &engine {
+                tracing::error!(error = %e, "updates are off");
+            }
+            let updater = Updater::new(
+                app.clone(),
+                settings.app_name.clone(),
+                current,
+                engine.clone(),
+            );
+            if let Ok(engine) = &engine {
+                startup(&updater, engine);
+            }
+            app.manage(updater);
+            app.manage(ConfirmWindow(settings.confirm_window.clone()));
+            let interval = settings.check_interval.is_some();
+            if engine.is_ok() && (settings.check_on_start || interval || settings.prompt) {
+                let check_now = settings.check_on_start || settings.prompt;
+                tauri::async_runtime::spawn(background_checks(
+                    app.clone(),
+                    check_now,
+                    interval,
+                    settings.prompt,
+                ));
+            }
+            Ok(())
+        })
+        .on_page_load(|webview, payload| {
+            if payload.event() != PageLoadEvent::Finished {
+                return;
+            }
+            let app = webview.app_handle();
+            let is_confirm_window = app
+                .try_state::<ConfirmWindow>()
+                .is_some_and(|w| w.0 == webview.label());
+            if is_confirm_window {
+                on_loaded(app);
+            }
+        })
+        .build()
+}
+
+/// The label of the window whose page load confirms the launch.
+struct ConfirmWindow(String);
