@@ -8,7 +8,7 @@ set -euo pipefail
 
 build_pkgs=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   libssl-dev pkg-config)
-test_pkgs=(xvfb xauth webkit2gtk-driver)
+test_pkgs=(xvfb xauth webkit2gtk-driver xdotool imagemagick)
 
 pkgs=("${build_pkgs[@]}")
 want_tests=0

@@ -163,6 +163,7 @@ async function init() {
   });
   await updater.onInstalled((p) => {
     setState('installed', `Version ${p.version} is installed. Restart to use it.`);
+    $('progress-text').textContent = 'Installed';
     show('restart-button', true);
   });
   await updater.onRolledBack(showRollback);

@@ -2,7 +2,7 @@
 //! "Install now" downloads and installs (progress goes out as events), then a second
 //! dialog offers to restart.
 
-use tauri::{AppHandle, Runtime};
+use tauri::Runtime;
 
 use crate::models::UpdateMetadata;
 use crate::Updater;
@@ -14,37 +14,25 @@ const RESTART: &str = "Restart now";
 /// Notes longer than this are cut in the dialog (the release page has the rest).
 const MAX_NOTES_CHARS: usize = 1200;
 
-/// Shows a message dialog on the main thread (GTK, AppKit and Win32 want it there) and
-/// waits for the answer: `true` for `yes`.
-async fn ask<R: Runtime>(
-    app: &AppHandle<R>,
-    title: String,
-    text: String,
-    yes: &'static str,
-) -> bool {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let shown = app.run_on_main_thread(move || {
-        let answer = rfd::MessageDialog::new()
-            .set_level(rfd::MessageLevel::Info)
-            .set_title(title)
-            .set_description(text)
-            .set_buttons(rfd::MessageButtons::OkCancelCustom(
-                yes.into(),
-                LATER.into(),
-            ))
-            .show();
-        let yes = match answer {
-            rfd::MessageDialogResult::Ok | rfd::MessageDialogResult::Yes => true,
-            rfd::MessageDialogResult::Custom(label) => label == yes,
-            _ => false,
-        };
-        let _ = tx.send(yes);
-    });
-    if let Err(e) = shown {
-        tracing::warn!(error = %e, "cannot show the update prompt");
-        return false;
+/// Shows a message dialog and waits for the answer: `true` for `yes`. Called from an async
+/// task, never the main thread: on Linux rfd queues the dialog onto the GTK main loop (the
+/// one Tauri runs on the main thread) and waits for it, as tauri-plugin-dialog does.
+async fn ask(title: String, text: String, yes: &'static str) -> bool {
+    let answer = rfd::AsyncMessageDialog::new()
+        .set_level(rfd::MessageLevel::Info)
+        .set_title(title)
+        .set_description(text)
+        .set_buttons(rfd::MessageButtons::OkCancelCustom(
+            yes.into(),
+            LATER.into(),
+        ))
+        .show()
+        .await;
+    match answer {
+        rfd::MessageDialogResult::Ok | rfd::MessageDialogResult::Yes => true,
+        rfd::MessageDialogResult::Custom(label) => label == yes,
+        _ => false,
     }
-    rx.await.unwrap_or(false)
 }
 
 /// The prompt's text for `update`.
@@ -75,9 +63,8 @@ pub(crate) fn describe(update: &UpdateMetadata) -> (String, String) {
 
 /// Asks about `update`; on yes downloads, installs and offers the restart.
 pub(crate) async fn offer<R: Runtime>(updater: &Updater<R>, update: &UpdateMetadata) {
-    let app = updater.app().clone();
     let (title, text) = describe(update);
-    if !ask(&app, title, text, INSTALL).await {
+    if !ask(title, text, INSTALL).await {
         tracing::info!(version = %update.version, "update postponed by the user");
         return;
     }
@@ -88,22 +75,20 @@ pub(crate) async fn offer<R: Runtime>(updater: &Updater<R>, update: &UpdateMetad
             update.version,
             crate::error::full_chain(&e)
         );
-        app.run_on_main_thread(move || {
-            rfd::MessageDialog::new()
-                .set_level(rfd::MessageLevel::Error)
-                .set_title("Update failed")
-                .set_description(text)
-                .set_buttons(rfd::MessageButtons::Ok)
-                .show();
-        })
-        .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot show the error"));
+        rfd::AsyncMessageDialog::new()
+            .set_level(rfd::MessageLevel::Error)
+            .set_title("Update failed")
+            .set_description(text)
+            .set_buttons(rfd::MessageButtons::Ok)
+            .show()
+            .await;
         return;
     }
     let text = format!(
         "Version {} is installed. Restart now to run it?",
         update.version
     );
-    if ask(&app, "Update installed".into(), text, RESTART).await {
+    if ask("Update installed".into(), text, RESTART).await {
         updater.restart();
     }
 }

@@ -247,10 +247,6 @@ impl<R: Runtime> Updater<R> {
         Ok(confirmed)
     }
 
-    pub(crate) fn app(&self) -> &AppHandle<R> {
-        &self.app
-    }
-
     pub(crate) fn emit_error(&self, error: &Error) {
         let message = crate::error::full_chain(error);
         tracing::warn!(%message, "update failed");
