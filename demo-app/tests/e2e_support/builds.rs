@@ -1,0 +1,237 @@
+//! The shared, slow part: an `updater-pack` project (keys and repository, made with the
+//! `packaging` library) whose `1.root.json` every build embeds, and the app built with
+//! `cargo build -p demo-app` as 1.0.0, 1.1.0, 1.2.0-beta.1 and a broken 1.1.0, one after the
+//! other, each copied out.
+//!
+//! Kept in `<target>/demo-e2e/`: the project (while it can be read, so that its root, and
+//! with it the builds, stay the same from run to run), and the builds under a fingerprint of
+//! what they are made from (so a run with nothing changed builds nothing). The builds use a
+//! target directory of their own, `<target>/demo-app`, shared with `scripts/demo.sh` and built
+//! with the same settings (`DEMO_E2E_TARGET_DIR` picks another): their `DEMO_APP_*` variables would otherwise make the workspace's next
+//! `cargo build` compile the app again. nextest runs each test in its own process: a file
+//! lock lets the first build, and the others wait and reuse.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use packaging::keys::Passphrase;
+use packaging::lifetime::ExpiryPolicy;
+use packaging::ops::init::{init, InitOptions};
+use packaging::Project;
+
+use super::{target_dir, workspace};
+
+/// The app's builds (artifacts the scenarios publish and install).
+pub struct Bins {
+    /// The project to copy; nothing released in it.
+    pub template: PathBuf,
+    pub v1_0_0: PathBuf,
+    pub v1_1_0: PathBuf,
+    pub v1_2_0_beta_1: PathBuf,
+    /// 1.1.0 built with `DEMO_APP_BROKEN=1`: exits with code 3 before its window loads.
+    pub v1_1_0_broken: PathBuf,
+}
+
+pub fn e2e_dir() -> PathBuf {
+    target_dir().join("demo-e2e")
+}
+
+pub fn bins() -> &'static Bins {
+    static BINS: OnceLock<Bins> = OnceLock::new();
+    BINS.get_or_init(|| with_lock(&e2e_dir(), make_bins))
+}
+
+/// Runs `f` holding `<dir>/.lock` (other test processes wait).
+fn with_lock<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
+    fs::create_dir_all(dir).unwrap();
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))
+        .unwrap();
+    file.lock().unwrap();
+    let out = f();
+    drop(file);
+    out
+}
+
+/// The project every build embeds the root of: made once, kept while it can be read.
+fn template() -> PathBuf {
+    let dir = e2e_dir().join("template");
+    let project = Project::new(&dir, None);
+    let now = packaging::clock::now().unwrap();
+    if packaging::ops::status::status(&project, now, 30).is_ok() {
+        return dir;
+    }
+    let tmp = e2e_dir().join("template-tmp");
+    let _ = fs::remove_dir_all(&tmp);
+    let channels = vec!["stable".to_string(), "beta".to_string()];
+    // Root, targets and channels signed for long: the builds embed this root for good.
+    let long: Vec<_> = ["root=3650d", "targets=3650d", "channels=3650d"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let opts = InitOptions {
+        expires: ExpiryPolicy::default()
+            .with_overrides(&long, &channels)
+            .unwrap(),
+        channels,
+        ..InitOptions::default()
+    };
+    init(&Project::new(&tmp, None), &opts, Passphrase::none(), now).unwrap();
+    let _ = fs::remove_dir_all(&dir);
+    fs::rename(&tmp, &dir).unwrap();
+    dir
+}
+
+/// What the builds depend on: the sources of the app, the plugin and updater-core, the
+/// manifests, the lock file and the embedded root.
+fn fingerprint(root: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    fn walk(path: &Path, files: &mut Vec<PathBuf>) {
+        match fs::read_dir(path) {
+            Ok(dir) => {
+                for entry in dir.flatten() {
+                    walk(&entry.path(), files);
+                }
+            }
+            Err(_) => files.push(path.to_path_buf()),
+        }
+    }
+    let ws = workspace();
+    let mut files = Vec::new();
+    for dir in [
+        "updater-core/src",
+        "updater-tauri/src",
+        "updater-tauri/permissions",
+        "updater-tauri/dist-js",
+        "demo-app/src",
+        "demo-app/ui",
+        "demo-app/capabilities",
+        "demo-app/icons",
+    ] {
+        walk(&ws.join(dir), &mut files);
+    }
+    files.sort();
+    for file in [
+        "updater-core/Cargo.toml",
+        "updater-core/build.rs",
+        "updater-tauri/Cargo.toml",
+        "updater-tauri/build.rs",
+        "demo-app/Cargo.toml",
+        "demo-app/build.rs",
+        "demo-app/tauri.conf.json",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        files.push(ws.join(file));
+    }
+    files.push(root.to_path_buf());
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.to_string_lossy().as_bytes());
+        hash.update(fs::read(&file).unwrap_or_default());
+    }
+    hex::encode(hash.finalize())
+}
+
+/// Removes the builds of other fingerprints unused for a day.
+fn remove_stale(keep: &Path) {
+    for entry in fs::read_dir(e2e_dir()).unwrap().flatten() {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 24 * 3600);
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if old && name.starts_with("bins-") && path != keep {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// `cargo build -p demo-app` into the e2e target directory, without the variables cargo
+/// sets for a test process (build scripts may track them).
+fn cargo_build(target: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(workspace())
+        .args(["build", "-p", "demo-app", "--target-dir"])
+        .arg(target)
+        // No debug information: a smaller artifact, a shorter link. The same settings as
+        // scripts/demo.sh, which shares this target directory.
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env("CARGO_PROFILE_DEV_STRIP", "debuginfo");
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name == "OUT_DIR"
+            || name == "CARGO_TARGET_DIR"
+            || name == "CARGO_TARGET_TMPDIR"
+            || name == "CARGO_CRATE_NAME"
+            || name == "CARGO_PRIMARY_PACKAGE"
+            || name.starts_with("CARGO_MANIFEST_")
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+            || name.starts_with("DEMO_APP_")
+        {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    cmd
+}
+
+fn make_bins() -> Bins {
+    let template = template();
+    let root = template.join("repository/metadata/1.root.json");
+    assert!(root.is_file(), "{} missing", root.display());
+    let key = fingerprint(&root);
+    let out = e2e_dir().join(format!("bins-{}", &key[..16]));
+    let bins = Bins {
+        v1_0_0: out.join("demo-app-1.0.0"),
+        v1_1_0: out.join("demo-app-1.1.0"),
+        v1_2_0_beta_1: out.join("demo-app-1.2.0-beta.1"),
+        v1_1_0_broken: out.join("demo-app-1.1.0-broken"),
+        template,
+    };
+    remove_stale(&out);
+    if out.is_dir() {
+        return bins;
+    }
+    let target = match std::env::var_os("DEMO_E2E_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => target_dir().join("demo-app"),
+    };
+    let tmp = e2e_dir().join("bins-tmp");
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).unwrap();
+    for (dest, version, broken) in [
+        (&bins.v1_0_0, "1.0.0", false),
+        (&bins.v1_1_0, "1.1.0", false),
+        (&bins.v1_2_0_beta_1, "1.2.0-beta.1", false),
+        (&bins.v1_1_0_broken, "1.1.0", true),
+    ] {
+        let mut cmd = cargo_build(&target);
+        cmd.env("DEMO_APP_VERSION", version)
+            .env("DEMO_APP_ROOT", &root);
+        if broken {
+            cmd.env("DEMO_APP_BROKEN", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let copy = tmp.join(dest.file_name().unwrap());
+        fs::copy(target.join("debug").join(super::APP), &copy).unwrap();
+        // Symbols would make each artifact several times larger; `strip` is optional.
+        let _ = Command::new("strip").arg(&copy).output();
+    }
+    fs::rename(&tmp, &out).unwrap();
+    bins
+}

@@ -1,0 +1,68 @@
+//! A scenario's repository: a copy of the shared project (its keys, and the root the builds
+//! embed) in which the scenario releases what it needs, with the `packaging` library (what
+//! `updater-pack release` runs).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use packaging::keys::Passphrase;
+use packaging::ops::release::{release, ReleaseOptions};
+use packaging::ops::session::Context;
+use packaging::Project;
+
+use super::{APP, PLATFORM};
+
+pub struct Repo {
+    pub project: Project,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+impl Repo {
+    /// A copy of the shared project in `dir`.
+    pub fn new(dir: &Path) -> Repo {
+        copy_dir(&super::builds::bins().template, dir);
+        Repo {
+            project: Project::new(dir, None),
+        }
+    }
+
+    /// Releases `artifact` as demo-app `version` on `channel`, with `notes` (Markdown).
+    pub fn release(&self, artifact: &Path, version: &str, channel: &str, notes: &str) {
+        let notes_file = self.project.dir().join(format!("notes-{version}.md"));
+        fs::write(&notes_file, notes).unwrap();
+        let ctx = Context {
+            now: packaging::clock::now().unwrap(),
+            expires: Vec::new(),
+            passphrase: Passphrase::none(),
+        };
+        let opts = ReleaseOptions {
+            app: APP.into(),
+            version: version.into(),
+            platform: PLATFORM.into(),
+            channel: channel.into(),
+            artifact: artifact.to_path_buf(),
+            name: Some(APP.into()),
+            notes: Some(notes_file),
+            ..ReleaseOptions::default()
+        };
+        release(&self.project, ctx, &opts)
+            .unwrap_or_else(|e| panic!("release {version} on {channel}: {e}"));
+    }
+
+    /// The directory a web server serves.
+    pub fn repository(&self) -> PathBuf {
+        self.project.repository()
+    }
+}
