@@ -303,3 +303,159 @@ fn a_version_that_does_not_start_is_rolled_back() {
     });
     assert_installed(&s, &bins.v1_0_0, "1.0.0");
 }
+
+/// The stored artifact of `version` in the scenario's repository (the file the server sends).
+fn stored_artifact(s: &Scenario, version: &str) -> std::path::PathBuf {
+    let dir = s
+        .repo
+        .repository()
+        .join(format!("targets/stable/demo-app/{version}/linux-x86_64"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.pop().unwrap()
+}
+
+#[test]
+fn a_tampered_download_is_refused_and_the_app_stays_as_it_was() {
+    let bins = bins();
+    let s = Scenario::new(
+        &[
+            (&bins.v1_0_0, "1.0.0", "stable", NOTES_1_0),
+            (&bins.v1_1_0, "1.1.0", "stable", NOTES_1_1),
+        ],
+        &bins.v1_0_0,
+        |_| {},
+    );
+    // A compromised server (or mirror) swaps one byte of the signed 1.1.0: same length, so
+    // only the hash can tell.
+    let stored = stored_artifact(&s, "1.1.0");
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    std::fs::write(&stored, bytes).unwrap();
+    run(async {
+        let ui = s.launch("1.0.0").await;
+        ui.click("#check-button").await;
+        ui.wait("1.1.0 offered", UI_TIMEOUT, |p| p.state_is("available"))
+            .await;
+        ui.click("#install-button").await;
+        let page = ui
+            .wait("the download refused", DOWNLOAD_TIMEOUT, |p| {
+                p.state_is("error")
+            })
+            .await;
+        let status = text(&page.status);
+        check!(s, page, status.starts_with("Update failed:"));
+        check!(
+            s,
+            page,
+            status.contains("5.7.3: target stable/demo-app/1.1.0/linux-x86_64/demo-app")
+                && status.contains("sha256 mismatch")
+        );
+        check!(
+            s,
+            page,
+            text(&page.progress_text) == "Nothing was installed."
+        );
+        check!(s, page, !page.restart_shown);
+        ui.screenshot("11-tampered-download-refused").await;
+        // Nothing unverified was kept: no download, no staged install.
+        let leftovers: Vec<_> = walk(&s.app.data)
+            .into_iter()
+            .filter(|p| {
+                let p = p.to_string_lossy();
+                p.contains("/updates/downloads/")
+                    || (p.contains("/updates/install/") && !p.ends_with("/lock"))
+            })
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}\n{}", s.logs.report());
+    });
+    assert_installed(&s, &bins.v1_0_0, "1.0.0");
+}
+
+#[test]
+fn the_page_cannot_install_what_the_check_did_not_find() {
+    let bins = bins();
+    let s = Scenario::new(
+        &[
+            (&bins.v1_0_0, "1.0.0", "stable", NOTES_1_0),
+            (&bins.v1_1_0, "1.1.0", "stable", NOTES_1_1),
+            (&bins.v1_2_0_beta_1, "1.2.0-beta.1", "beta", NOTES_BETA),
+        ],
+        &bins.v1_0_0,
+        |_| {},
+    );
+    run(async {
+        let ui = s.launch("1.0.0").await;
+        // A script in the page (an XSS, a compromised dependency) asks the plugin directly.
+        let invoke = |cmd: &str, args: &str| {
+            format!(
+                "const done = arguments[0]; \
+                 window.__TAURI__.core.invoke('plugin:updater-tauri|{cmd}', {args}) \
+                   .then(v => done('ok: ' + JSON.stringify(v)), e => done('refused: ' + e));"
+            )
+        };
+        // Before any check: nothing to install.
+        let answer = ui.eval(&invoke("install", "{ version: '1.1.0' }")).await;
+        let answer = answer.as_str().unwrap_or_default().to_string();
+        assert!(
+            answer.starts_with("refused:") && answer.contains("call check() first"),
+            "{answer}\n{}",
+            s.logs.report()
+        );
+        // After a check on stable found 1.1.0: the beta (signed, but not what the check
+        // chose) cannot be asked for by version.
+        ui.click("#check-button").await;
+        ui.wait("1.1.0 offered", UI_TIMEOUT, |p| p.state_is("available"))
+            .await;
+        let answer = ui
+            .eval(&invoke(
+                "download_and_install",
+                "{ version: '1.2.0-beta.1', onEvent: new window.__TAURI__.core.Channel() }",
+            ))
+            .await;
+        let answer = answer.as_str().unwrap_or_default().to_string();
+        assert!(
+            answer.starts_with("refused:")
+                && answer.contains("1.2.0-beta.1 is not the update found"),
+            "{answer}\n{}",
+            s.logs.report()
+        );
+        // A channel name that is not one is refused too.
+        let answer = ui
+            .eval(&invoke("set_channel", "{ channel: '../../etc' }"))
+            .await;
+        let answer = answer.as_str().unwrap_or_default().to_string();
+        assert!(
+            answer.starts_with("refused:") && answer.contains("invalid channel name"),
+            "{answer}\n{}",
+            s.logs.report()
+        );
+        let page = ui.page().await.unwrap();
+        check!(s, page, text(&page.channel) == "stable");
+    });
+    // Nothing was downloaded.
+    let requests = s.server.requests().lock().unwrap().join("\n");
+    assert!(!requests.contains("/targets/"), "{}", s.logs.report());
+    assert_installed(&s, &bins.v1_0_0, "1.0.0");
+}
+
+/// Every file under `dir` (none if it does not exist).
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -122,6 +122,7 @@ async function install() {
     show('restart-button', true);
   } catch (e) {
     setState('error', `Update failed: ${e}`);
+    $('progress-text').textContent = 'Nothing was installed.';
     $('install-button').disabled = false;
   } finally {
     $('check-button').disabled = false;

@@ -123,6 +123,15 @@ impl Ui {
         .await
     }
 
+    /// Runs `script` (an async WebDriver script: it calls `arguments[0]` with its result) in
+    /// the page, with the page's own access to Tauri, and returns its result.
+    pub async fn eval(&self, script: &str) -> Value {
+        match self.client.execute_async(script, Vec::new()).await {
+            Ok(value) => value,
+            Err(e) => panic!("script failed: {e}\n{script}\n{}", self.logs.report()),
+        }
+    }
+
     /// Ends the session once the app it was on is gone (exited, or replaced by `exec`);
     /// before, WebKitWebDriver would kill the app. Its answer does not matter: the
     /// session may already be over.

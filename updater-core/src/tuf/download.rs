@@ -148,7 +148,8 @@ impl Partial {
     }
 }
 
-/// Downloads `url` to `dest`, verified against `info`. `progress` sees every step.
+/// Downloads `url` to `dest`, verified against `info`. `progress` sees every step. Errors
+/// name the target by its destination path.
 pub async fn download_verified(
     fetcher: &dyn Fetcher,
     url: &str,
@@ -157,7 +158,21 @@ pub async fn download_verified(
     options: &DownloadOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<PathBuf> {
-    let what = format!("target {}", dest.display());
+    let name = dest.display().to_string();
+    download_verified_named(fetcher, url, &name, info, dest, options, progress).await
+}
+
+/// As [`download_verified`], with errors naming the target `name` (its TUF target path).
+pub async fn download_verified_named(
+    fetcher: &dyn Fetcher,
+    url: &str,
+    name: &str,
+    info: &TargetFile,
+    dest: &Path,
+    options: &DownloadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<PathBuf> {
+    let what = format!("target {name}");
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(|e| TufError::io(dir, e))?;
     }

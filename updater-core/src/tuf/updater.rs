@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::tuf::download::{download_verified, file_matches, DownloadOptions, Progress};
+use crate::tuf::download::{download_verified_named, file_matches, DownloadOptions, Progress};
 use crate::tuf::error::{Result, TufError};
 use crate::tuf::fetch::{fetch_capped, Fetcher};
 use crate::tuf::metadata::{TargetFile, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
@@ -523,7 +523,16 @@ impl Updater {
             slow_grace: limits.slow_grace,
             ..self.config.download.clone()
         };
-        download_verified(self.fetcher.as_ref(), &url, info, local, &options, progress).await
+        download_verified_named(
+            self.fetcher.as_ref(),
+            &url,
+            target_path,
+            info,
+            local,
+            &options,
+            progress,
+        )
+        .await
     }
 }
 
