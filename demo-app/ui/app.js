@@ -101,7 +101,7 @@ function onProgress(event, total) {
       $('progress-text').textContent = 'Downloaded and verified';
       break;
     case 'Installing':
-      setState('installing', `Installing ${current ? current.version : ''}…`);
+      setState('installing', current ? `Installing ${current.version}…` : 'Installing the update…');
       $('progress-text').textContent = 'Installing…';
       break;
   }

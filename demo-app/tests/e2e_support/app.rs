@@ -98,6 +98,19 @@ impl App {
             .any(|l| l.starts_with(&prefix))
     }
 
+    /// Starts the installed app as a user would, without WebDriver, in the background. Its
+    /// output goes to `<log>.stdout` and `<log>.stderr`.
+    pub fn start(&self, log: &Path) -> std::process::Child {
+        let (out, err) = (log.with_extension("stdout"), log.with_extension("stderr"));
+        let mut cmd = Command::new(&self.exe);
+        cmd.env_clear()
+            .envs(self.env.iter().map(|(n, v)| (n, v)))
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(out).unwrap())
+            .stderr(fs::File::create(err).unwrap());
+        spawn(&mut cmd)
+    }
+
     /// Starts the installed app as a user would, without WebDriver, and waits (at most
     /// `timeout`) for it to exit. Its output goes to `<log>.stdout` and `<log>.stderr`.
     pub fn run_to_exit(&self, log: &Path, timeout: Duration) -> Exited {

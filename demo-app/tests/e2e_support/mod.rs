@@ -11,7 +11,8 @@
 //!   restart; [`ui`]: a session on the window (page, waits, clicks, screenshots);
 //! - [`app`]: the installed app (its directory, data, policy, environment, ready file);
 //! - [`scenario`]: all of the above for one scenario, and the restart followed;
-//! - [`procs`]: processes: spawn, find (by parent, by executable), kill.
+//! - [`procs`]: processes: spawn, find (by parent, by executable), kill;
+//! - [`native`]: native dialogs (xdotool) and whole-display screenshots (ImageMagick).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -23,6 +24,7 @@ pub mod app;
 pub mod builds;
 pub mod display;
 pub mod driver;
+pub mod native;
 pub mod procs;
 pub mod repo;
 pub mod scenario;
