@@ -1,6 +1,8 @@
 //! The plugin's configuration: `plugins."updater-tauri"` in `tauri.conf.json`, merged
 //! with what the app sets on [`Builder`](crate::Builder) (code wins).
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -18,6 +20,9 @@ pub struct Config {
     pub mirrors: Vec<String>,
     /// The repository's `1.root.json`: the object, or its text as a string.
     pub trusted_root: Option<Value>,
+    /// The repository's `1.root.json` as a file shipped with the app: a path relative to
+    /// the app's resource directory (list it under `bundle.resources`), or absolute.
+    pub trusted_root_file: Option<PathBuf>,
     /// The app's default channel.
     pub channel: Option<String>,
     /// Check in the background once the app has started.
@@ -46,6 +51,27 @@ impl Config {
     }
 }
 
+/// The largest trusted root file read (the TUF client's own cap for a root).
+pub(crate) const MAX_ROOT_FILE: u64 = 512 * 1024;
+
+/// Reads a trusted root file, refusing one larger than [`MAX_ROOT_FILE`] without reading
+/// more than that.
+pub(crate) fn read_root_file(path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("trusted root file {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ROOT_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("trusted root file {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_ROOT_FILE {
+        return Err(format!(
+            "trusted root file {} is larger than {MAX_ROOT_FILE} bytes",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
 /// What the plugin runs with: the config, with the builder's settings laid over it.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -53,6 +79,8 @@ pub(crate) struct Settings {
     pub repository: Option<String>,
     pub mirrors: Vec<String>,
     pub trusted_root: Option<Vec<u8>>,
+    /// Read when `trusted_root` is not given.
+    pub trusted_root_file: Option<PathBuf>,
     pub channel: Option<String>,
     pub check_on_start: bool,
     pub check_interval: Option<Duration>,
@@ -93,6 +121,19 @@ mod tests {
 
         let err = serde_json::from_value::<Config>(serde_json::json!({"repo": "x"})).unwrap_err();
         assert!(err.to_string().contains("unknown field `repo`"), "{err}");
+    }
+
+    #[test]
+    fn a_root_file_is_read_whole_and_an_oversized_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.root.json");
+        std::fs::write(&path, b"{\"signed\": {}}").unwrap();
+        assert_eq!(read_root_file(&path).unwrap(), b"{\"signed\": {}}");
+        std::fs::write(&path, vec![b' '; MAX_ROOT_FILE as usize + 1]).unwrap();
+        let err = read_root_file(&path).unwrap_err();
+        assert!(err.contains("larger than 524288 bytes"), "{err}");
+        let err = read_root_file(&dir.path().join("missing.json")).unwrap_err();
+        assert!(err.contains("missing.json"), "{err}");
     }
 
     #[test]

@@ -39,6 +39,7 @@ fn merge(
         repository: code.repository.or(config.repository),
         mirrors,
         trusted_root,
+        trusted_root_file: code.trusted_root_file.or(config.trusted_root_file),
         channel: code.channel.or(config.channel),
         check_on_start: code
             .check_on_start
@@ -69,10 +70,25 @@ fn engine<R: Runtime>(app: &AppHandle<R>, settings: &Settings) -> Result<AppUpda
         "no repository URL: set plugins.\"updater-tauri\".repository in tauri.conf.json \
          or call Builder::repository",
     )?;
-    let root = settings.trusted_root.as_ref().ok_or(
-        "no trusted root: embed the repository's 1.root.json with Builder::trusted_root \
-         or set plugins.\"updater-tauri\".trustedRoot",
-    )?;
+    let root = match (&settings.trusted_root, &settings.trusted_root_file) {
+        (Some(root), _) => root.clone(),
+        (None, Some(file)) => {
+            let path = if file.is_absolute() {
+                file.clone()
+            } else {
+                app.path()
+                    .resolve(file, tauri::path::BaseDirectory::Resource)
+                    .map_err(|e| format!("trusted root file {}: {e}", file.display()))?
+            };
+            crate::config::read_root_file(&path)?
+        }
+        (None, None) => {
+            return Err("no trusted root: embed the repository's 1.root.json with \
+                        Builder::trusted_root, or set plugins.\"updater-tauri\".trustedRoot \
+                        or trustedRootFile"
+                .into())
+        }
+    };
     let data_dir = app
         .path()
         .app_data_dir()
@@ -81,7 +97,7 @@ fn engine<R: Runtime>(app: &AppHandle<R>, settings: &Settings) -> Result<AppUpda
     let version = app.package_info().version.to_string();
     let mut builder = AppUpdater::builder(&settings.app_name, version)
         .repository(repository)
-        .trusted_root(root.clone())
+        .trusted_root(root)
         .data_dir(data_dir);
     for mirror in &settings.mirrors {
         builder = builder.mirror(mirror);
