@@ -53,18 +53,24 @@ fn assert_installed(s: &Scenario, build: &Path, what: &str) {
     );
 }
 
-#[test]
-fn update_shows_progress_installs_and_restarts_into_the_new_version() {
+/// 1.0.0 and 1.1.0 on stable, 1.2.0-beta.1 on beta; `installed` installed.
+fn stable_and_beta(installed: &Path) -> Scenario {
     let bins = bins();
-    let s = Scenario::new(
+    Scenario::new(
         &[
             (&bins.v1_0_0, "1.0.0", "stable", NOTES_1_0),
             (&bins.v1_1_0, "1.1.0", "stable", NOTES_1_1),
             (&bins.v1_2_0_beta_1, "1.2.0-beta.1", "beta", NOTES_BETA),
         ],
-        &bins.v1_0_0,
+        installed,
         |_| {},
-    );
+    )
+}
+
+#[test]
+fn update_shows_progress_installs_and_restarts_into_the_new_version() {
+    let bins = bins();
+    let s = stable_and_beta(&bins.v1_0_0);
     run(async {
         let ui = s.launch("1.0.0").await;
         let page = ui.page().await.unwrap();
@@ -128,15 +134,7 @@ fn update_shows_progress_installs_and_restarts_into_the_new_version() {
 #[test]
 fn beta_opt_in_offers_the_beta_and_restarts_into_it() {
     let bins = bins();
-    let s = Scenario::new(
-        &[
-            (&bins.v1_0_0, "1.0.0", "stable", NOTES_1_0),
-            (&bins.v1_1_0, "1.1.0", "stable", NOTES_1_1),
-            (&bins.v1_2_0_beta_1, "1.2.0-beta.1", "beta", NOTES_BETA),
-        ],
-        &bins.v1_1_0,
-        |_| {},
-    );
+    let s = stable_and_beta(&bins.v1_1_0);
     run(async {
         let ui = s.launch("1.1.0").await;
         // On stable, 1.1.0 is the newest.
@@ -379,61 +377,48 @@ fn a_tampered_download_is_refused_and_the_app_stays_as_it_was() {
 #[test]
 fn the_page_cannot_install_what_the_check_did_not_find() {
     let bins = bins();
-    let s = Scenario::new(
-        &[
-            (&bins.v1_0_0, "1.0.0", "stable", NOTES_1_0),
-            (&bins.v1_1_0, "1.1.0", "stable", NOTES_1_1),
-            (&bins.v1_2_0_beta_1, "1.2.0-beta.1", "beta", NOTES_BETA),
-        ],
-        &bins.v1_0_0,
-        |_| {},
-    );
+    let s = stable_and_beta(&bins.v1_0_0);
     run(async {
         let ui = s.launch("1.0.0").await;
-        // A script in the page (an XSS, a compromised dependency) asks the plugin directly.
-        let invoke = |cmd: &str, args: &str| {
-            format!(
-                "const done = arguments[0]; \
-                 window.__TAURI__.core.invoke('plugin:updater-tauri|{cmd}', {args}) \
-                   .then(v => done('ok: ' + JSON.stringify(v)), e => done('refused: ' + e));"
-            )
+        // A script in the page (an XSS, a compromised dependency) asks the plugin directly;
+        // each call must be refused with `reason`.
+        let refused = |cmd: &'static str, args: &'static str, reason: &'static str| {
+            let (ui, s) = (&ui, &s);
+            async move {
+                let script = format!(
+                    "const done = arguments[0]; \
+                     window.__TAURI__.core.invoke('plugin:updater-tauri|{cmd}', {args}) \
+                       .then(v => done('ok: ' + JSON.stringify(v)), e => done('refused: ' + e));"
+                );
+                let answer = ui.eval(&script).await;
+                let answer = answer.as_str().unwrap_or_default();
+                assert!(
+                    answer.starts_with("refused:") && answer.contains(reason),
+                    "{cmd}: {answer}\n{}",
+                    s.logs.report()
+                );
+            }
         };
         // Before any check: nothing to install.
-        let answer = ui.eval(&invoke("install", "{ version: '1.1.0' }")).await;
-        let answer = answer.as_str().unwrap_or_default().to_string();
-        assert!(
-            answer.starts_with("refused:") && answer.contains("call check() first"),
-            "{answer}\n{}",
-            s.logs.report()
-        );
+        refused("install", "{ version: '1.1.0' }", "call check() first").await;
         // After a check on stable found 1.1.0: the beta (signed, but not what the check
         // chose) cannot be asked for by version.
         ui.click("#check-button").await;
         ui.wait("1.1.0 offered", UI_TIMEOUT, |p| p.state_is("available"))
             .await;
-        let answer = ui
-            .eval(&invoke(
-                "download_and_install",
-                "{ version: '1.2.0-beta.1', onEvent: new window.__TAURI__.core.Channel() }",
-            ))
-            .await;
-        let answer = answer.as_str().unwrap_or_default().to_string();
-        assert!(
-            answer.starts_with("refused:")
-                && answer.contains("1.2.0-beta.1 is not the update found"),
-            "{answer}\n{}",
-            s.logs.report()
-        );
+        refused(
+            "download_and_install",
+            "{ version: '1.2.0-beta.1', onEvent: new window.__TAURI__.core.Channel() }",
+            "1.2.0-beta.1 is not the update found",
+        )
+        .await;
         // A channel name that is not one is refused too.
-        let answer = ui
-            .eval(&invoke("set_channel", "{ channel: '../../etc' }"))
-            .await;
-        let answer = answer.as_str().unwrap_or_default().to_string();
-        assert!(
-            answer.starts_with("refused:") && answer.contains("invalid channel name"),
-            "{answer}\n{}",
-            s.logs.report()
-        );
+        refused(
+            "set_channel",
+            "{ channel: '../../etc' }",
+            "invalid channel name",
+        )
+        .await;
         let page = ui.page().await.unwrap();
         check!(s, page, text(&page.channel) == "stable");
     });
