@@ -59,14 +59,6 @@ fn the_native_prompt_asks_then_installs_and_restarts_into_the_update() {
         "the second start's standard error (and its restart's)",
         &run2,
     );
-    let targets_requested = || {
-        s.server
-            .requests()
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|r| r.contains("/targets/"))
-    };
     run(async {
         // First start: the prompt, answered "Later" (Escape).
         let mut first = s.app.start(&s.path("run-1"));
@@ -76,7 +68,7 @@ fn the_native_prompt_asks_then_installs_and_restarts_into_the_update() {
         press(&s.display.name, &asked, "Escape");
         dialog_closed(&s, "Update available").await;
         assert!(
-            !targets_requested(),
+            !s.server.targets_requested(),
             "Later must download nothing\n{}",
             s.logs.report()
         );

@@ -172,8 +172,9 @@ fn respond_status(request: Request, status: u16, path: String, stats: &Stats, ve
     );
 }
 
-/// The file a request path names: under `metadata/` or `targets/`, no escapes.
-fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
+/// The file a request path names: under `metadata/` or `targets/`, no escapes. Shared with
+/// the test servers that need to misbehave on purpose (demo-app's e2e tests).
+pub fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
     let path = url.split(['?', '#']).next()?.strip_prefix('/')?;
     let first = path.split('/').next()?;
     if first != "metadata" && first != "targets" {
@@ -183,7 +184,7 @@ fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
 }
 
 /// `Range: bytes=N-` → N. Other forms are ignored (the whole file is sent).
-fn range_start(request: &Request) -> Option<u64> {
+pub fn range_start(request: &Request) -> Option<u64> {
     let value = request
         .headers()
         .iter()

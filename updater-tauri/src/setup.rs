@@ -177,7 +177,7 @@ fn on_loaded<R: Runtime>(app: &AppHandle<R>) {
     if let Err(e) = app.emit(events::LAUNCH_CONFIRMED, payload) {
         tracing::debug!(error = %e, "cannot emit launch-confirmed");
     }
-    if let Some(rollback) = updater.status().last_rollback {
+    if let Some(rollback) = updater.last_rollback() {
         if let Err(e) = app.emit(events::ROLLED_BACK, rollback) {
             tracing::debug!(error = %e, "cannot emit rolled-back");
         }

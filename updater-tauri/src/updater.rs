@@ -222,7 +222,7 @@ impl<R: Runtime> Updater<R> {
             current_version: self.current_version.clone(),
             configured: self.engine.is_ok(),
             error: self.engine.as_ref().err().cloned(),
-            last_rollback: lock(&self.last_rollback).clone(),
+            last_rollback: self.last_rollback(),
             pending_confirmation: self.pending_confirmation.load(Ordering::SeqCst),
             installed: lock(&self.installed).clone(),
         }
@@ -230,6 +230,11 @@ impl<R: Runtime> Updater<R> {
 
     pub(crate) fn set_pending_confirmation(&self, pending: bool) {
         self.pending_confirmation.store(pending, Ordering::SeqCst);
+    }
+
+    /// The rollback of an earlier start, if this start followed one.
+    pub fn last_rollback(&self) -> Option<RollbackInfo> {
+        lock(&self.last_rollback).clone()
     }
 
     pub(crate) fn set_last_rollback(&self, info: RollbackInfo) {

@@ -6,11 +6,12 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use packaging::serve::{file_for, range_start};
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
 /// The longest a download is held.
@@ -102,6 +103,15 @@ impl RepoServer {
     }
 
     /// The requests so far, one line each (shared, for [`super::Logs`]).
+    /// Whether any artifact (anything under `/targets/`) was asked for.
+    pub fn targets_requested(&self) -> bool {
+        self.requests()
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.contains("/targets/"))
+    }
+
     pub fn requests(&self) -> Arc<Mutex<Vec<String>>> {
         self.log.clone()
     }
@@ -115,31 +125,6 @@ impl Drop for RepoServer {
             let _ = thread.join();
         }
     }
-}
-
-/// The file a request path names: under `metadata/` or `targets/`, no escapes.
-fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
-    let path = url.split(['?', '#']).next()?.strip_prefix('/')?;
-    let first = path.split('/').next()?;
-    if first != "metadata" && first != "targets" {
-        return None;
-    }
-    packaging::dirfetch::resolve_in(root, path).filter(|p| p.is_file())
-}
-
-/// `Range: bytes=N-` → N.
-fn range_start(request: &Request) -> Option<u64> {
-    let value = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Range"))?
-        .value
-        .as_str();
-    value
-        .strip_prefix("bytes=")?
-        .strip_suffix('-')?
-        .parse()
-        .ok()
 }
 
 fn handle(root: &Path, request: Request, hold: &Arc<Hold>, log: &Mutex<Vec<String>>) {
