@@ -3,10 +3,12 @@
 //! - [`tuf`]: the TUF 1.0.34 client and the signing side.
 //! - [`release`]: releases on channels and the choice of the update.
 //! - [`policy`] and [`settings`]: the administrator's policy over the user's settings.
+//! - [`files`]: the file toolbox (capped read, atomic durable write, directory sync, remove).
 //! - [`install`]: the staged install with its journal and rollback.
 //! - [`updater`]: [`AppUpdater`], the facade an app calls (check, download, install,
 //!   restart, confirm). Not to be confused with [`tuf::Updater`], the TUF client inside it.
 
+pub mod files;
 pub mod install;
 pub mod policy;
 pub mod release;
