@@ -7,7 +7,7 @@
 //!
 //! Measures (1) the wall time of the `updater-pack release` process (release build, the
 //! artifact is 1 MiB), and (2) what a client that was up to date before the release
-//! downloads to see it: our client (`Updater` over `HttpFetcher`) against the development
+//! downloads to see it: our client (`TufClient` over `HttpFetcher`) against the development
 //! server, which counts every byte it sends. Only changed metadata should move: the probe
 //! for a next root (404), `timestamp.json`, `N.snapshot.json` and `N.<channel>.json`;
 //! `targets.json` and the other channel come from the client's cache. The sum of the sizes
@@ -26,7 +26,7 @@ use packaging::ops::session::{Context, Session};
 use packaging::serve::{DevServer, ServeOptions};
 use packaging::Project;
 use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
-use updater_core::tuf::{Updater, UpdaterConfig};
+use updater_core::tuf::{ClientConfig, TufClient};
 
 fn version(i: usize) -> String {
     format!("1.{}.{}", i / 100, i % 100)
@@ -100,10 +100,10 @@ fn main() {
         .unwrap();
     let client_cycle = |path: &str| {
         runtime.block_on(async {
-            let mut config = UpdaterConfig::new(format!("{}metadata/", server.url()), cache.path());
+            let mut config = ClientConfig::new(format!("{}metadata/", server.url()), cache.path());
             config.targets_url = Some(format!("{}targets/", server.url()));
             let fetcher = Arc::new(HttpFetcher::new(&HttpConfig::default()).unwrap());
-            let mut updater = Updater::new(config, fetcher, Some(&root)).unwrap();
+            let mut updater = TufClient::new(config, fetcher, Some(&root)).unwrap();
             updater.refresh().await.unwrap();
             updater.get_target_info(path).await.unwrap()
         })

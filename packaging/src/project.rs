@@ -69,7 +69,9 @@ impl Project {
     /// Reads `updater-pack.json`.
     pub fn load_config(&self) -> Result<ProjectConfig> {
         let path = self.config_path();
-        let data = match updater_core::tuf::store::read_capped(&path, 1024 * 1024) {
+        let data = match updater_core::files::read_capped(&path, 1024 * 1024)
+            .map(updater_core::files::Capped::into_data)
+        {
             Ok(Some(data)) => data,
             Ok(None) => {
                 return Err(PackError::NotAProject {

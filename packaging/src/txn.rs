@@ -198,7 +198,7 @@ impl Transaction {
         }
         // Make the renames durable; a failure here does not undo a complete commit.
         for dir in undo.parents() {
-            if let Err(e) = updater_core::tuf::store::sync_dir(&dir) {
+            if let Err(e) = updater_core::files::sync_dir(&dir) {
                 tracing::warn!(dir = %dir.display(), error = %e, "cannot sync directory");
             }
         }

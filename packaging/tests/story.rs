@@ -1,8 +1,8 @@
-//! The full story, with our client (`updater_core::tuf::Updater` over `HttpFetcher`)
+//! The full story, with our client (`updater_core::tuf::TufClient` over `HttpFetcher`)
 //! following every step against `updater-pack serve` on 127.0.0.1: init, release to beta,
 //! promote to stable, yank, rotate the root key and the timestamp key, let the timestamp
 //! expire and re-sign it. Time is explicit on both sides (`UPDATER_PACK_NOW`,
-//! `Updater::with_time`).
+//! `TufClient::with_time`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;

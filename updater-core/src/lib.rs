@@ -6,7 +6,7 @@
 //! - [`files`]: the file toolbox (capped read, atomic durable write, directory sync, remove).
 //! - [`install`]: the staged install with its journal and rollback.
 //! - [`updater`]: [`AppUpdater`], the facade an app calls (check, download, install,
-//!   restart, confirm). Not to be confused with [`tuf::Updater`], the TUF client inside it.
+//!   restart, confirm). Not to be confused with [`tuf::TufClient`], the TUF client inside it.
 
 pub mod files;
 pub mod install;

@@ -25,9 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use crate::files::{write_atomic, Durability};
 use crate::policy::{read_capped, Capped};
 use crate::release::{valid_channel_name, Bucket};
-use crate::tuf::store::write_atomic;
 
 /// The settings file's name in the data dir.
 pub const SETTINGS_FILE: &str = "update-settings.json";
@@ -238,7 +238,7 @@ impl SettingsStore {
         let mut data =
             serde_json::to_vec_pretty(settings).map_err(|e| write_error(e.to_string()))?;
         data.push(b'\n');
-        write_atomic(&self.path, &data, true).map_err(|e| write_error(e.to_string()))
+        write_atomic(&self.path, &data, Durability::Durable).map_err(|e| write_error(e.to_string()))
     }
 
     /// Loads, sets the chosen channel, saves; returns the saved settings.

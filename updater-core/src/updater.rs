@@ -64,7 +64,7 @@ use crate::settings::{SettingsError, SettingsStore, UserSettings};
 use crate::tuf::download::{file_matches, DownloadOptions, Progress};
 use crate::tuf::fetch::{FetchError, Fetcher, HttpConfig, HttpFetcher};
 use crate::tuf::metadata::{TargetFile, TARGETS};
-use crate::tuf::{Limits, TufError, UpdaterConfig};
+use crate::tuf::{ClientConfig, Limits, TufError};
 
 /// Launches a new version may take before it must have called [`AppUpdater::confirm`].
 pub const DEFAULT_MAX_UNCONFIRMED_LAUNCHES: u32 = 3;
@@ -742,12 +742,12 @@ impl AppUpdater {
         }
     }
 
-    fn tuf_client(&self, base: &str) -> Result<crate::tuf::Updater, TufError> {
-        let mut config = UpdaterConfig::new(format!("{base}/metadata/"), self.data_dir.join("tuf"));
+    fn tuf_client(&self, base: &str) -> Result<crate::tuf::TufClient, TufError> {
+        let mut config = ClientConfig::new(format!("{base}/metadata/"), self.data_dir.join("tuf"));
         config.targets_url = Some(format!("{base}/targets/"));
         config.limits = self.limits.clone();
         config.download = self.download.clone();
-        crate::tuf::Updater::new(config, self.fetcher.clone(), Some(&self.trusted_root))
+        crate::tuf::TufClient::new(config, self.fetcher.clone(), Some(&self.trusted_root))
     }
 
     /// Looks for an update: reads the policy and the user's settings, refreshes the
@@ -931,7 +931,7 @@ impl AppUpdater {
 
     /// Where the verified artifact of `update` is kept.
     pub fn download_path(&self, update: &Update) -> PathBuf {
-        crate::tuf::Updater::local_target_path(&self.downloads_dir(), &update.target_path)
+        crate::tuf::TufClient::local_target_path(&self.downloads_dir(), &update.target_path)
     }
 
     /// Downloads the artifact of `update` into the data dir, verified against the signed

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use updater_core::tuf::metadata::{SNAPSHOT, TARGETS, TIMESTAMP};
-use updater_core::tuf::Updater;
+use updater_core::tuf::TufClient;
 
 /// A repository listing `content` as `app.bin`; returns it and the target's URL path.
 fn repo_with_app(content: &[u8]) -> (RepoSim, String) {
@@ -224,7 +224,7 @@ async fn target_paths_with_dot_dot_stay_inside_the_target_directory() {
         .keys()
         .all(|f| f.starts_with("metadata/") || f.starts_with("targets/")));
     assert_eq!(
-        Updater::local_target_path(&client.target_dir, "../escape.bin"),
+        TufClient::local_target_path(&client.target_dir, "../escape.bin"),
         client.target_dir.join("..%2Fescape.bin")
     );
 }

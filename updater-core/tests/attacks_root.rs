@@ -65,7 +65,7 @@ async fn unusable_stored_root_is_replaced_by_the_bootstrap_root_only() {
 
     // Without a bootstrap root there is nothing to trust.
     let fetcher = updater_core::tuf::fetch::HttpFetcher::new(&Default::default()).unwrap();
-    let no_bootstrap = updater_core::tuf::Updater::with_time(
+    let no_bootstrap = updater_core::tuf::TufClient::with_time(
         sim.config(&client),
         std::sync::Arc::new(fetcher),
         None,

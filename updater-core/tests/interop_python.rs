@@ -21,7 +21,7 @@ use std::thread::JoinHandle;
 use serde::Deserialize;
 use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
 use updater_core::tuf::metadata::{TargetFile, TargetHashes};
-use updater_core::tuf::{TufError, Updater, UpdaterConfig};
+use updater_core::tuf::{ClientConfig, TufClient, TufError};
 
 const SETUP_HINT: &str = "pip install -r .ci/requirements.txt";
 
@@ -218,11 +218,11 @@ fn file_under(root: &Path, path: &str) -> Option<PathBuf> {
 
 /// Our client for the repository whose metadata is served under `metadata` (relative to the
 /// server root) and whose targets under `targets/`, keeping its metadata in `local`.
-fn client(server: &Server, metadata: &str, local: &Path, bootstrap: &[u8]) -> Updater {
-    let mut config = UpdaterConfig::new(server.url(metadata), local);
+fn client(server: &Server, metadata: &str, local: &Path, bootstrap: &[u8]) -> TufClient {
+    let mut config = ClientConfig::new(server.url(metadata), local);
     config.targets_url = Some(server.url("targets"));
     let fetcher = HttpFetcher::new(&HttpConfig::default()).unwrap();
-    Updater::new(config, Arc::new(fetcher), Some(bootstrap)).unwrap()
+    TufClient::new(config, Arc::new(fetcher), Some(bootstrap)).unwrap()
 }
 
 fn bootstrap_root(repo: &Path) -> Vec<u8> {
@@ -231,7 +231,7 @@ fn bootstrap_root(repo: &Path) -> Vec<u8> {
 
 /// Looks up and downloads `lookup.path` as python-tuf did; checks the bytes.
 async fn download_and_check(
-    updater: &Updater,
+    updater: &TufClient,
     lookup: &Lookup,
     info: &TargetFile,
     target_dir: &Path,
@@ -243,7 +243,7 @@ async fn download_and_check(
         "{}: hashes",
         lookup.path
     );
-    let local = Updater::local_target_path(target_dir, &lookup.path);
+    let local = TufClient::local_target_path(target_dir, &lookup.path);
     let got = updater
         .download_target(&lookup.path, info, &local)
         .await
@@ -352,7 +352,7 @@ impl Fixture {
         std::fs::read(self.repo().join(rel)).unwrap()
     }
 
-    fn client(&self, local: &Path) -> Updater {
+    fn client(&self, local: &Path) -> TufClient {
         client(
             &self.server,
             "metadata",
@@ -404,7 +404,7 @@ async fn basic_ed25519_repository_refresh_download_and_cached_reuse() {
     first.refresh().await.unwrap();
     for lookup in &found {
         let info = first.get_target_info(&lookup.path).await.unwrap().unwrap();
-        let local = Updater::local_target_path(&target_dir, &lookup.path);
+        let local = TufClient::local_target_path(&target_dir, &lookup.path);
         assert!(local.starts_with(&target_dir));
         assert_eq!(first.find_cached_target(&info, &local).unwrap(), None);
         download_and_check(&first, lookup, &info, &target_dir).await;
@@ -441,7 +441,7 @@ async fn basic_ed25519_repository_refresh_download_and_cached_reuse() {
     let mut infos = Vec::new();
     for lookup in &found {
         let info = second.get_target_info(&lookup.path).await.unwrap().unwrap();
-        let local = Updater::local_target_path(&target_dir, &lookup.path);
+        let local = TufClient::local_target_path(&target_dir, &lookup.path);
         assert_eq!(
             second.find_cached_target(&info, &local).unwrap(),
             Some(local)
@@ -453,7 +453,7 @@ async fn basic_ed25519_repository_refresh_download_and_cached_reuse() {
     // A cached file changed on disk (same length) is no longer the target: fetched again.
     let big = m.lookup("big.bin");
     let big_info = &infos[found.iter().position(|l| l.path == "big.bin").unwrap()];
-    let local = Updater::local_target_path(&target_dir, "big.bin");
+    let local = TufClient::local_target_path(&target_dir, "big.bin");
     let mut bytes = std::fs::read(&local).unwrap();
     bytes[1000] ^= 0x01;
     std::fs::write(&local, &bytes).unwrap();
@@ -616,7 +616,7 @@ async fn succinct_hashed_bins_fetch_only_the_targets_bin() {
             [format!("metadata/1.{}.json", expected.bin)],
             "{path}"
         );
-        let local = Updater::local_target_path(&work.path().join("targets"), path);
+        let local = TufClient::local_target_path(&work.path().join("targets"), path);
         updater.download_target(path, &info, &local).await.unwrap();
         assert_eq!(
             std::fs::read(&local).unwrap(),
@@ -721,7 +721,7 @@ struct RotationExtra {
     persisted_refresh_requests: Vec<String>,
 }
 
-fn assert_role_keys(updater: &Updater, expected: &BTreeMap<String, RoleKeys>) {
+fn assert_role_keys(updater: &TufClient, expected: &BTreeMap<String, RoleKeys>) {
     for (name, want) in expected {
         let role = updater.trusted().root().role(name).unwrap();
         let mut keyids = role.keyids.clone();

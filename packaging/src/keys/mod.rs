@@ -206,12 +206,12 @@ impl KeyStore {
 }
 
 fn read_key_file(path: &Path) -> Result<Option<Zeroizing<String>>> {
-    let data = updater_core::tuf::store::read_capped(path, MAX_KEY_FILE).map_err(|e| {
-        PackError::BadKeyFile {
+    let data = updater_core::files::read_capped(path, MAX_KEY_FILE)
+        .map_err(|e| PackError::BadKeyFile {
             path: path.to_path_buf(),
             reason: e.to_string(),
-        }
-    })?;
+        })?
+        .into_data();
     let Some(data) = data else {
         if path.exists() {
             return Err(PackError::BadKeyFile {

@@ -151,7 +151,7 @@ fn copy_atomic(src: &Path, dest: &Path) -> Result<()> {
         .map_err(|e| PackError::io(dest, e))?;
     tmp.persist(dest)
         .map_err(|e| PackError::io(dest, e.error))?;
-    updater_core::tuf::store::sync_dir(dir).map_err(|e| PackError::invalid(e.to_string()))
+    updater_core::files::sync_dir(dir).map_err(|e| PackError::invalid(e.to_string()))
 }
 
 pub fn publish(

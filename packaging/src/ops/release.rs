@@ -125,8 +125,9 @@ fn read_notes(path: &Path) -> Result<String> {
         path: path.to_path_buf(),
         reason,
     };
-    let data = updater_core::tuf::store::read_capped(path, MAX_NOTES)
+    let data = updater_core::files::read_capped(path, MAX_NOTES)
         .map_err(|e| bad(e.to_string()))?
+        .into_data()
         .ok_or_else(|| {
             bad(if path.exists() {
                 format!("larger than {MAX_NOTES} bytes")

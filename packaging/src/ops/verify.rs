@@ -1,5 +1,5 @@
 //! `verify`: walks the repository as a client does, with our client
-//! ([`updater_core::tuf::Updater`] over a [`DirFetcher`]): from `1.root.json` through every
+//! ([`updater_core::tuf::TufClient`] over a [`DirFetcher`]): from `1.root.json` through every
 //! root rotation, timestamp, snapshot, targets and each channel role, at "now". Then every
 //! target must be found through the delegations, and its stored file
 //! (`targets/<dir>/<sha256>.<file>`) must match the signed length and hashes.
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use updater_core::tuf::metadata::{TargetFile, TARGETS};
-use updater_core::tuf::{Updater, UpdaterConfig};
+use updater_core::tuf::{ClientConfig, TufClient};
 
 use crate::dirfetch::{DirFetcher, SCHEME};
 use crate::error::{PackError, Result};
@@ -55,10 +55,10 @@ pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<Verif
         ))
     })?;
     let cache = tempfile::tempdir().map_err(|e| PackError::io(std::env::temp_dir(), e))?;
-    let mut config = UpdaterConfig::new(format!("{SCHEME}metadata/"), cache.path());
+    let mut config = ClientConfig::new(format!("{SCHEME}metadata/"), cache.path());
     config.targets_url = Some(format!("{SCHEME}targets/"));
     let fetcher = Arc::new(DirFetcher::new(repository));
-    let mut updater = Updater::with_time(config, fetcher, Some(&first_root), now)
+    let mut updater = TufClient::with_time(config, fetcher, Some(&first_root), now)
         .map_err(|e| fail(format!("1.root.json: {e}")))?;
     updater.refresh().await.map_err(|e| {
         let hint = if matches!(e, updater_core::tuf::TufError::Expired { .. }) {

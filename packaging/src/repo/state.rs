@@ -13,6 +13,7 @@ use updater_core::tuf::metadata::{
 };
 
 use crate::error::{PackError, Result};
+use updater_core::files::Capped;
 
 /// Largest metadata file read (a channel with tens of thousands of releases).
 pub const MAX_METADATA: u64 = 256 * 1024 * 1024;
@@ -38,7 +39,7 @@ pub struct RepoState {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    match updater_core::tuf::store::read_capped(path, MAX_METADATA) {
+    match updater_core::files::read_capped(path, MAX_METADATA).map(Capped::into_data) {
         Ok(Some(data)) => Ok(data),
         Ok(None) => Err(PackError::inconsistent(format!(
             "{} is missing or larger than {MAX_METADATA} bytes",

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
 use updater_core::tuf::metadata::TargetFile;
-use updater_core::tuf::{TufError, Updater, UpdaterConfig};
+use updater_core::tuf::{ClientConfig, TufClient, TufError};
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_updater-pack"))
@@ -224,11 +224,11 @@ impl OurClient {
         }
     }
 
-    fn updater(&self, now: DateTime<Utc>) -> Result<Updater, TufError> {
-        let mut config = UpdaterConfig::new(&self.metadata_url, self.dir.path().join("metadata"));
+    fn updater(&self, now: DateTime<Utc>) -> Result<TufClient, TufError> {
+        let mut config = ClientConfig::new(&self.metadata_url, self.dir.path().join("metadata"));
         config.targets_url = Some(self.targets_url.clone());
         let fetcher = Arc::new(HttpFetcher::new(&HttpConfig::default()).unwrap());
-        Updater::with_time(config, fetcher, Some(&self.embedded_root), now)
+        TufClient::with_time(config, fetcher, Some(&self.embedded_root), now)
     }
 
     fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {

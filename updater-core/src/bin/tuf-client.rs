@@ -15,9 +15,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use updater_core::files::{write_atomic, Durability, FileError};
 use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
-use updater_core::tuf::store::write_atomic;
-use updater_core::tuf::{TufError, Updater, UpdaterConfig};
+use updater_core::tuf::{ClientConfig, TufClient, TufError};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -98,9 +98,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Init { trusted_root } = &cli.command {
-        let data = std::fs::read(trusted_root).map_err(|e| TufError::io(trusted_root, e))?;
+        let data = std::fs::read(trusted_root)
+            .map_err(FileError::at(trusted_root))
+            .map_err(TufError::from)?;
         // Not fsynced: the file given to `init` is still there if a crash loses this copy.
-        write_atomic(&cli.metadata_dir.join("root.json"), &data, false)?;
+        write_atomic(
+            &cli.metadata_dir.join("root.json"),
+            &data,
+            Durability::Atomic,
+        )
+        .map_err(TufError::from)?;
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -116,10 +123,10 @@ fn required<T>(value: Option<T>, flag: &str) -> Result<T, CliError> {
 
 async fn update(cli: Cli) -> Result<(), CliError> {
     let metadata_url = required(cli.metadata_url, "--metadata-url")?;
-    let mut config = UpdaterConfig::new(metadata_url, &cli.metadata_dir);
+    let mut config = ClientConfig::new(metadata_url, &cli.metadata_dir);
     config.targets_url = cli.target_base_url.clone();
     let fetcher = HttpFetcher::new(&HttpConfig::default()).map_err(TufError::from)?;
-    let mut updater = Updater::new(config, Arc::new(fetcher), None)?;
+    let mut updater = TufClient::new(config, Arc::new(fetcher), None)?;
     updater.refresh().await?;
     if let Command::Download = cli.command {
         let target_dir = required(cli.target_dir, "--target-dir")?;
@@ -134,7 +141,7 @@ async fn update(cli: Cli) -> Result<(), CliError> {
                 .get_target_info(name)
                 .await?
                 .ok_or_else(|| TufError::TargetNotFound(name.clone()))?;
-            let local = Updater::local_target_path(&target_dir, name);
+            let local = TufClient::local_target_path(&target_dir, name);
             if updater.find_cached_target(&info, &local)?.is_some() {
                 eprintln!("tuf-client: {name} is up to date at {}", local.display());
                 continue;

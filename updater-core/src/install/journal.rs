@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::files::{read_capped, write_atomic, Durability};
 use crate::install::InstallError;
-use crate::tuf::store::{read_capped, write_atomic};
 
 /// Where an install stands. The order is the order of the steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ const MAX_JOURNAL: u64 = 64 * 1024;
 
 impl Journal {
     pub fn load(path: &Path) -> Result<Option<Journal>, InstallError> {
-        let Some(bytes) = read_capped(path, MAX_JOURNAL)? else {
+        let Some(bytes) = read_capped(path, MAX_JOURNAL)?.into_data() else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)
@@ -80,7 +80,7 @@ impl Journal {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        write_atomic(path, &bytes, true)?;
+        write_atomic(path, &bytes, Durability::Durable)?;
         Ok(())
     }
 }

@@ -69,6 +69,15 @@ impl From<crate::tuf::TufError> for InstallError {
     }
 }
 
+impl From<crate::files::FileError> for InstallError {
+    fn from(e: crate::files::FileError) -> Self {
+        InstallError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 /// What [`Installer::startup`] found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartupOutcome {
@@ -437,7 +446,7 @@ impl Installer {
     fn remove_journal(&self) -> Result<(), InstallError> {
         let path = self.journal_path();
         match fs::remove_file(&path) {
-            Ok(()) => crate::tuf::store::sync_dir(&self.dir).map_err(InstallError::from),
+            Ok(()) => crate::files::sync_dir(&self.dir).map_err(InstallError::from),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(InstallError::Io { path, source: e }),
         }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use crate::files::FileError;
 use crate::tuf::crypto::Hashes;
 use crate::tuf::error::{Result, TufError};
 use crate::tuf::fetch::{FetchError, Fetcher, SpeedGuard};
@@ -74,9 +75,9 @@ pub fn file_matches(path: &Path, info: &TargetFile) -> Result<bool> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(TufError::io(path, e)),
+        Err(e) => return Err(FileError::new(path, e).into()),
     };
-    if file.metadata().map_err(|e| TufError::io(path, e))?.len() != info.length {
+    if file.metadata().map_err(FileError::at(path))?.len() != info.length {
         return Ok(false);
     }
     let mut hashes = Hashes::new(info.hashes.iter(), "cached target", "5.7.3")?;
@@ -88,7 +89,7 @@ fn hash_reader(reader: &mut File, hashes: &mut Hashes, path: &Path) -> Result<u6
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
     loop {
-        let n = reader.read(&mut buf).map_err(|e| TufError::io(path, e))?;
+        let n = reader.read(&mut buf).map_err(FileError::at(path))?;
         let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
             return Ok(total);
         };
@@ -116,8 +117,8 @@ impl Partial {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| TufError::io(&path, e))?;
-        let len = file.metadata().map_err(|e| TufError::io(&path, e))?.len();
+            .map_err(FileError::at(&path))?;
+        let len = file.metadata().map_err(FileError::at(&path))?.len();
         let received = if len <= info.length {
             hash_reader(&mut file, &mut hashes, &path)?
         } else {
@@ -136,12 +137,10 @@ impl Partial {
     }
 
     fn restart(&mut self, info: &TargetFile, what: &str) -> Result<()> {
-        self.file
-            .set_len(0)
-            .map_err(|e| TufError::io(&self.path, e))?;
+        self.file.set_len(0).map_err(FileError::at(&self.path))?;
         self.file
             .seek(SeekFrom::Start(0))
-            .map_err(|e| TufError::io(&self.path, e))?;
+            .map_err(FileError::at(&self.path))?;
         self.hashes = Hashes::new(info.hashes.iter(), what, "5.7.3")?;
         self.received = 0;
         Ok(())
@@ -174,7 +173,7 @@ pub async fn download_verified_named(
 ) -> Result<PathBuf> {
     let what = format!("target {name}");
     if let Some(dir) = dest.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| TufError::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(FileError::at(dir))?;
     }
     let mut partial = Partial::open(part_path(dest), info, &what)?;
     progress(Progress::Started {
@@ -243,7 +242,7 @@ pub async fn download_verified_named(
     // No fsync: a target lost to a power cut is downloaded again, and the installer makes
     // durable what it stages.
     drop(file);
-    std::fs::rename(&path, dest).map_err(|e| TufError::io(dest, e))?;
+    std::fs::rename(&path, dest).map_err(FileError::at(dest))?;
     progress(Progress::Finished);
     Ok(dest.to_path_buf())
 }
@@ -284,7 +283,7 @@ async fn stream_once(
                 .seek(SeekFrom::Start(partial.received))
                 .map(drop)
         })
-        .map_err(|e| TufError::io(&partial.path, e))?;
+        .map_err(FileError::at(&partial.path))?;
     let body = fetcher.get(url, partial.received).await?;
     if partial.received > 0 && !body.resumed {
         // The server ignored the Range header: start over.
@@ -303,7 +302,7 @@ async fn stream_once(
     let file = partial
         .file
         .try_clone()
-        .map_err(|e| TufError::io(&partial.path, e))?;
+        .map_err(FileError::at(&partial.path))?;
     let hashes = std::mem::replace(&mut partial.hashes, Hashes::none());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
     let worker = std::thread::spawn(move || {
@@ -357,7 +356,7 @@ async fn stream_once(
         Ok((hashes, written)) => {
             partial.hashes = hashes;
             partial.received = received;
-            written.map_err(|e| TufError::io(&partial.path, e))?;
+            written.map_err(FileError::at(&partial.path))?;
             result
         }
         Err(_) => {

@@ -102,11 +102,13 @@ impl TufError {
             reason: reason.to_string(),
         }
     }
+}
 
-    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+impl From<crate::files::FileError> for TufError {
+    fn from(e: crate::files::FileError) -> Self {
         TufError::Io {
-            path: path.display().to_string(),
-            source,
+            path: e.path.display().to_string(),
+            source: e.source,
         }
     }
 }

@@ -4,10 +4,11 @@
 //! - [`metadata`]: the metadata types, [`canonical`]: the bytes signatures cover,
 //!   [`crypto`]: keys, signatures, hashes.
 //! - [`trusted`]: the rules, as a state machine without I/O.
-//! - [`updater`]: the workflow around it; [`fetch`]: the network; [`store`]: local files.
+//! - [`client`]: the workflow around it ([`TufClient`]); [`fetch`]: the network; [`store`]: local files.
 //! - [`signer`]: making metadata.
 
 pub mod canonical;
+pub mod client;
 pub mod crypto;
 pub mod download;
 pub mod error;
@@ -16,7 +17,6 @@ pub mod metadata;
 pub mod signer;
 pub mod store;
 pub mod trusted;
-pub mod updater;
 
+pub use client::{ClientConfig, Limits, TufClient};
 pub use error::{Result, TufError};
-pub use updater::{Limits, Updater, UpdaterConfig};

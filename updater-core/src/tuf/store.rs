@@ -2,17 +2,16 @@
 //!
 //! Metadata is kept as the exact bytes that were verified, under non-versioned names
 //! (`root.json`, `timestamp.json`, `<role>.json`), each written to a temporary file in the
-//! same directory and renamed over the old one, so a reader sees the old or the new file,
+//! same directory and renamed over the old one ([`crate::files::write_atomic`]), so a reader sees the old or the new file,
 //! never a mix. `root.json` is also fsynced: losing it would leave the app unable to
 //! verify anything, while a lost timestamp, snapshot or targets file is simply fetched again.
 
-use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::tuf::error::{Result, TufError};
+use crate::files::{read_capped, remove_any, write_atomic, Capped, Durability};
+use crate::tuf::error::Result;
 
 /// Characters left as they are when a role name or target path becomes one file name or one
 /// URL segment: RFC 3986 "unreserved", as Python's `urllib.parse.quote(s, safe="")`.
@@ -60,79 +59,26 @@ impl MetadataStore {
     /// (it cannot be trusted metadata of ours, so it is treated as absent).
     pub fn read(&self, role: &str, max_len: u64) -> Result<Option<Vec<u8>>> {
         let path = self.path_of(role);
-        read_capped(&path, max_len)
+        match read_capped(&path, max_len)? {
+            Capped::Data(data) => Ok(Some(data)),
+            Capped::Missing => Ok(None),
+            Capped::TooLarge => {
+                tracing::warn!(path = %path.display(), max_len, "ignoring oversized local file");
+                Ok(None)
+            }
+        }
     }
 
     /// Forgets the stored copy of `role`, if any.
     pub fn remove(&self, role: &str) -> Result<()> {
-        let path = self.path_of(role);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(TufError::io(&path, e)),
-        }
+        Ok(remove_any(&self.path_of(role))?)
     }
 
-    /// Stores `data` for `role` atomically; `durable` also fsyncs file and directory.
-    pub fn write(&self, role: &str, data: &[u8], durable: bool) -> Result<()> {
-        write_atomic(&self.path_of(role), data, durable)
+    /// Stores `data` for `role` atomically; [`Durability::Durable`] also fsyncs file and
+    /// directory.
+    pub fn write(&self, role: &str, data: &[u8], durability: Durability) -> Result<()> {
+        Ok(write_atomic(&self.path_of(role), data, durability)?)
     }
-}
-
-/// Reads a file of at most `max_len` bytes. Missing or too large: `None`.
-pub fn read_capped(path: &Path, max_len: u64) -> Result<Option<Vec<u8>>> {
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(TufError::io(path, e)),
-    };
-    let len = file.metadata().map_err(|e| TufError::io(path, e))?.len();
-    if len > max_len {
-        tracing::warn!(path = %path.display(), len, max_len, "ignoring oversized local file");
-        return Ok(None);
-    }
-    let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    file.take(max_len + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| TufError::io(path, e))?;
-    if data.len() as u64 > max_len {
-        return Ok(None);
-    }
-    Ok(Some(data))
-}
-
-/// Writes `data` to `path` through a temporary file in the same directory and a rename.
-pub fn write_atomic(path: &Path, data: &[u8], durable: bool) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| TufError::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| TufError::io(dir, e))?;
-    tmp.write_all(data).map_err(|e| TufError::io(path, e))?;
-    if durable {
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| TufError::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| TufError::io(path, e.error))?;
-    if durable {
-        sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-/// Makes a rename in `dir` durable (a no-op where directories cannot be opened, as on Windows).
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        let d = fs::File::open(dir).map_err(|e| TufError::io(dir, e))?;
-        d.sync_all().map_err(|e| TufError::io(dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -154,7 +100,9 @@ mod tests {
     fn read_capped_treats_oversized_as_absent() {
         let dir = tempfile::tempdir().unwrap();
         let store = MetadataStore::new(dir.path());
-        store.write("targets", b"0123456789", false).unwrap();
+        store
+            .write("targets", b"0123456789", Durability::Atomic)
+            .unwrap();
         assert_eq!(
             store.read("targets", 10).unwrap(),
             Some(b"0123456789".to_vec())
@@ -162,7 +110,7 @@ mod tests {
         assert_eq!(store.read("targets", 9).unwrap(), None);
         assert_eq!(store.read("missing", 9).unwrap(), None);
         // no temporary files left behind
-        let names: Vec<_> = fs::read_dir(dir.path())
+        let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();

@@ -1,5 +1,5 @@
 //! The client side of a test: a temporary directory with `metadata/` and `targets/`, a clock,
-//! limits, and helpers that build a real `Updater` (HTTP fetcher included) against a
+//! limits, and helpers that build a real `TufClient` (HTTP fetcher included) against a
 //! `RepoSim`, run it, and check what it left on disk.
 
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 use updater_core::tuf::download::DownloadOptions;
 use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
-use updater_core::tuf::{Limits, TufError, Updater, UpdaterConfig};
+use updater_core::tuf::{ClientConfig, Limits, TufClient, TufError};
 
 use super::repo::{t0, RepoSim};
 
@@ -73,7 +73,7 @@ impl Client {
     }
 
     pub fn local_target(&self, path: &str) -> PathBuf {
-        Updater::local_target_path(&self.target_dir, path)
+        TufClient::local_target_path(&self.target_dir, path)
     }
 }
 
@@ -103,8 +103,8 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 impl RepoSim {
-    pub fn config(&self, client: &Client) -> UpdaterConfig {
-        let mut config = UpdaterConfig::new(self.metadata_url(), &client.metadata_dir);
+    pub fn config(&self, client: &Client) -> ClientConfig {
+        let mut config = ClientConfig::new(self.metadata_url(), &client.metadata_dir);
         config.targets_url = Some(self.targets_url());
         config.limits = client.limits.clone();
         config.download = client.download.clone();
@@ -112,9 +112,9 @@ impl RepoSim {
     }
 
     /// An updater for `client` bootstrapped with `root` (used only when it has none stored).
-    pub fn updater_with_root(&self, client: &Client, root: &[u8]) -> Result<Updater, TufError> {
+    pub fn updater_with_root(&self, client: &Client, root: &[u8]) -> Result<TufClient, TufError> {
         let fetcher = HttpFetcher::new(&HttpConfig::default())?;
-        Updater::with_time(
+        TufClient::with_time(
             self.config(client),
             Arc::new(fetcher),
             Some(root),
@@ -123,12 +123,12 @@ impl RepoSim {
     }
 
     /// An updater for `client`, bootstrapped with `1.root.json`.
-    pub fn updater(&self, client: &Client) -> Result<Updater, TufError> {
+    pub fn updater(&self, client: &Client) -> Result<TufClient, TufError> {
         self.updater_with_root(client, &self.initial_root())
     }
 
     /// One update cycle: a new updater, refreshed.
-    pub async fn refresh(&self, client: &Client) -> Result<Updater, TufError> {
+    pub async fn refresh(&self, client: &Client) -> Result<TufClient, TufError> {
         let mut updater = self.updater(client)?;
         updater.refresh().await?;
         Ok(updater)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::files::Durability;
 use crate::tuf::download::{download_verified_named, file_matches, DownloadOptions, Progress};
 use crate::tuf::error::{Result, TufError};
 use crate::tuf::fetch::{fetch_capped, Fetcher};
@@ -54,7 +55,7 @@ impl Default for Limits {
 
 /// Where one repository's metadata lives, remotely and locally.
 #[derive(Debug, Clone)]
-pub struct UpdaterConfig {
+pub struct ClientConfig {
     /// Base URL of `metadata/` (with or without a trailing slash).
     pub metadata_url: String,
     /// Local directory of trusted metadata.
@@ -68,9 +69,9 @@ pub struct UpdaterConfig {
     pub download: DownloadOptions,
 }
 
-impl UpdaterConfig {
+impl ClientConfig {
     pub fn new(metadata_url: impl Into<String>, metadata_dir: impl Into<PathBuf>) -> Self {
-        UpdaterConfig {
+        ClientConfig {
             metadata_url: metadata_url.into(),
             metadata_dir: metadata_dir.into(),
             targets_url: None,
@@ -82,8 +83,8 @@ impl UpdaterConfig {
 }
 
 /// A TUF client for one repository.
-pub struct Updater {
-    config: UpdaterConfig,
+pub struct TufClient {
+    config: ClientConfig,
     store: MetadataStore,
     fetcher: Arc<dyn Fetcher>,
     trusted: TrustedMetadataSet,
@@ -102,20 +103,20 @@ fn with_slash(url: &str) -> String {
     }
 }
 
-impl Updater {
+impl TufClient {
     /// Loads the trusted root from the metadata directory (spec 5.2). When there is none yet,
     /// or it is unreadable, `bootstrap_root` (the root shipped with the app) is used and stored.
     pub fn new(
-        config: UpdaterConfig,
+        config: ClientConfig,
         fetcher: Arc<dyn Fetcher>,
         bootstrap_root: Option<&[u8]>,
     ) -> Result<Self> {
         Self::with_time(config, fetcher, bootstrap_root, Utc::now())
     }
 
-    /// As [`Updater::new`] with an explicit reference time (spec 5.1), for tests and tools.
+    /// As [`TufClient::new`] with an explicit reference time (spec 5.1), for tests and tools.
     pub fn with_time(
-        config: UpdaterConfig,
+        config: ClientConfig,
         fetcher: Arc<dyn Fetcher>,
         bootstrap_root: Option<&[u8]>,
         now: DateTime<Utc>,
@@ -131,14 +132,14 @@ impl Updater {
                     };
                     tracing::warn!(error = %e, "local root unusable; starting from the app's root");
                     let set = TrustedMetadataSet::new(bootstrap, now)?;
-                    store.write(ROOT, bootstrap, false)?;
+                    store.write(ROOT, bootstrap, Durability::Atomic)?;
                     set
                 }
             },
             (None, Some(bootstrap)) => {
                 // Not fsynced: if a crash loses this copy, the app still has its own.
                 let set = TrustedMetadataSet::new(bootstrap, now)?;
-                store.write(ROOT, bootstrap, false)?;
+                store.write(ROOT, bootstrap, Durability::Atomic)?;
                 set
             }
             (None, None) => {
@@ -148,7 +149,7 @@ impl Updater {
                 })
             }
         };
-        Ok(Updater {
+        Ok(TufClient {
             config,
             store,
             fetcher,
@@ -163,7 +164,7 @@ impl Updater {
     }
 
     /// Updates root, timestamp, snapshot and top-level targets (spec 5.3 to 5.6). Call once
-    /// per update cycle; a second call does nothing (start a new `Updater` for a new cycle).
+    /// per update cycle; a second call does nothing (start a new `TufClient` for a new cycle).
     pub async fn refresh(&mut self) -> Result<()> {
         if self.refreshed {
             return Ok(());
@@ -267,7 +268,7 @@ impl Updater {
                 }
             }
             // Stored at once: each accepted root is the new trust anchor (spec 5.3.8).
-            self.store.write(ROOT, &data, true)?;
+            self.store.write(ROOT, &data, Durability::Durable)?;
         }
         // Spec 5.3.10: an expired final root ends the cycle before any other request.
         let root = self.trusted.root();
@@ -296,7 +297,7 @@ impl Updater {
             Err(TufError::EqualVersion { .. }) => return Ok(false),
             Err(e) => return Err(e),
         }
-        self.store.write(TIMESTAMP, &data, false)?;
+        self.store.write(TIMESTAMP, &data, Durability::Atomic)?;
         Ok(true)
     }
 
@@ -330,7 +331,7 @@ impl Updater {
             .then_some(meta.version);
         let data = self.fetch_metadata(SNAPSHOT, version, max_len).await?;
         self.trusted.update_snapshot(&data, false)?;
-        self.store.write(SNAPSHOT, &data, false)?;
+        self.store.write(SNAPSHOT, &data, Durability::Atomic)?;
         Ok(false)
     }
 
@@ -384,7 +385,7 @@ impl Updater {
             self.trusted
                 .update_delegated_targets(&data, false, role, delegator)?;
         }
-        self.store.write(role, &data, false)
+        self.store.write(role, &data, Durability::Atomic)
     }
 
     /// Finds `target_path` by a pre-order depth-first search of the delegation graph
@@ -435,7 +436,7 @@ impl Updater {
     /// (a channel, say), loaded from storage or fetched as in a lookup (spec 5.6). Its
     /// `targets` may list paths outside what the delegation grants the role: callers keep
     /// only the paths the delegation covers, or confirm a path with
-    /// [`Updater::get_target_info`].
+    /// [`TufClient::get_target_info`].
     pub async fn targets_of_role(&mut self, role: &str) -> Result<&crate::tuf::metadata::Targets> {
         self.refresh().await?;
         if role == TARGETS || role == ROOT {
@@ -508,7 +509,7 @@ impl Updater {
             .await
     }
 
-    /// As [`Updater::download_target`], reporting progress; a cut connection is resumed.
+    /// As [`TufClient::download_target`], reporting progress; a cut connection is resumed.
     pub async fn download_target_with_progress(
         &self,
         target_path: &str,
