@@ -99,7 +99,7 @@ fn full_story_followed_by_our_client() {
     // The timestamp expires (1 day): the client refuses to go on ...
     let (pack, now) = at(6 + 25);
     match client.lookup(now, stable_100) {
-        Err(TufError::Expired { role, .. }) => assert_eq!(role, "timestamp"),
+        Err(TufError::Expired { role, .. }) => assert_eq!(role.name(), "timestamp"),
         other => panic!("expected an expired timestamp, got {other:?}"),
     }
     // ... until the cron job re-signs it.

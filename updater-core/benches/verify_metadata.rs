@@ -10,6 +10,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use updater_core::tuf::canonical::canonicalize_text;
 use updater_core::tuf::crypto::verify_threshold;
+use updater_core::tuf::error::Rule;
 use updater_core::tuf::metadata::{split_targets_file, Common, Envelope, TargetFile, Targets};
 use updater_core::tuf::signer::{expiry_in, sign_metadata, KeyKind, LocalKey, Signer};
 
@@ -73,7 +74,14 @@ fn main() {
             signatures: signatures.clone(),
         };
         let verify = time(runs, || {
-            verify_threshold(&envelope, &keys, &keyids, 1, "targets", "bench")
+            verify_threshold(
+                &envelope,
+                &keys,
+                &keyids,
+                1,
+                "targets",
+                Rule::TargetsSignatures,
+            )
         });
         let total = time(runs, || {
             let (signatures, text) = split_targets_file(&bytes, "targets").ok()?;
@@ -82,7 +90,7 @@ fn main() {
                 canonical: canonicalize_text(text).ok()?,
                 signatures,
             };
-            verify_threshold(&e, &keys, &keyids, 1, "targets", "bench").ok()?;
+            verify_threshold(&e, &keys, &keyids, 1, "targets", Rule::TargetsSignatures).ok()?;
             Targets::from_json(text, "targets").ok()
         });
         let ms = |d: Duration| d.as_secs_f64() * 1e3;

@@ -63,7 +63,7 @@ use crate::release::{
 use crate::settings::{SettingsError, SettingsStore, UserSettings};
 use crate::tuf::download::{file_matches, DownloadOptions, Progress};
 use crate::tuf::fetch::{FetchError, Fetcher, HttpConfig, HttpFetcher};
-use crate::tuf::metadata::{TargetFile, TARGETS};
+use crate::tuf::metadata::TargetFile;
 use crate::tuf::{ClientConfig, Limits, TufError};
 
 /// Launches a new version may take before it must have called [`AppUpdater::confirm`].
@@ -796,40 +796,24 @@ impl AppUpdater {
         let mut tuf = self.tuf_client(base)?;
         tuf.refresh().await?;
         let prefix = format!("{channel}/{}/", self.app);
-        // The channel's role (loaded and verified through the top-level targets) and what
-        // it lists for this app.
-        let listed: Result<Vec<(String, TargetFile)>, TufError> =
-            tuf.targets_of_role(channel).await.map(|role| {
-                role.targets
-                    .iter()
-                    .filter(|(path, _)| path.starts_with(&prefix))
-                    .map(|(path, target)| (path.clone(), target.clone()))
-                    .collect()
-            });
-        let Some(top) = tuf.trusted().targets(TARGETS) else {
-            // The top-level targets itself failed: that is the error.
-            return Err(listed.err().map_or(
-                CheckFailure::Repository(TufError::Order("top-level targets not loaded")),
-                CheckFailure::Repository,
-            ));
-        };
-        let roles = top
-            .delegations
-            .as_ref()
-            .and_then(|d| d.roles.as_deref())
-            .unwrap_or_default();
-        let Some(delegation) = roles.iter().find(|r| r.name == channel).cloned() else {
-            return Err(CheckFailure::Other(UpdateError::UnknownChannel {
-                channel: channel.to_string(),
-                available: roles.iter().map(|r| r.name.clone()).collect(),
-            }));
+        // The channel's role, verified through the top-level targets: only the paths its
+        // delegation grants it.
+        let authorized = match tuf.delegated_targets(channel).await {
+            Ok(authorized) => authorized,
+            Err(TufError::NotDelegated { delegated, .. }) => {
+                return Err(CheckFailure::Other(UpdateError::UnknownChannel {
+                    channel: channel.to_string(),
+                    available: delegated,
+                }))
+            }
+            Err(e) => return Err(CheckFailure::Repository(e)),
         };
         let rolled_back = rolled_back_versions(settings);
         let mut excluded = Vec::new();
-        // Only the paths the delegation grants the channel's role.
-        let candidates: Vec<(String, TargetFile)> = listed?
-            .into_iter()
-            .filter(|(path, _)| delegation.is_delegated_path(path))
+        let candidates: Vec<(String, TargetFile)> = authorized
+            .iter()
+            .filter(|(path, _)| path.starts_with(&prefix))
+            .map(|(path, target)| (path.to_string(), target.clone()))
             .filter(|(path, _)| match path_version(path) {
                 Some(v) if rolled_back.contains(&v) => {
                     excluded.push(v);
@@ -988,7 +972,7 @@ impl AppUpdater {
                             tracing::warn!(path = %part.display(), error = %e, "cannot remove");
                         }
                         TufError::LengthOrHash {
-                            rule: "5.7.3",
+                            rule: crate::tuf::error::Rule::TargetLengthAndHashes,
                             what: format!("target {}", update.target_path),
                             detail: "the server has fewer bytes than the signed length \
                                      (HTTP 416 when resuming)"

@@ -31,10 +31,9 @@ async fn target_with_the_wrong_hash_is_refused_and_not_written() {
     assert_eq!(evil.len(), APP.len());
     sim.server.put_bytes(&url, evil.to_vec());
 
-    expect_err(
-        sim.download(&client, "app.bin").await,
-        &["5.7.3", "app.bin", "sha256 mismatch"],
-    );
+    expect_err(sim.download(&client, "app.bin").await, |e| {
+        e.rule() == Some(Rule::TargetLengthAndHashes)
+    });
     assert!(client.targets().is_empty(), "{:?}", client.targets().keys());
 
     sim.server.put_bytes(&url, APP.to_vec());
@@ -53,7 +52,7 @@ async fn target_longer_than_its_trusted_length_is_refused() {
 
     expect_err(
         sim.download(&client, "app.bin").await,
-        &[&format!("longer than the limit of {} bytes", APP.len())],
+        |e| matches!(e, TufError::Fetch(FetchError::TooLarge { limit, .. }) if *limit == APP.len() as u64),
     );
     assert!(client.targets().is_empty(), "{:?}", client.targets().keys());
     assert_eq!(sim.server.count(&url), 1, "a refused file is not retried");
@@ -78,7 +77,7 @@ async fn declared_oversized_target_is_refused_before_its_body() {
     let start = Instant::now();
     expect_err(
         sim.download(&client, "app.bin").await,
-        &[&format!("longer than the limit of {} bytes", APP.len())],
+        |e| matches!(e, TufError::Fetch(FetchError::TooLarge { limit, .. }) if *limit == APP.len() as u64),
     );
     assert!(
         start.elapsed() < Duration::from_secs(3),
@@ -99,7 +98,7 @@ async fn endless_target_stream_is_cut_at_the_trusted_length() {
         .expect("the download stops");
     expect_err(
         result,
-        &[&format!("longer than the limit of {} bytes", APP.len())],
+        |e| matches!(e, TufError::Fetch(FetchError::TooLarge { limit, .. }) if *limit == APP.len() as u64),
     );
     assert!(client.targets().is_empty(), "{:?}", client.targets().keys());
     assert!(sim.server.streamed_bytes() < 64 * 1024 * 1024);
@@ -115,13 +114,9 @@ async fn target_shorter_than_its_trusted_length_is_never_installed() {
     let short = APP.len() - 3;
     sim.server.put_bytes(&url, APP[..short].to_vec());
 
-    expect_err(
-        sim.download(&client, "app.bin").await,
-        &[&format!(
-            "connection closed after {short} of {} bytes",
-            APP.len()
-        )],
-    );
+    expect_err(sim.download(&client, "app.bin").await, |e| {
+        matches!(e, TufError::Fetch(FetchError::Transport { .. }))
+    });
     // Retried (a cut transfer), then given up; only the hidden partial file remains.
     assert_eq!(sim.server.count(&url), 1 + client.download.retries as usize);
     assert!(!client.local_target("app.bin").exists());
@@ -247,10 +242,15 @@ async fn slow_target_download_is_aborted() {
     );
 
     let start = Instant::now();
-    expect_err(
-        sim.download(&client, "app.bin").await,
-        &["slower than 1000 bytes/s"],
-    );
+    expect_err(sim.download(&client, "app.bin").await, |e| {
+        matches!(
+            e,
+            TufError::Fetch(FetchError::TooSlow {
+                min_bytes_per_sec: 1000,
+                ..
+            })
+        )
+    });
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "{:?}",

@@ -33,10 +33,9 @@ async fn oversized_timestamp_is_refused() {
     sim.publish(&[SNAPSHOT, TIMESTAMP]);
     assert!(sim.published[TIMESTAMP].len() > 16 * 1024);
     sim.server.clear_log();
-    expect_err(
-        sim.refresh(&client).await,
-        &["timestamp.json", "longer than the limit of 16384 bytes"],
-    );
+    expect_err(sim.refresh(&client).await, |e| {
+        is_too_large(e, "timestamp.json", 16384)
+    });
     assert_same_files(&before, &client.metadata());
     assert_eq!(
         sim.server.requests(),
@@ -67,10 +66,9 @@ async fn declared_oversized_timestamp_is_refused_before_its_body() {
         },
     );
     let start = Instant::now();
-    expect_err(
-        bounded(sim.refresh(&client)).await,
-        &["timestamp.json", "longer than the limit of 16384 bytes"],
-    );
+    expect_err(bounded(sim.refresh(&client)).await, |e| {
+        is_too_large(e, "timestamp.json", 16384)
+    });
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -91,10 +89,9 @@ async fn endless_timestamp_is_cut_at_the_cap() {
     let before = client.metadata();
 
     sim.server.put("/metadata/timestamp.json", Reply::Endless);
-    expect_err(
-        bounded(sim.refresh(&client)).await,
-        &["timestamp.json", "longer than the limit of 16384 bytes"],
-    );
+    expect_err(bounded(sim.refresh(&client)).await, |e| {
+        is_too_large(e, "timestamp.json", 16384)
+    });
     assert_same_files(&before, &client.metadata());
     assert!(sim.server.streamed_bytes() < 64 * 1024 * 1024);
 
@@ -113,10 +110,9 @@ async fn endless_root_is_cut_at_the_cap() {
 
     sim.server.put("/metadata/2.root.json", Reply::Endless);
     sim.server.clear_log();
-    expect_err(
-        bounded(sim.refresh(&client)).await,
-        &["2.root.json", "longer than the limit of 524288 bytes"],
-    );
+    expect_err(bounded(sim.refresh(&client)).await, |e| {
+        is_too_large(e, "2.root.json", 524288)
+    });
     assert_same_files(&before, &client.metadata());
     assert_eq!(sim.server.requests(), ["/metadata/2.root.json"]);
 
@@ -136,13 +132,9 @@ async fn snapshot_is_capped_by_the_length_timestamp_gives() {
     let length = sim.published[SNAPSHOT].len();
     assert_eq!(sim.timestamp.snapshot_meta.length, Some(length as u64));
     sim.server.put(&sim.current_path(SNAPSHOT), Reply::Endless);
-    expect_err(
-        bounded(sim.refresh(&client)).await,
-        &[
-            "2.snapshot.json",
-            &format!("longer than the limit of {length} bytes"),
-        ],
-    );
+    expect_err(bounded(sim.refresh(&client)).await, |e| {
+        is_too_large(e, "2.snapshot.json", length as u64)
+    });
     assert_eq!(client.stored_version("snapshot.json"), Some(1));
 
     sim.publish_no_bump(&[SNAPSHOT]);
@@ -161,10 +153,9 @@ async fn targets_is_capped_by_the_snapshot_length_or_the_limit() {
     // Snapshot gives no length: the configured limit applies.
     sim.publish(&[TARGETS, SNAPSHOT, TIMESTAMP]);
     sim.server.put(&sim.current_path(TARGETS), Reply::Endless);
-    expect_err(
-        bounded(sim.refresh(&client)).await,
-        &["2.targets.json", "longer than the limit of 10000 bytes"],
-    );
+    expect_err(bounded(sim.refresh(&client)).await, |e| {
+        is_too_large(e, "2.targets.json", 10000)
+    });
     assert_eq!(client.stored_version("targets.json"), Some(1));
 
     // Snapshot gives the length: that is the cap.
@@ -172,13 +163,9 @@ async fn targets_is_capped_by_the_snapshot_length_or_the_limit() {
     sim.publish(&[TARGETS, SNAPSHOT, TIMESTAMP]);
     let length = sim.published[TARGETS].len();
     sim.server.put(&sim.current_path(TARGETS), Reply::Endless);
-    expect_err(
-        bounded(sim.refresh(&client)).await,
-        &[
-            "3.targets.json",
-            &format!("longer than the limit of {length} bytes"),
-        ],
-    );
+    expect_err(bounded(sim.refresh(&client)).await, |e| {
+        is_too_large(e, "3.targets.json", length as u64)
+    });
     assert_eq!(client.stored_version("targets.json"), Some(1));
 
     sim.publish_no_bump(&[TARGETS]);
@@ -209,7 +196,7 @@ async fn slow_metadata_hits_the_deadline() {
     let start = Instant::now();
     expect_err(
         bounded(sim.refresh(&client)).await,
-        &["timestamp.json", "timed out"],
+        |e| matches!(e, TufError::Fetch(FetchError::Timeout { url, .. }) if url.ends_with("/timestamp.json")),
     );
     assert!(
         start.elapsed() < Duration::from_secs(5),

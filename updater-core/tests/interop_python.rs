@@ -860,7 +860,7 @@ fn assert_unsigned(err: &TufError, expected_role: &str, case: &str) {
             threshold,
             ..
         } => assert_eq!(
-            (role.as_str(), *valid, *threshold),
+            (role.name(), *valid, *threshold),
             (expected_role, 0, 1),
             "{case}: {err}"
         ),

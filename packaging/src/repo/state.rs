@@ -1,16 +1,16 @@
 //! The repository as it is on disk: the current version of every role, read the way a
-//! client reads it (latest root, `timestamp.json`, the snapshot it names, the targets roles
-//! the snapshot names), each checked against its signatures, versions, lengths and hashes.
-//! Expiry is not checked here: re-signing expired metadata is a publisher's daily job.
+//! client reads it (every root from `1.root.json` on, `timestamp.json`, the snapshot it
+//! names, the targets roles the snapshot names) and verified by the client's own code, the
+//! TUF trusted metadata set: signatures, versions, lengths and hashes. Expiry is not
+//! checked here: re-signing expired metadata is a publisher's daily job.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use updater_core::tuf::crypto::{check_length_and_hashes, verify_role, verify_threshold};
 use updater_core::tuf::metadata::{
-    DelegatedRole, Envelope, Key, MetaFile, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT,
-    TARGETS, TIMESTAMP,
+    DelegatedRole, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
+use updater_core::tuf::trusted::{Expiry, TrustedMetadataSet};
 
 use crate::error::{PackError, Result};
 use updater_core::files::Capped;
@@ -74,7 +74,10 @@ fn scan_versions(dir: &Path) -> Result<HashMap<String, u64>> {
 }
 
 impl RepoState {
-    /// Reads the repository whose metadata is in `dir`.
+    /// Reads the repository whose metadata is in `dir`, verified by the client's own rules
+    /// ([`TrustedMetadataSet`]) with expiry not enforced: from `1.root.json` through every
+    /// root rotation, then timestamp, the snapshot it names, top-level targets and each
+    /// channel role.
     pub fn load(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             return Err(PackError::inconsistent(format!(
@@ -83,86 +86,67 @@ impl RepoState {
             )));
         }
         let highest = scan_versions(dir)?;
-
-        // Latest root: 1.root.json, 2.root.json, ... without gaps.
-        let mut version = 1;
-        let mut path = dir.join("1.root.json");
-        if !path.exists() {
-            return Err(PackError::inconsistent(format!(
-                "{} is missing",
-                path.display()
-            )));
-        }
-        while dir.join(format!("{}.root.json", version + 1)).exists() {
-            version += 1;
-            path = dir.join(format!("{version}.root.json"));
-        }
-        let bytes = read(&path)?;
-        let envelope = Envelope::parse(&bytes, ROOT).map_err(|e| damaged(&path, e))?;
-        let root = Root::from_value(envelope.signed.clone()).map_err(|e| damaged(&path, e))?;
-        check_version(&path, root.common.version, version)?;
-        verify_top_level(&envelope, &root, ROOT, &path)?;
-        if !root.consistent_snapshot {
-            return Err(damaged(
-                &path,
-                "consistent_snapshot is off; updater-pack writes consistent snapshots only",
-            ));
-        }
-        let root = Signed { value: root, bytes };
+        let (mut trusted, root_bytes) = load_root(dir)?;
 
         let path = dir.join("timestamp.json");
-        let bytes = read(&path)?;
-        let envelope = Envelope::parse(&bytes, TIMESTAMP).map_err(|e| damaged(&path, e))?;
-        let timestamp =
-            Timestamp::from_value(envelope.signed.clone()).map_err(|e| damaged(&path, e))?;
-        verify_top_level(&envelope, &root.value, TIMESTAMP, &path)?;
-        let timestamp = Signed {
-            value: timestamp,
-            bytes,
-        };
-
-        let meta = &timestamp.value.snapshot_meta;
-        let snapshot_path = dir.join(format!("{}.snapshot.json", meta.version));
-        let (envelope, bytes) = load_referenced(dir, SNAPSHOT, meta, "timestamp.json")?;
-        let value = Snapshot::from_value(envelope.signed.clone())
-            .map_err(|e| damaged(&snapshot_path, e))?;
-        verify_top_level(&envelope, &root.value, SNAPSHOT, &snapshot_path)?;
-        let snapshot = Signed { value, bytes };
-
-        let (targets, targets_value) = load_targets(dir, &snapshot.value, TARGETS)?;
-        let targets_path = dir.join(format!("{}.targets.json", targets_value.common.version));
-        verify_top_level(&targets.0, &root.value, TARGETS, &targets_path)?;
-        let targets = Signed {
-            value: targets_value,
-            bytes: targets.1,
-        };
-
-        let mut channels = BTreeMap::new();
-        let empty = BTreeMap::new();
-        let (keys, roles): (&BTreeMap<String, Key>, &[DelegatedRole]) =
-            match &targets.value.delegations {
-                Some(d) => (&d.keys, d.roles.as_deref().unwrap_or_default()),
-                None => (&empty, &[]),
-            };
-        for role in roles {
-            let ((envelope, bytes), value) = load_targets(dir, &snapshot.value, &role.name)?;
-            let path = dir.join(format!("{}.{}.json", value.common.version, role.name));
-            verify_threshold(
-                &envelope,
-                keys,
-                &role.keyids,
-                role.threshold,
-                &role.name,
-                "channel",
-            )
+        let timestamp_bytes = read(&path)?;
+        trusted
+            .update_timestamp(&timestamp_bytes)
             .map_err(|e| damaged(&path, e))?;
-            channels.insert(role.name.clone(), Signed { value, bytes });
+
+        let meta = trusted
+            .timestamp()
+            .map(|t| t.snapshot_meta.clone())
+            .ok_or_else(|| damaged(&path, "timestamp not loaded"))?;
+        let (path, snapshot_bytes) =
+            read_referenced(dir, SNAPSHOT, meta.version, "timestamp.json")?;
+        trusted
+            .update_snapshot(&snapshot_bytes, false)
+            .map_err(|e| damaged(&path, e))?;
+
+        let targets_bytes = load_targets(dir, &mut trusted, TARGETS, ROOT)?;
+        let mut channels = BTreeMap::new();
+        let names = trusted
+            .targets(TARGETS)
+            .and_then(|t| t.delegations.as_ref())
+            .map(|d| d.role_names())
+            .unwrap_or_default();
+        for name in names {
+            let bytes = load_targets(dir, &mut trusted, &name, TARGETS)?;
+            channels.insert(name, bytes);
         }
 
+        let signed = |bytes: Vec<u8>, value: Option<Targets>| {
+            value
+                .map(|value| Signed { value, bytes })
+                .ok_or_else(|| PackError::inconsistent("a verified role is missing"))
+        };
+        let channels = channels
+            .into_iter()
+            .map(|(name, bytes)| {
+                let value = trusted.targets(&name).cloned();
+                Ok((name, signed(bytes, value)?))
+            })
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        let targets = signed(targets_bytes, trusted.targets(TARGETS).cloned())?;
+        let (Some(timestamp), Some(snapshot)) =
+            (trusted.timestamp().cloned(), trusted.snapshot().cloned())
+        else {
+            return Err(PackError::inconsistent("a verified role is missing"));
+        };
         Ok(RepoState {
-            root,
-            timestamp,
-            snapshot,
+            root: Signed {
+                value: trusted.root().clone(),
+                bytes: root_bytes,
+            },
+            timestamp: Signed {
+                value: timestamp,
+                bytes: timestamp_bytes,
+            },
+            snapshot: Signed {
+                value: snapshot,
+                bytes: snapshot_bytes,
+            },
             targets,
             channels,
             highest,
@@ -212,28 +196,46 @@ impl RepoState {
     }
 }
 
-fn check_version(path: &Path, found: u64, expected: u64) -> Result<()> {
-    if found != expected {
+/// The latest root, reached as a client reaches it: `1.root.json` trusted as it is (signed by
+/// itself), then `2.root.json`, ... without gaps, each accepted by the one before.
+fn load_root(dir: &Path) -> Result<(TrustedMetadataSet, Vec<u8>)> {
+    let path = dir.join("1.root.json");
+    if !path.exists() {
+        return Err(PackError::inconsistent(format!(
+            "{} is missing",
+            path.display()
+        )));
+    }
+    let mut bytes = read(&path)?;
+    let mut trusted =
+        TrustedMetadataSet::with_expiry(&bytes, Expiry::Ignored).map_err(|e| damaged(&path, e))?;
+    let mut version = 1u64;
+    loop {
+        let path = dir.join(format!("{}.root.json", version + 1));
+        if !path.exists() {
+            break;
+        }
+        bytes = read(&path)?;
+        trusted.update_root(&bytes).map_err(|e| damaged(&path, e))?;
+        version += 1;
+    }
+    if !trusted.root().consistent_snapshot {
         return Err(damaged(
-            path,
-            format!("has version {found}, expected {expected}"),
+            &dir.join(format!("{version}.root.json")),
+            "consistent_snapshot is off; updater-pack writes consistent snapshots only",
         ));
     }
-    Ok(())
+    Ok((trusted, bytes))
 }
 
-fn verify_top_level(envelope: &Envelope, root: &Root, role: &str, path: &Path) -> Result<()> {
-    verify_role(envelope, root, role, "load").map_err(|e| damaged(path, e))
-}
-
-/// Reads `V.<role>.json` as `referrer` names it, checking version, length and hashes.
-fn load_referenced(
+/// Reads `V.<role>.json`, which `referrer` names.
+fn read_referenced(
     dir: &Path,
     role: &str,
-    meta: &MetaFile,
+    version: u64,
     referrer: &str,
-) -> Result<(Envelope, Vec<u8>)> {
-    let path = dir.join(format!("{}.{role}.json", meta.version));
+) -> Result<(PathBuf, Vec<u8>)> {
+    let path = dir.join(format!("{version}.{role}.json"));
     if !path.exists() {
         return Err(PackError::inconsistent(format!(
             "{referrer} refers to {}, which is missing",
@@ -241,27 +243,27 @@ fn load_referenced(
         )));
     }
     let bytes = read(&path)?;
-    check_length_and_hashes(&bytes, meta.length, meta.hashes.as_ref(), role, "load")
-        .map_err(|e| damaged(&path, e))?;
-    let envelope = Envelope::parse(&bytes, role).map_err(|e| damaged(&path, e))?;
-    let version = envelope
-        .signed
-        .get("version")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    check_version(&path, version, meta.version)?;
-    Ok((envelope, bytes))
+    Ok((path, bytes))
 }
 
-type LoadedTargets = ((Envelope, Vec<u8>), Targets);
-
-fn load_targets(dir: &Path, snapshot: &Snapshot, role: &str) -> Result<LoadedTargets> {
-    let meta = snapshot.role_meta(role).ok_or_else(|| {
-        PackError::inconsistent(format!("the snapshot does not list {role}.json"))
-    })?;
-    let (envelope, bytes) = load_referenced(dir, role, meta, "the snapshot")?;
-    let path = dir.join(format!("{}.{role}.json", meta.version));
-    let value =
-        Targets::from_value(envelope.signed.clone(), role).map_err(|e| damaged(&path, e))?;
-    Ok(((envelope, bytes), value))
+/// Reads and verifies the targets role `role` that the snapshot names, on behalf of
+/// `delegator` (root for top-level targets); returns its bytes.
+fn load_targets(
+    dir: &Path,
+    trusted: &mut TrustedMetadataSet,
+    role: &str,
+    delegator: &str,
+) -> Result<Vec<u8>> {
+    let version = trusted
+        .snapshot()
+        .and_then(|s| s.role_meta(role))
+        .map(|m| m.version)
+        .ok_or_else(|| {
+            PackError::inconsistent(format!("the snapshot does not list {role}.json"))
+        })?;
+    let (path, bytes) = read_referenced(dir, role, version, "the snapshot")?;
+    trusted
+        .update_delegated_targets(&bytes, false, role, delegator)
+        .map_err(|e| damaged(&path, e))?;
+    Ok(bytes)
 }

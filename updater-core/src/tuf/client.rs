@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use crate::files::Durability;
 use crate::tuf::download::{download_verified_named, file_matches, DownloadOptions, Progress};
-use crate::tuf::error::{Result, TufError};
+use crate::tuf::error::{Result, Rule, TufError};
 use crate::tuf::fetch::{fetch_capped, Fetcher};
 use crate::tuf::metadata::{TargetFile, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
 use crate::tuf::store::{quote, safe_file_name, MetadataStore};
-use crate::tuf::trusted::TrustedMetadataSet;
+use crate::tuf::trusted::{AuthorizedTargets, TrustedMetadataSet};
 use chrono::{DateTime, Utc};
 
 /// Caps on everything the client reads. The metadata sizes are python-tuf's defaults, so a
@@ -144,7 +144,7 @@ impl TufClient {
             }
             (None, None) => {
                 return Err(TufError::Missing {
-                    rule: "5.2",
+                    rule: Rule::TrustedRoot,
                     detail: format!("no trusted root in {}", store.dir().display()),
                 })
             }
@@ -209,7 +209,7 @@ impl TufClient {
             return Ok(false);
         };
         let fresh = crate::tuf::metadata::expiry::parse(&peek.signed.expires)
-            .is_some_and(|expires| self.trusted.now() < expires);
+            .is_some_and(|expires| !self.trusted.expiry().has_passed(&expires));
         Ok(peek.signed.version == expected.version && fresh)
     }
 
@@ -271,15 +271,8 @@ impl TufClient {
             self.store.write(ROOT, &data, Durability::Durable)?;
         }
         // Spec 5.3.10: an expired final root ends the cycle before any other request.
-        let root = self.trusted.root();
-        if root.common.is_expired(self.trusted.now()) {
-            return Err(TufError::Expired {
-                rule: "5.3.10",
-                role: ROOT.into(),
-                expires: crate::tuf::metadata::expiry::format(&root.common.expires),
-            });
-        }
-        Ok(root.common.version != current)
+        self.trusted.check_root_final()?;
+        Ok(self.trusted.root().common.version != current)
     }
 
     /// Spec 5.4. The stored timestamp, if still valid under the current root, is the
@@ -322,7 +315,9 @@ impl TufClient {
             .trusted
             .timestamp()
             .map(|t| t.snapshot_meta.clone())
-            .ok_or(TufError::Order("timestamp is not loaded"))?;
+            .ok_or(TufError::Internal(
+                "timestamp is not loaded after a refresh",
+            ))?;
         let max_len = meta.length.unwrap_or(limits.snapshot_max_len);
         let version = self
             .trusted
@@ -335,11 +330,14 @@ impl TufClient {
         Ok(false)
     }
 
-    /// Spec 5.6: a targets role, top-level or delegated, from storage if current, else fetched.
+    /// Spec 5.6: a targets role, top-level (delegated by root) or delegated, from storage
+    /// if current, else fetched.
     async fn load_targets(&mut self, role: &str, delegator: &str) -> Result<()> {
         if self.trusted.targets(role).is_some() {
             return self.trusted.reverify_through(role, delegator);
         }
+        // Nothing is read or fetched for a role the delegator does not delegate to.
+        self.trusted.check_delegated(role, delegator)?;
         let max = self.config.limits.targets_max_len;
         let file = format!("{role}.json");
         let stale = match (&self.replaced_snapshot, self.trusted.snapshot()) {
@@ -352,15 +350,11 @@ impl TufClient {
             self.store.read(role, max)?
         };
         if let Some(local) = local {
-            let loaded = if delegator == ROOT {
-                self.trusted.update_targets(&local, true).map(|_| ())
-            } else {
-                self.trusted
-                    .update_delegated_targets(&local, true, role, delegator)
-                    .map(|_| ())
-            };
+            let loaded = self
+                .trusted
+                .update_delegated_targets(&local, true, role, delegator);
             match loaded {
-                Ok(()) => return Ok(()),
+                Ok(_) => return Ok(()),
                 Err(e) => tracing::debug!(role, error = %e, "stored targets role not used"),
             }
         }
@@ -369,7 +363,7 @@ impl TufClient {
             .snapshot()
             .and_then(|s| s.role_meta(role).cloned())
             .ok_or_else(|| TufError::Missing {
-                rule: "5.6.1",
+                rule: Rule::TargetsInSnapshot,
                 detail: format!("snapshot does not list {role}.json"),
             })?;
         let max_len = meta.length.unwrap_or(max);
@@ -379,12 +373,8 @@ impl TufClient {
             .consistent_snapshot
             .then_some(meta.version);
         let data = self.fetch_metadata(role, version, max_len).await?;
-        if delegator == ROOT {
-            self.trusted.update_targets(&data, false)?;
-        } else {
-            self.trusted
-                .update_delegated_targets(&data, false, role, delegator)?;
-        }
+        self.trusted
+            .update_delegated_targets(&data, false, role, delegator)?;
         self.store.write(role, &data, Durability::Atomic)
     }
 
@@ -407,10 +397,9 @@ impl TufClient {
                 return Ok(None);
             }
             self.load_targets(&role, &delegator).await?;
-            let targets = self
-                .trusted
-                .targets(&role)
-                .ok_or(TufError::Order("targets role not loaded"))?;
+            let targets = self.trusted.targets(&role).ok_or(TufError::Internal(
+                "targets role not loaded after its update",
+            ))?;
             if let Some(target) = targets.targets.get(target_path) {
                 return Ok(Some(target.clone()));
             }
@@ -432,25 +421,18 @@ impl TufClient {
         Ok(None)
     }
 
-    /// The verified metadata of `role`, a role the top-level targets delegates to directly
-    /// (a channel, say), loaded from storage or fetched as in a lookup (spec 5.6). Its
-    /// `targets` may list paths outside what the delegation grants the role: callers keep
-    /// only the paths the delegation covers, or confirm a path with
-    /// [`TufClient::get_target_info`].
-    pub async fn targets_of_role(&mut self, role: &str) -> Result<&crate::tuf::metadata::Targets> {
+    /// The targets of `role`, a role the top-level targets delegates to directly (a
+    /// channel, say), restricted to the paths the delegation grants it (spec 5.6; paths
+    /// outside are dropped with a warning). The role is loaded from storage or fetched as in
+    /// a lookup. [`TufError::NotDelegated`] lists the roles top-level targets delegates to
+    /// when `role` is not one of them.
+    pub async fn delegated_targets(&mut self, role: &str) -> Result<AuthorizedTargets> {
         self.refresh().await?;
-        if role == TARGETS || role == ROOT {
-            return Err(TufError::Delegation(format!(
-                "{role:?} is not a delegated role"
-            )));
-        }
         // The top-level targets may still be unverified after a refresh that found nothing
         // new; it is checked before its delegations are used.
         self.load_targets(TARGETS, ROOT).await?;
         self.load_targets(role, TARGETS).await?;
-        self.trusted
-            .targets(role)
-            .ok_or(TufError::Order("targets role not loaded"))
+        self.trusted.authorized_targets(role, TARGETS)
     }
 
     /// The local file name for `target_path` in `target_dir`: one escaped segment, so a path
@@ -470,7 +452,7 @@ impl TufClient {
             .config
             .targets_url
             .as_deref()
-            .ok_or(TufError::Order("no targets URL configured"))?;
+            .ok_or(TufError::Config("no targets URL configured"))?;
         let (dir, name) = match target_path.rsplit_once('/') {
             Some((d, n)) => (Some(d), n),
             None => (None, target_path),

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use p256::pkcs8::DecodePublicKey;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use crate::tuf::error::{Result, TufError};
+use crate::tuf::error::{Result, Role, Rule, TufError};
 use crate::tuf::metadata::{Envelope, Key};
 
 /// A public key we can verify with.
@@ -177,7 +177,7 @@ pub fn verify_threshold(
     keyids: &[String],
     threshold: u64,
     role: &str,
-    rule: &'static str,
+    rule: Rule,
 ) -> Result<()> {
     let mut signers: HashSet<Vec<u8>> = HashSet::new();
     for keyid in keyids {
@@ -202,7 +202,7 @@ pub fn verify_threshold(
     } else {
         Err(TufError::Threshold {
             rule,
-            role: role.to_string(),
+            role: Role::named(role),
             valid,
             threshold,
         })
@@ -214,7 +214,7 @@ pub fn verify_role(
     envelope: &Envelope,
     root: &crate::tuf::metadata::Root,
     role: &str,
-    rule: &'static str,
+    rule: Rule,
 ) -> Result<()> {
     let keys = root.role(role).ok_or_else(|| {
         TufError::malformed(crate::tuf::metadata::ROOT, format!("no {role} role"))
@@ -245,7 +245,7 @@ impl Hashes {
     pub fn new<'a>(
         hashes: impl IntoIterator<Item = (&'a String, &'a String)>,
         what: &str,
-        rule: &'static str,
+        rule: Rule,
     ) -> Result<Self> {
         let mut expected = Vec::new();
         for (alg, hex_digest) in hashes {
@@ -287,7 +287,7 @@ impl Hashes {
     }
 
     /// Ok when every digest matches; otherwise names the first that does not.
-    pub fn finish(self, what: &str, rule: &'static str) -> Result<()> {
+    pub fn finish(self, what: &str, rule: Rule) -> Result<()> {
         for (alg, expected, hasher) in self.expected {
             let actual = match hasher {
                 Hasher::Sha256(h) => h.finalize().to_vec(),
@@ -311,7 +311,7 @@ pub fn check_length_and_hashes(
     length: Option<u64>,
     hashes: Option<&BTreeMap<String, String>>,
     what: &str,
-    rule: &'static str,
+    rule: Rule,
 ) -> Result<()> {
     if let Some(length) = length {
         if data.len() as u64 != length {

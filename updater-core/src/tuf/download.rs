@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 
 use crate::files::FileError;
 use crate::tuf::crypto::Hashes;
-use crate::tuf::error::{Result, TufError};
+use crate::tuf::error::{Result, Rule, TufError};
 use crate::tuf::fetch::{FetchError, Fetcher, SpeedGuard};
 use crate::tuf::metadata::TargetFile;
 
@@ -80,9 +80,15 @@ pub fn file_matches(path: &Path, info: &TargetFile) -> Result<bool> {
     if file.metadata().map_err(FileError::at(path))?.len() != info.length {
         return Ok(false);
     }
-    let mut hashes = Hashes::new(info.hashes.iter(), "cached target", "5.7.3")?;
+    let mut hashes = Hashes::new(
+        info.hashes.iter(),
+        "cached target",
+        Rule::TargetLengthAndHashes,
+    )?;
     hash_reader(&mut file, &mut hashes, path)?;
-    Ok(hashes.finish("cached target", "5.7.3").is_ok())
+    Ok(hashes
+        .finish("cached target", Rule::TargetLengthAndHashes)
+        .is_ok())
 }
 
 fn hash_reader(reader: &mut File, hashes: &mut Hashes, path: &Path) -> Result<u64> {
@@ -110,7 +116,7 @@ impl Partial {
     /// Opens `.part`, continuing what is there if it is no longer than the target.
     fn open(path: PathBuf, info: &TargetFile, what: &str) -> Result<Self> {
         // Refuse unknown hash algorithms before anything is created on disk.
-        let mut hashes = Hashes::new(info.hashes.iter(), what, "5.7.3")?;
+        let mut hashes = Hashes::new(info.hashes.iter(), what, Rule::TargetLengthAndHashes)?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -141,7 +147,7 @@ impl Partial {
         self.file
             .seek(SeekFrom::Start(0))
             .map_err(FileError::at(&self.path))?;
-        self.hashes = Hashes::new(info.hashes.iter(), what, "5.7.3")?;
+        self.hashes = Hashes::new(info.hashes.iter(), what, Rule::TargetLengthAndHashes)?;
         self.received = 0;
         Ok(())
     }
@@ -226,10 +232,10 @@ pub async fn download_verified_named(
         ..
     } = partial;
     let verdict = if received == info.length {
-        hashes.finish(&what, "5.7.3")
+        hashes.finish(&what, Rule::TargetLengthAndHashes)
     } else {
         Err(TufError::LengthOrHash {
-            rule: "5.7.3",
+            rule: Rule::TargetLengthAndHashes,
             what: what.clone(),
             detail: format!("length {received} instead of {}", info.length),
         })
@@ -362,7 +368,7 @@ async fn stream_once(
         Err(_) => {
             // Cannot happen short of a bug; re-reading the file recovers a consistent state.
             *partial = Partial::open(partial.path.clone(), info, what)?;
-            Err(TufError::Order("download worker panicked"))
+            Err(TufError::Internal("download worker panicked"))
         }
     }
 }

@@ -1,34 +1,197 @@
-//! Errors of the TUF client. Each rule violation names the section of the TUF 1.0.34
-//! specification ("5.x.y") it comes from, so a log line tells an operator what was refused.
+//! Errors of the TUF client. Each refusal carries the rule of the TUF 1.0.34 specification it
+//! enforces as a typed [`Rule`] (its Display names the section, "5.x.y"), so a log line tells
+//! an operator what was refused and a test can match the rule rather than the text.
 
+use std::fmt;
+
+use chrono::{DateTime, Utc};
 use thiserror::Error;
+
+use crate::tuf::metadata::{expiry, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
+
+/// A role, as errors name it: one of the four top-level roles, or a delegated targets role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Role {
+    Root,
+    Timestamp,
+    Snapshot,
+    Targets,
+    /// A targets role delegated by name (or a succinct hashed bin).
+    Delegated(String),
+}
+
+impl Role {
+    /// The role called `name` in metadata. Delegated roles never take a top-level name
+    /// (metadata parsing refuses them), so the mapping is one to one.
+    pub fn named(name: &str) -> Role {
+        match name {
+            ROOT => Role::Root,
+            TIMESTAMP => Role::Timestamp,
+            SNAPSHOT => Role::Snapshot,
+            TARGETS => Role::Targets,
+            other => Role::Delegated(other.to_string()),
+        }
+    }
+
+    /// The role's name in metadata (`root`, `targets`, `stable`, ...).
+    pub fn name(&self) -> &str {
+        match self {
+            Role::Root => ROOT,
+            Role::Timestamp => TIMESTAMP,
+            Role::Snapshot => SNAPSHOT,
+            Role::Targets => TARGETS,
+            Role::Delegated(name) => name,
+        }
+    }
+}
+
+impl From<&str> for Role {
+    fn from(name: &str) -> Role {
+        Role::named(name)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A rule of the client workflow (spec section 5) that metadata or a target can break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// 5.2: the locally trusted root is signed by a threshold of its own root keys.
+    TrustedRoot,
+    /// 5.3.4: a new root is signed by a threshold of the trusted root's root keys.
+    RootSignedByTrusted,
+    /// 5.3.4: a new root is signed by a threshold of its own root keys.
+    RootSignedBySelf,
+    /// 5.3.5: a new root has exactly the next version.
+    RootVersion,
+    /// 5.3.10: the final root has not expired.
+    RootExpired,
+    /// 5.4.2: timestamp is signed by a threshold of root's timestamp keys.
+    TimestampSignatures,
+    /// 5.4.3.1: timestamp's version does not go back.
+    TimestampRollback,
+    /// 5.4.3.2: the snapshot version timestamp names does not go back.
+    SnapshotMetaRollback,
+    /// 5.4.4: timestamp has not expired.
+    TimestampExpired,
+    /// 5.5.2: snapshot has the length and hashes timestamp gives.
+    SnapshotLengthAndHashes,
+    /// 5.5.3: snapshot is signed by a threshold of root's snapshot keys.
+    SnapshotSignatures,
+    /// 5.5.4: snapshot has the version timestamp names.
+    SnapshotVersion,
+    /// 5.5.5: no targets role disappears from snapshot.
+    SnapshotRoleRemoved,
+    /// 5.5.5: no targets role's version goes back in snapshot.
+    SnapshotRoleRollback,
+    /// 5.5.6: snapshot has not expired.
+    SnapshotExpired,
+    /// 5.6.1: snapshot lists the targets role.
+    TargetsInSnapshot,
+    /// 5.6.2: a targets role has the length and hashes snapshot gives.
+    TargetsLengthAndHashes,
+    /// 5.6.3: a targets role is signed by a threshold of the keys its delegator names.
+    TargetsSignatures,
+    /// 5.6.3: a role already trusted, reached through a second delegator, satisfies that
+    /// delegator's keys and threshold too.
+    TargetsSignaturesSecondDelegator,
+    /// 5.6.4: a targets role has the version snapshot names.
+    TargetsVersion,
+    /// 5.6.5: a targets role has not expired.
+    TargetsExpired,
+    /// 5.7.3: a target has the length and hashes its targets role gives.
+    TargetLengthAndHashes,
+}
+
+impl Rule {
+    /// The section of the specification: "5.3.4".
+    pub fn section(self) -> &'static str {
+        match self {
+            Rule::TrustedRoot => "5.2",
+            Rule::RootSignedByTrusted | Rule::RootSignedBySelf => "5.3.4",
+            Rule::RootVersion => "5.3.5",
+            Rule::RootExpired => "5.3.10",
+            Rule::TimestampSignatures => "5.4.2",
+            Rule::TimestampRollback => "5.4.3.1",
+            Rule::SnapshotMetaRollback => "5.4.3.2",
+            Rule::TimestampExpired => "5.4.4",
+            Rule::SnapshotLengthAndHashes => "5.5.2",
+            Rule::SnapshotSignatures => "5.5.3",
+            Rule::SnapshotVersion => "5.5.4",
+            Rule::SnapshotRoleRemoved | Rule::SnapshotRoleRollback => "5.5.5",
+            Rule::SnapshotExpired => "5.5.6",
+            Rule::TargetsInSnapshot => "5.6.1",
+            Rule::TargetsLengthAndHashes => "5.6.2",
+            Rule::TargetsSignatures | Rule::TargetsSignaturesSecondDelegator => "5.6.3",
+            Rule::TargetsVersion => "5.6.4",
+            Rule::TargetsExpired => "5.6.5",
+            Rule::TargetLengthAndHashes => "5.7.3",
+        }
+    }
+
+    /// What the section checks, where the section alone is ambiguous or terse.
+    fn gloss(self) -> Option<&'static str> {
+        match self {
+            Rule::TrustedRoot => Some("trusted root"),
+            Rule::RootSignedByTrusted => Some("new root signed by trusted root"),
+            Rule::RootSignedBySelf => Some("new root signed by itself"),
+            Rule::RootVersion => Some("root version"),
+            Rule::TimestampSignatures => Some("timestamp signatures"),
+            Rule::SnapshotSignatures => Some("snapshot signatures"),
+            Rule::SnapshotVersion => Some("snapshot version named by timestamp"),
+            Rule::SnapshotRoleRemoved => Some("(role removed from snapshot)"),
+            Rule::TargetsSignatures => Some("targets signatures"),
+            Rule::TargetsSignaturesSecondDelegator => Some("targets signatures (second delegator)"),
+            Rule::TargetsVersion => Some("targets version named by snapshot"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.gloss() {
+            Some(gloss) => write!(f, "{} {gloss}", self.section()),
+            None => f.write_str(self.section()),
+        }
+    }
+}
 
 /// Why a piece of metadata or a target was refused, or why the client could not go on.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TufError {
+    /// Not valid metadata of its kind (spec section 4): unparsable, a field missing or out
+    /// of range.
     #[error("malformed {role} metadata: {reason}")]
-    Malformed { role: String, reason: String },
+    Malformed { role: Role, reason: String },
 
     #[error("{role} metadata has type {found:?}, expected {expected:?}")]
     WrongType {
-        role: String,
+        role: Role,
         expected: String,
         found: String,
     },
 
     #[error("{rule}: {role} metadata is not signed by a threshold of its keys: {valid} of {threshold} valid signatures")]
     Threshold {
-        rule: &'static str,
-        role: String,
+        rule: Rule,
+        role: Role,
         valid: u64,
         threshold: u64,
     },
 
     #[error("{rule}: {role} version {found} is not the expected version ({expected})")]
     VersionMismatch {
-        rule: &'static str,
-        role: String,
-        expected: String,
+        rule: Rule,
+        role: Role,
+        expected: u64,
         found: u64,
     },
 
@@ -36,53 +199,69 @@ pub enum TufError {
         "{rule}: rollback attack: {role} version {new} is lower than the trusted version {trusted}"
     )]
     Rollback {
-        rule: &'static str,
-        role: String,
+        rule: Rule,
+        role: Role,
         trusted: u64,
+        /// 0 when the role is gone altogether.
         new: u64,
     },
 
     /// Not an attack: the repository offers the version the client already trusts.
     #[error("{role} version {version} is already trusted")]
-    EqualVersion { role: String, version: u64 },
+    EqualVersion { role: Role, version: u64 },
 
-    #[error("{rule}: freeze attack: {role} metadata expired at {expires}")]
+    #[error(
+        "{rule}: freeze attack: {role} metadata expired at {}",
+        expiry::format(expires)
+    )]
     Expired {
-        rule: &'static str,
-        role: String,
-        expires: String,
+        rule: Rule,
+        role: Role,
+        expires: DateTime<Utc>,
     },
-
-    #[error("{rule}: mix-and-match attack: {detail}")]
-    MixAndMatch { rule: &'static str, detail: String },
 
     #[error("{rule}: {what} does not match the trusted length or hashes: {detail}")]
     LengthOrHash {
-        rule: &'static str,
+        rule: Rule,
         what: String,
         detail: String,
     },
 
-    #[error("{what} is larger than the limit of {limit} bytes")]
-    TooLarge { what: String, limit: u64 },
-
+    /// What a rule needs is not there: no trusted root at all (5.2), a targets role that
+    /// snapshot does not list (5.6.1).
     #[error("{rule}: {detail}")]
-    Missing { rule: &'static str, detail: String },
+    Missing { rule: Rule, detail: String },
 
     #[error("unsupported or invalid key {keyid}: {reason}")]
     BadKey { keyid: String, reason: String },
 
-    #[error("{0}")]
-    Delegation(String),
+    /// `delegator` (top-level targets, for a channel) does not delegate to `role`;
+    /// `delegated` lists the roles it delegates to by name, in delegation order.
+    #[error(
+        "{delegator} does not delegate to {role:?} (it delegates to: {})",
+        list(delegated)
+    )]
+    NotDelegated {
+        role: Role,
+        delegator: Role,
+        delegated: Vec<String>,
+    },
 
     #[error("target {0:?} not found in any trusted targets role")]
     TargetNotFound(String),
 
-    #[error("invalid target path {path:?}: {reason}")]
-    BadTargetPath { path: String, reason: String },
+    /// The API was called out of order (a bug of the caller): e.g. snapshot before
+    /// timestamp, or a delegated role before its delegator.
+    #[error("the TUF client was used out of order: {0}")]
+    Misuse(&'static str),
 
-    #[error("the update workflow was used out of order: {0}")]
-    Order(&'static str),
+    /// An invariant of this crate did not hold (a bug here, never the repository's doing).
+    #[error("internal error of the TUF client: {0}")]
+    Internal(&'static str),
+
+    /// The client was not configured for what it was asked to do.
+    #[error("TUF client configuration: {0}")]
+    Config(&'static str),
 
     #[error(transparent)]
     Fetch(#[from] crate::tuf::fetch::FetchError),
@@ -95,11 +274,47 @@ pub enum TufError {
     },
 }
 
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "no role".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
 impl TufError {
-    pub(crate) fn malformed(role: &str, reason: impl std::fmt::Display) -> Self {
+    pub(crate) fn malformed(role: impl Into<Role>, reason: impl fmt::Display) -> Self {
         TufError::Malformed {
-            role: role.to_string(),
+            role: role.into(),
             reason: reason.to_string(),
+        }
+    }
+
+    /// The rule this error is a refusal under, if it is one.
+    pub fn rule(&self) -> Option<Rule> {
+        match self {
+            TufError::Threshold { rule, .. }
+            | TufError::VersionMismatch { rule, .. }
+            | TufError::Rollback { rule, .. }
+            | TufError::Expired { rule, .. }
+            | TufError::LengthOrHash { rule, .. }
+            | TufError::Missing { rule, .. } => Some(*rule),
+            _ => None,
+        }
+    }
+
+    /// The role the error is about, where it names one.
+    pub fn role(&self) -> Option<&Role> {
+        match self {
+            TufError::Malformed { role, .. }
+            | TufError::WrongType { role, .. }
+            | TufError::Threshold { role, .. }
+            | TufError::VersionMismatch { role, .. }
+            | TufError::Rollback { role, .. }
+            | TufError::EqualVersion { role, .. }
+            | TufError::Expired { role, .. }
+            | TufError::NotDelegated { role, .. } => Some(role),
+            _ => None,
         }
     }
 }
@@ -114,3 +329,46 @@ impl From<crate::files::FileError> for TufError {
 }
 
 pub type Result<T, E = TufError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_their_names() {
+        for name in [
+            "root",
+            "timestamp",
+            "snapshot",
+            "targets",
+            "stable",
+            "bins-0a",
+        ] {
+            assert_eq!(Role::named(name).name(), name);
+            assert_eq!(Role::named(name).to_string(), name);
+        }
+        assert_eq!(Role::named("targets"), Role::Targets);
+        assert_eq!(Role::named("beta"), Role::Delegated("beta".into()));
+    }
+
+    #[test]
+    fn rules_display_their_section() {
+        assert_eq!(Rule::RootSignedBySelf.section(), "5.3.4");
+        assert_eq!(
+            Rule::RootSignedBySelf.to_string(),
+            "5.3.4 new root signed by itself"
+        );
+        assert_eq!(Rule::TimestampExpired.to_string(), "5.4.4");
+        let e = TufError::Rollback {
+            rule: Rule::TimestampRollback,
+            role: Role::Timestamp,
+            trusted: 2,
+            new: 1,
+        };
+        assert_eq!(e.rule(), Some(Rule::TimestampRollback));
+        assert_eq!(
+            e.to_string(),
+            "5.4.3.1: rollback attack: timestamp version 1 is lower than the trusted version 2"
+        );
+    }
+}

@@ -115,7 +115,7 @@ impl Common {
         let found: String = fields.req("_type")?;
         if found != expected_type {
             return Err(TufError::WrongType {
-                role: fields.role.to_string(),
+                role: crate::tuf::error::Role::named(fields.role),
                 expected: expected_type.to_string(),
                 found,
             });
@@ -797,6 +797,28 @@ impl Delegations {
                 terminating: r.terminating,
             })
             .collect()
+    }
+
+    /// The names of the roles delegated by name, in delegation order (none for hashed bins).
+    pub fn role_names(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .flatten()
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
+    /// Whether this delegation grants `role` authority over `target_path`: the path matches
+    /// the role's `paths` or `path_hash_prefixes`, or falls into the role's hashed bin.
+    pub fn grants(&self, role: &str, target_path: &str) -> bool {
+        if let Some(s) = &self.succinct_roles {
+            return s.is_bin(role) && s.role_for_target(target_path) == role;
+        }
+        self.roles
+            .iter()
+            .flatten()
+            .find(|r| r.name == role)
+            .is_some_and(|r| r.is_delegated_path(target_path))
     }
 
     /// The keys and threshold this delegator requires of `role`, if it delegates to it.

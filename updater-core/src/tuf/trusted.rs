@@ -3,22 +3,45 @@
 //! trusted state, or says precisely which rule they break. Nothing here reads a clock,
 //! a file or the network: the reference time is given once, at the start of an update
 //! cycle (spec 5.1), and the caller fetches and stores.
+//!
+//! Top-level targets is a delegated targets role like any other, with root as its
+//! delegator: one code path checks every targets role.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::tuf::canonical::canonicalize_text;
 use crate::tuf::crypto::{check_length_and_hashes, verify_role, verify_threshold};
-use crate::tuf::error::{Result, TufError};
+use crate::tuf::error::{Result, Role, Rule, TufError};
 use crate::tuf::metadata::{
-    expiry, split_targets_file, Delegate, Envelope, Root, Snapshot, Targets, Timestamp, ROOT,
-    SNAPSHOT, TARGETS, TIMESTAMP,
+    split_targets_file, Delegate, Envelope, Key, Root, Snapshot, TargetFile, Targets, Timestamp,
+    ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
 
 /// Above this size a targets file's signature is checked on a second thread.
 const PARALLEL_VERIFY_BYTES: usize = 256 * 1024;
+
+/// Whether metadata past its expiry date is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expiry {
+    /// Refused when expired at this reference time (a client, spec 5.1).
+    At(DateTime<Utc>),
+    /// Not checked: a publisher loads its repository to re-sign what has expired.
+    Ignored,
+}
+
+impl Expiry {
+    /// Whether metadata expiring at `expires` has expired.
+    pub fn has_passed(self, expires: &DateTime<Utc>) -> bool {
+        match self {
+            Expiry::At(now) => now >= *expires,
+            Expiry::Ignored => false,
+        }
+    }
+}
 
 /// A delegated (or top-level) targets role we trust, with its envelope kept so that a
 /// second delegator reaching the same role can check the signatures against its own keys.
@@ -36,14 +59,52 @@ pub struct TrustedMetadataSet {
     timestamp: Option<Timestamp>,
     snapshot: Option<Snapshot>,
     targets: HashMap<String, TrustedTargets>,
-    now: DateTime<Utc>,
+    expiry: Expiry,
 }
 
-fn expired(role: &str, rule: &'static str, expires: &DateTime<Utc>) -> TufError {
+/// The targets of one delegated role that its delegation authorizes it to sign for, as
+/// verified by [`TrustedMetadataSet`]: the only way to get one is through verification.
+#[derive(Debug, Clone)]
+pub struct AuthorizedTargets {
+    role: String,
+    version: u64,
+    targets: BTreeMap<String, TargetFile>,
+}
+
+impl AuthorizedTargets {
+    /// The role's name.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// The version of the role's metadata.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The authorized targets, by path, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &TargetFile)> {
+        self.targets.iter().map(|(path, t)| (path.as_str(), t))
+    }
+
+    pub fn get(&self, path: &str) -> Option<&TargetFile> {
+        self.targets.get(path)
+    }
+
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+}
+
+fn expired(role: &str, rule: Rule, expires: &DateTime<Utc>) -> TufError {
     TufError::Expired {
         rule,
-        role: role.to_string(),
-        expires: expiry::format(expires),
+        role: Role::named(role),
+        expires: *expires,
     }
 }
 
@@ -58,7 +119,7 @@ fn parse_envelope(bytes: &[u8], role: &str, expected_type: &str) -> Result<(Valu
             Ok((signed, envelope))
         }
         found => Err(TufError::WrongType {
-            role: role.to_string(),
+            role: Role::named(role),
             expected: expected_type.to_string(),
             found: found.unwrap_or("nothing").to_string(),
         }),
@@ -66,18 +127,24 @@ fn parse_envelope(bytes: &[u8], role: &str, expected_type: &str) -> Result<(Valu
 }
 
 impl TrustedMetadataSet {
-    /// Starts from the locally trusted root (spec 5.2). It must be signed by a threshold of its
-    /// own root keys; its expiry is checked only after root rotation (spec 5.3.10).
+    /// Starts from the locally trusted root (spec 5.2), refusing what has expired at `now`.
+    /// The root must be signed by a threshold of its own root keys; its expiry is checked
+    /// only after root rotation (spec 5.3.10).
     pub fn new(root_bytes: &[u8], now: DateTime<Utc>) -> Result<Self> {
+        Self::with_expiry(root_bytes, Expiry::At(now))
+    }
+
+    /// As [`TrustedMetadataSet::new`], with expiry checked as `expiry` says.
+    pub fn with_expiry(root_bytes: &[u8], expiry: Expiry) -> Result<Self> {
         let (signed, envelope) = parse_envelope(root_bytes, ROOT, ROOT)?;
         let root = Root::from_value(signed)?;
-        verify_role(&envelope, &root, ROOT, "5.2 trusted root")?;
+        verify_role(&envelope, &root, ROOT, Rule::TrustedRoot)?;
         Ok(TrustedMetadataSet {
             root,
             timestamp: None,
             snapshot: None,
             targets: HashMap::new(),
-            now,
+            expiry,
         })
     }
 
@@ -93,47 +160,49 @@ impl TrustedMetadataSet {
         self.snapshot.as_ref()
     }
 
+    /// A trusted targets role, top-level or delegated, with everything it lists (a
+    /// delegated role may list paths its delegation does not grant it: see
+    /// [`TrustedMetadataSet::authorized_targets`]).
     pub fn targets(&self, role: &str) -> Option<&Targets> {
         self.targets.get(role).map(|t| &t.targets)
     }
 
-    pub fn now(&self) -> DateTime<Utc> {
-        self.now
+    pub fn expiry(&self) -> Expiry {
+        self.expiry
     }
 
     /// Accepts `N+1.root.json` (spec 5.3.4 to 5.3.8): signed by a threshold of the trusted
     /// root's root keys and of its own, with exactly the next version.
     pub fn update_root(&mut self, bytes: &[u8]) -> Result<&Root> {
         if self.timestamp.is_some() {
-            return Err(TufError::Order(
+            return Err(TufError::Misuse(
                 "root cannot change once timestamp is loaded",
             ));
         }
         let (signed, envelope) = parse_envelope(bytes, ROOT, ROOT)?;
         let new_root = Root::from_value(signed)?;
-        verify_role(
-            &envelope,
-            &self.root,
-            ROOT,
-            "5.3.4 new root signed by trusted root",
-        )?;
+        verify_role(&envelope, &self.root, ROOT, Rule::RootSignedByTrusted)?;
         let expected = self.root.common.version + 1;
         if new_root.common.version != expected {
             return Err(TufError::VersionMismatch {
-                rule: "5.3.5 root version",
-                role: ROOT.into(),
-                expected: expected.to_string(),
+                rule: Rule::RootVersion,
+                role: Role::Root,
+                expected,
                 found: new_root.common.version,
             });
         }
-        verify_role(
-            &envelope,
-            &new_root,
-            ROOT,
-            "5.3.4 new root signed by itself",
-        )?;
+        verify_role(&envelope, &new_root, ROOT, Rule::RootSignedBySelf)?;
         self.root = new_root;
         Ok(&self.root)
+    }
+
+    /// Spec 5.3.10: the final root has not expired. Checked by [`Self::update_timestamp`]
+    /// too; a client calls it once root rotation is over, to stop before any other request.
+    pub fn check_root_final(&self) -> Result<()> {
+        if self.expiry.has_passed(&self.root.common.expires) {
+            return Err(expired(ROOT, Rule::RootExpired, &self.root.common.expires));
+        }
+        Ok(())
     }
 
     /// Accepts a timestamp (spec 5.4). `EqualVersion` means the repository offers the one we
@@ -142,42 +211,35 @@ impl TrustedMetadataSet {
     /// the rollback reference; the expiry error comes after (python-tuf does the same).
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<&Timestamp> {
         if self.snapshot.is_some() {
-            return Err(TufError::Order(
+            return Err(TufError::Misuse(
                 "timestamp cannot change once snapshot is loaded",
             ));
         }
-        if self.root.common.is_expired(self.now) {
-            return Err(expired(ROOT, "5.3.10", &self.root.common.expires));
-        }
+        self.check_root_final()?;
         let (signed, envelope) = parse_envelope(bytes, TIMESTAMP, TIMESTAMP)?;
         let new = Timestamp::from_value(signed)?;
-        verify_role(
-            &envelope,
-            &self.root,
-            TIMESTAMP,
-            "5.4.2 timestamp signatures",
-        )?;
+        verify_role(&envelope, &self.root, TIMESTAMP, Rule::TimestampSignatures)?;
         if let Some(trusted) = &self.timestamp {
             let (old_v, new_v) = (trusted.common.version, new.common.version);
             if new_v < old_v {
                 return Err(TufError::Rollback {
-                    rule: "5.4.3.1",
-                    role: TIMESTAMP.into(),
+                    rule: Rule::TimestampRollback,
+                    role: Role::Timestamp,
                     trusted: old_v,
                     new: new_v,
                 });
             }
             if new_v == old_v {
                 return Err(TufError::EqualVersion {
-                    role: TIMESTAMP.into(),
+                    role: Role::Timestamp,
                     version: new_v,
                 });
             }
             let (old_s, new_s) = (trusted.snapshot_meta.version, new.snapshot_meta.version);
             if new_s < old_s {
                 return Err(TufError::Rollback {
-                    rule: "5.4.3.2",
-                    role: SNAPSHOT.into(),
+                    rule: Rule::SnapshotMetaRollback,
+                    role: Role::Snapshot,
                     trusted: old_s,
                     new: new_s,
                 });
@@ -191,13 +253,17 @@ impl TrustedMetadataSet {
     fn timestamp_ref(&self) -> Result<&Timestamp> {
         self.timestamp
             .as_ref()
-            .ok_or(TufError::Order("timestamp is not loaded"))
+            .ok_or(TufError::Misuse("timestamp is not loaded"))
     }
 
     fn check_timestamp_fresh(&self) -> Result<()> {
         let ts = self.timestamp_ref()?;
-        if ts.common.is_expired(self.now) {
-            return Err(expired(TIMESTAMP, "5.4.4", &ts.common.expires));
+        if self.expiry.has_passed(&ts.common.expires) {
+            return Err(expired(
+                TIMESTAMP,
+                Rule::TimestampExpired,
+                &ts.common.expires,
+            ));
         }
         Ok(())
     }
@@ -206,8 +272,11 @@ impl TrustedMetadataSet {
     /// its length and hashes were checked when it was downloaded, and it may be older than
     /// the timestamp (then it is kept only as the rollback reference and an error returned).
     pub fn update_snapshot(&mut self, bytes: &[u8], from_cache: bool) -> Result<&Snapshot> {
+        if self.timestamp.is_none() {
+            return Err(TufError::Misuse("snapshot cannot load before timestamp"));
+        }
         if !self.targets.is_empty() {
-            return Err(TufError::Order(
+            return Err(TufError::Misuse(
                 "snapshot cannot change once targets are loaded",
             ));
         }
@@ -219,27 +288,28 @@ impl TrustedMetadataSet {
                 meta.length,
                 meta.hashes.as_ref(),
                 "snapshot.json",
-                "5.5.2",
+                Rule::SnapshotLengthAndHashes,
             )?;
         }
         let (signed, envelope) = parse_envelope(bytes, SNAPSHOT, SNAPSHOT)?;
         let new = Snapshot::from_value(signed)?;
-        verify_role(&envelope, &self.root, SNAPSHOT, "5.5.3 snapshot signatures")?;
+        verify_role(&envelope, &self.root, SNAPSHOT, Rule::SnapshotSignatures)?;
         if let Some(trusted) = &self.snapshot {
             // 5.5.5: no role may disappear or go back in version.
             for (name, old) in &trusted.meta {
+                let role = Role::named(name.trim_end_matches(".json"));
                 let Some(new_meta) = new.meta.get(name) else {
                     return Err(TufError::Rollback {
-                        rule: "5.5.5 (role removed from snapshot)",
-                        role: name.trim_end_matches(".json").to_string(),
+                        rule: Rule::SnapshotRoleRemoved,
+                        role,
                         trusted: old.version,
                         new: 0,
                     });
                 };
                 if new_meta.version < old.version {
                     return Err(TufError::Rollback {
-                        rule: "5.5.5",
-                        role: name.trim_end_matches(".json").to_string(),
+                        rule: Rule::SnapshotRoleRollback,
+                        role,
                         trusted: old.version,
                         new: new_meta.version,
                     });
@@ -254,7 +324,7 @@ impl TrustedMetadataSet {
     fn snapshot_ref(&self) -> Result<&Snapshot> {
         self.snapshot
             .as_ref()
-            .ok_or(TufError::Order("snapshot is not loaded"))
+            .ok_or(TufError::Misuse("targets cannot load before snapshot"))
     }
 
     /// 5.5.4 and 5.5.6: the snapshot is the one the timestamp names, and not expired.
@@ -263,37 +333,74 @@ impl TrustedMetadataSet {
         let expected = self.timestamp_ref()?.snapshot_meta.version;
         if snapshot.common.version != expected {
             return Err(TufError::VersionMismatch {
-                rule: "5.5.4 snapshot version named by timestamp",
-                role: SNAPSHOT.into(),
-                expected: expected.to_string(),
+                rule: Rule::SnapshotVersion,
+                role: Role::Snapshot,
+                expected,
                 found: snapshot.common.version,
             });
         }
-        if snapshot.common.is_expired(self.now) {
-            return Err(expired(SNAPSHOT, "5.5.6", &snapshot.common.expires));
+        if self.expiry.has_passed(&snapshot.common.expires) {
+            return Err(expired(
+                SNAPSHOT,
+                Rule::SnapshotExpired,
+                &snapshot.common.expires,
+            ));
         }
         Ok(())
     }
 
-    /// Accepts top-level targets (spec 5.6), delegated by root.
+    /// Accepts top-level targets (spec 5.6): the role root delegates to.
     pub fn update_targets(&mut self, bytes: &[u8], from_cache: bool) -> Result<&Targets> {
-        let delegate = {
-            let keys = self
-                .root
-                .role(TARGETS)
-                .ok_or_else(|| TufError::malformed(ROOT, "no targets role"))?;
-            Delegate {
+        self.update_delegated_targets(bytes, from_cache, TARGETS, ROOT)
+    }
+
+    /// The keys and threshold `delegator` requires of `role`, and the keys they refer to.
+    /// Root delegates to top-level targets; a trusted targets role to what it lists.
+    fn delegation(
+        &self,
+        role: &str,
+        delegator: &str,
+    ) -> Result<(Delegate, &BTreeMap<String, Key>)> {
+        if delegator == ROOT {
+            let keys = self.root.role(TARGETS).filter(|_| role == TARGETS);
+            let Some(keys) = keys else {
+                return Err(TufError::NotDelegated {
+                    role: Role::named(role),
+                    delegator: Role::Root,
+                    delegated: vec![TARGETS.to_string()],
+                });
+            };
+            let delegate = Delegate {
                 name: TARGETS.into(),
                 keyids: keys.keyids.clone(),
                 threshold: keys.threshold,
                 terminating: false,
-            }
-        };
-        self.update_targets_role(bytes, from_cache, &delegate, ROOT)
+            };
+            return Ok((delegate, &self.root.keys));
+        }
+        let parent = self.targets.get(delegator).ok_or(TufError::Misuse(
+            "a targets role cannot load before its delegator",
+        ))?;
+        let delegations = parent.targets.delegations.as_ref();
+        match delegations.and_then(|d| d.delegate(role).map(|r| (r, &d.keys))) {
+            Some(found) => Ok(found),
+            None => Err(TufError::NotDelegated {
+                role: Role::named(role),
+                delegator: Role::named(delegator),
+                delegated: delegations.map(|d| d.role_names()).unwrap_or_default(),
+            }),
+        }
     }
 
-    /// Accepts a delegated targets role (spec 5.6, 5.6.7.2) on behalf of `delegator`, which
-    /// must already be trusted and must delegate to `role`.
+    /// Whether `delegator`, already trusted, delegates to `role`: the error says why not
+    /// ([`TufError::NotDelegated`] with the roles it does delegate to).
+    pub fn check_delegated(&self, role: &str, delegator: &str) -> Result<()> {
+        self.delegation(role, delegator).map(drop)
+    }
+
+    /// Accepts a targets role (spec 5.6, 5.6.7.2) on behalf of `delegator`, which must
+    /// already be trusted and must delegate to `role`. Top-level targets is the role root
+    /// delegates to.
     pub fn update_delegated_targets(
         &mut self,
         bytes: &[u8],
@@ -301,41 +408,13 @@ impl TrustedMetadataSet {
         role: &str,
         delegator: &str,
     ) -> Result<&Targets> {
-        let delegate = self.delegate_of(role, delegator)?;
-        self.update_targets_role(bytes, from_cache, &delegate, delegator)
-    }
-
-    fn delegate_of(&self, role: &str, delegator: &str) -> Result<Delegate> {
-        let parent = self.targets.get(delegator).ok_or_else(|| {
-            TufError::Delegation(format!(
-                "delegator {delegator:?} of {role:?} is not trusted"
-            ))
-        })?;
-        parent
-            .targets
-            .delegations
-            .as_ref()
-            .and_then(|d| d.delegate(role))
-            .ok_or_else(|| {
-                TufError::Delegation(format!("{delegator:?} does not delegate to {role:?}"))
-            })
-    }
-
-    fn update_targets_role(
-        &mut self,
-        bytes: &[u8],
-        from_cache: bool,
-        delegate: &Delegate,
-        delegator: &str,
-    ) -> Result<&Targets> {
-        let role = delegate.name.as_str();
         self.check_snapshot_final()?;
-        let snapshot = self.snapshot_ref()?;
-        let meta = snapshot
+        let (delegate, keys) = self.delegation(role, delegator)?;
+        let meta = self
+            .snapshot_ref()?
             .role_meta(role)
-            .cloned()
             .ok_or_else(|| TufError::Missing {
-                rule: "5.6.1",
+                rule: Rule::TargetsInSnapshot,
                 detail: format!("snapshot does not list {role}.json"),
             })?;
         if !from_cache {
@@ -344,77 +423,34 @@ impl TrustedMetadataSet {
                 meta.length,
                 meta.hashes.as_ref(),
                 &format!("{role}.json"),
-                "5.6.2",
+                Rule::TargetsLengthAndHashes,
             )?;
         }
-        let (signatures, text) = split_targets_file(bytes, role)?;
-        let keys = if delegator == ROOT {
-            &self.root.keys
-        } else {
-            &self.delegator_keys(delegator)?.keys
-        };
-        let verify = move || {
-            let canonical = canonicalize_text(text).map_err(|e| TufError::malformed(role, e))?;
-            let envelope = Envelope {
-                signed: Value::Null,
-                canonical,
-                signatures,
-            };
-            verify_threshold(
-                &envelope,
-                keys,
-                &delegate.keyids,
-                delegate.threshold,
-                role,
-                "5.6.3 targets signatures",
-            )
-            .map(|()| envelope)
-        };
-        // A large targets file is handled on two cores: canonical form and signature (a hash
-        // over every byte) on one, the typed parse on the other. A bad signature is reported
-        // first.
-        let (verified, typed) = if text.len() > PARALLEL_VERIFY_BYTES {
-            std::thread::scope(|scope| {
-                let handle = scope.spawn(verify);
-                let typed = Targets::from_json(text, role);
-                let verified = handle
-                    .join()
-                    .unwrap_or(Err(TufError::Order("signature check panicked")));
-                (verified, typed)
-            })
-        } else {
-            (verify(), Targets::from_json(text, role))
-        };
-        let envelope = verified?;
-        let new = typed?;
+        let (envelope, new) = verify_targets(bytes, role, &delegate, keys)?;
         if new.common.version != meta.version {
             return Err(TufError::VersionMismatch {
-                rule: "5.6.4 targets version named by snapshot",
-                role: role.to_string(),
-                expected: meta.version.to_string(),
+                rule: Rule::TargetsVersion,
+                role: Role::named(role),
+                expected: meta.version,
                 found: new.common.version,
             });
         }
-        if new.common.is_expired(self.now) {
-            return Err(expired(role, "5.6.5", &new.common.expires));
+        if self.expiry.has_passed(&new.common.expires) {
+            return Err(expired(role, Rule::TargetsExpired, &new.common.expires));
         }
-        self.targets.insert(
-            role.to_string(),
-            TrustedTargets {
-                targets: new,
-                envelope,
-                verified_by: vec![delegator.to_string()],
-            },
-        );
-        self.targets(role)
-            .ok_or(TufError::Order("targets role vanished"))
-    }
-
-    fn delegator_keys(&self, delegator: &str) -> Result<&crate::tuf::metadata::Delegations> {
-        self.targets
-            .get(delegator)
-            .and_then(|t| t.targets.delegations.as_ref())
-            .ok_or_else(|| TufError::Delegation(format!("{delegator:?} has no delegations")))
+        let trusted = TrustedTargets {
+            targets: new,
+            envelope,
+            verified_by: vec![delegator.to_string()],
+        };
+        let slot = match self.targets.entry(role.to_string()) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                e.insert(trusted);
+                e.into_mut()
+            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(trusted),
+        };
+        Ok(&slot.targets)
     }
 
     /// A role already trusted, reached again through `delegator`: it must satisfy this
@@ -422,24 +458,107 @@ impl TrustedMetadataSet {
     /// trusted via one delegator gains no authority on paths another delegator hands it.)
     pub fn reverify_through(&mut self, role: &str, delegator: &str) -> Result<()> {
         let Some(trusted) = self.targets.get(role) else {
-            return Err(TufError::Order("role is not trusted yet"));
+            return Err(TufError::Misuse(
+                "a role is re-verified before it is trusted",
+            ));
         };
         if trusted.verified_by.iter().any(|d| d == delegator) {
             return Ok(());
         }
-        let delegate = self.delegate_of(role, delegator)?;
-        let keys = &self.delegator_keys(delegator)?.keys;
+        let (delegate, keys) = self.delegation(role, delegator)?;
         verify_threshold(
             &trusted.envelope,
             keys,
             &delegate.keyids,
             delegate.threshold,
             role,
-            "5.6.3 targets signatures (second delegator)",
+            Rule::TargetsSignaturesSecondDelegator,
         )?;
         if let Some(t) = self.targets.get_mut(role) {
             t.verified_by.push(delegator.to_string());
         }
         Ok(())
     }
+
+    /// The targets of `role`, trusted through `delegator`, restricted to the paths the
+    /// delegation grants it. Paths outside are dropped with a warning: the role has no
+    /// authority over them, whatever it lists.
+    pub fn authorized_targets(&self, role: &str, delegator: &str) -> Result<AuthorizedTargets> {
+        self.delegation(role, delegator)?;
+        let trusted = self
+            .targets
+            .get(role)
+            .filter(|t| t.verified_by.iter().any(|d| d == delegator))
+            .ok_or(TufError::Misuse(
+                "authorized targets of a role not verified through its delegator",
+            ))?;
+        let grants = |path: &str| {
+            delegator == ROOT
+                || self
+                    .targets
+                    .get(delegator)
+                    .and_then(|p| p.targets.delegations.as_ref())
+                    .is_some_and(|d| d.grants(role, path))
+        };
+        let mut targets = BTreeMap::new();
+        for (path, target) in &trusted.targets.targets {
+            if grants(path) {
+                targets.insert(path.clone(), target.clone());
+            } else {
+                tracing::warn!(
+                    role,
+                    delegator,
+                    path,
+                    "target outside the role's delegation ignored"
+                );
+            }
+        }
+        Ok(AuthorizedTargets {
+            role: role.to_string(),
+            version: trusted.targets.common.version,
+            targets,
+        })
+    }
+}
+
+/// Checks a targets file's signatures against the keys `delegate` names and types it. A
+/// large file is handled on two cores: canonical form and signature (a hash over every
+/// byte) on one, the typed parse on the other. A bad signature is reported first.
+fn verify_targets(
+    bytes: &[u8],
+    role: &str,
+    delegate: &Delegate,
+    keys: &BTreeMap<String, Key>,
+) -> Result<(Envelope, Targets)> {
+    let (signatures, text) = split_targets_file(bytes, role)?;
+    let verify = move || {
+        let canonical = canonicalize_text(text).map_err(|e| TufError::malformed(role, e))?;
+        let envelope = Envelope {
+            signed: Value::Null,
+            canonical,
+            signatures,
+        };
+        verify_threshold(
+            &envelope,
+            keys,
+            &delegate.keyids,
+            delegate.threshold,
+            role,
+            Rule::TargetsSignatures,
+        )
+        .map(|()| envelope)
+    };
+    let (verified, typed) = if text.len() > PARALLEL_VERIFY_BYTES {
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(verify);
+            let typed = Targets::from_json(text, role);
+            let verified = handle
+                .join()
+                .unwrap_or(Err(TufError::Internal("signature check panicked")));
+            (verified, typed)
+        })
+    } else {
+        (verify(), Targets::from_json(text, role))
+    };
+    Ok((verified?, typed?))
 }

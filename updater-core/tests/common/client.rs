@@ -9,7 +9,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 use updater_core::tuf::download::DownloadOptions;
-use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
+use updater_core::tuf::error::Rule;
+use updater_core::tuf::fetch::{FetchError, HttpConfig, HttpFetcher};
 use updater_core::tuf::{ClientConfig, Limits, TufClient, TufError};
 
 use super::repo::{t0, RepoSim};
@@ -189,21 +190,49 @@ impl RepoSim {
     }
 }
 
-/// The error of `result`, whose text must contain every one of `needles`.
+/// The error of `result`, which `expected` must accept: a `matches!` on its variant, its
+/// spec rule and its fields, or one of the `is_*` helpers below.
 #[track_caller]
-pub fn expect_err<T>(result: Result<T, TufError>, needles: &[&str]) -> String {
+pub fn expect_err<T>(
+    result: Result<T, TufError>,
+    expected: impl FnOnce(&TufError) -> bool,
+) -> TufError {
     let err = match result {
-        Ok(_) => panic!("expected an error containing {needles:?}, got Ok"),
+        Ok(_) => panic!("expected an error, got Ok"),
         Err(e) => e,
     };
-    let text = err.to_string();
-    for needle in needles {
-        assert!(
-            text.contains(needle),
-            "error {text:?} should contain {needle:?}"
-        );
-    }
-    text
+    assert!(expected(&err), "unexpected error: {err} ({err:?})");
+    err
+}
+
+/// A signature threshold refusal under `rule` for `role`, with `valid` of `threshold`.
+pub fn is_threshold(e: &TufError, rule: Rule, role: &str, valid: u64, threshold: u64) -> bool {
+    matches!(e, TufError::Threshold { rule: r, role: name, valid: v, threshold: t }
+        if *r == rule && name.name() == role && *v == valid && *t == threshold)
+}
+
+/// A version refusal under `rule` for `role`: `found` where `expected` was due.
+pub fn is_version_mismatch(
+    e: &TufError,
+    rule: Rule,
+    role: &str,
+    expected: u64,
+    found: u64,
+) -> bool {
+    matches!(e, TufError::VersionMismatch { rule: r, role: name, expected: x, found: f }
+        if *r == rule && name.name() == role && *x == expected && *f == found)
+}
+
+/// A rollback refusal under `rule` for `role`, from `trusted` to `new`.
+pub fn is_rollback(e: &TufError, rule: Rule, role: &str, trusted: u64, new: u64) -> bool {
+    matches!(e, TufError::Rollback { rule: r, role: name, trusted: t, new: n }
+        if *r == rule && name.name() == role && *t == trusted && *n == new)
+}
+
+/// A download of the file whose URL ends with `/file` stopped at `limit` bytes.
+pub fn is_too_large(e: &TufError, file: &str, limit: u64) -> bool {
+    matches!(e, TufError::Fetch(FetchError::TooLarge { url, limit: l })
+        if url.ends_with(&format!("/{file}")) && *l == limit)
 }
 
 /// Asserts two directory snapshots are equal, naming the files that differ.

@@ -9,3 +9,6 @@ pub mod server;
 pub use client::*;
 pub use repo::*;
 pub use server::*;
+pub use updater_core::tuf::error::{Role, Rule};
+pub use updater_core::tuf::fetch::FetchError;
+pub use updater_core::tuf::TufError;
