@@ -3,6 +3,8 @@
 //! variant and its spec rule) out. No network, no files: `RepoSim` only makes and signs
 //! metadata here.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::*;

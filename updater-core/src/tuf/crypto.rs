@@ -15,6 +15,7 @@ use crate::tuf::metadata::{Envelope, Key};
 
 /// A public key we can verify with.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum PublicKey {
     Ed25519(ed25519_dalek::VerifyingKey),
     EcdsaP256(p256::ecdsa::VerifyingKey),
@@ -25,6 +26,7 @@ pub enum PublicKey {
 
 /// Hash algorithms of signature schemes and of file hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HashAlg {
     Sha256,
     Sha384,

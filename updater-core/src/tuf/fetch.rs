@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum FetchError {
     #[error("{url}: not found (HTTP {status})")]
     NotFound { url: String, status: u16 },

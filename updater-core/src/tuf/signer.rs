@@ -14,6 +14,7 @@ use crate::tuf::crypto::HashAlg;
 use crate::tuf::metadata::{Extra, Key, KeyVal, Signature};
 
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum SignError {
     #[error("signing failed: {0}")]
     Crypto(String),
@@ -35,6 +36,7 @@ pub trait Signer: Send + Sync {
 
 /// The kinds of key we can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyKind {
     Ed25519,
     EcdsaP256,

@@ -1,0 +1,520 @@
+//! TUF metadata types (spec section 4): the signed envelope, root, timestamp, snapshot,
+//! targets and delegations, including succinct hashed bins (TAP 15).
+//!
+//! Parsing is done by hand from a `serde_json::Value` rather than with `#[serde(flatten)]`:
+//! flatten buffers every object twice, which shows on a 10,000-target `targets.json`.
+//! Every struct keeps the fields it does not know in `extra`, so metadata written by a newer
+//! tool round-trips unchanged (its signatures cover those fields too).
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::tuf::error::{Result, TufError};
+
+mod targets;
+pub use targets::{
+    path_matches_pattern, Delegate, DelegatedRole, Delegations, SuccinctRoles, TargetFile,
+    TargetHashes, Targets,
+};
+
+/// Fields a parser did not recognise, kept verbatim.
+pub type Extra = Map<String, Value>;
+
+/// The four top-level roles.
+pub const ROOT: &str = "root";
+pub const TIMESTAMP: &str = "timestamp";
+pub const SNAPSHOT: &str = "snapshot";
+pub const TARGETS: &str = "targets";
+pub const TOP_LEVEL_ROLES: [&str; 4] = [ROOT, TIMESTAMP, SNAPSHOT, TARGETS];
+
+/// The spec version we write; we read any 1.x.
+pub const SPEC_VERSION: &str = "1.0.34";
+
+const EXPIRES_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+/// Takes typed fields out of a JSON object; whatever is left is the `extra` of the type.
+struct Fields<'a> {
+    map: Map<String, Value>,
+    role: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    fn new(value: Value, role: &'a str, what: &str) -> Result<Self> {
+        match value {
+            Value::Object(map) => Ok(Fields { map, role }),
+            _ => Err(TufError::malformed(
+                role,
+                format!("{what} is not an object"),
+            )),
+        }
+    }
+
+    fn req<T: DeserializeOwned>(&mut self, key: &str) -> Result<T> {
+        let value = self
+            .map
+            .remove(key)
+            .ok_or_else(|| TufError::malformed(self.role, format!("missing field {key:?}")))?;
+        serde_json::from_value(value)
+            .map_err(|e| TufError::malformed(self.role, format!("field {key:?}: {e}")))
+    }
+
+    fn opt<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>> {
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(value) => serde_json::from_value(value)
+                .map(Some)
+                .map_err(|e| TufError::malformed(self.role, format!("field {key:?}: {e}"))),
+        }
+    }
+
+    fn take(&mut self, key: &str) -> Option<Value> {
+        self.map.remove(key)
+    }
+
+    fn rest(self) -> Extra {
+        self.map
+    }
+}
+
+/// `expires` as the spec writes it: `YYYY-MM-DDTHH:MM:SSZ`, always UTC.
+pub mod expiry {
+    use super::*;
+
+    pub fn parse(s: &str) -> Option<DateTime<Utc>> {
+        NaiveDateTime::parse_from_str(s, EXPIRES_FORMAT)
+            .ok()
+            .map(|t| t.and_utc())
+    }
+
+    pub fn format(t: &DateTime<Utc>) -> String {
+        t.format(EXPIRES_FORMAT).to_string()
+    }
+
+    pub fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+}
+
+/// The fields every role shares (spec 4.2 / 4.3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Common {
+    pub spec_version: String,
+    pub version: u64,
+    pub expires: DateTime<Utc>,
+}
+
+impl Common {
+    pub fn new(version: u64, expires: DateTime<Utc>) -> Self {
+        Common {
+            spec_version: SPEC_VERSION.to_string(),
+            version,
+            expires,
+        }
+    }
+
+    fn parse(fields: &mut Fields<'_>, expected_type: &str) -> Result<Self> {
+        let found: String = fields.req("_type")?;
+        if found != expected_type {
+            return Err(TufError::WrongType {
+                role: crate::tuf::error::Role::named(fields.role),
+                expected: expected_type.to_string(),
+                found,
+            });
+        }
+        let spec_version: String = fields.req("spec_version")?;
+        // We implement 1.0.x; any 1.y is compatible by semver, 0.x or 2.x is not.
+        let major = spec_version.split('.').next().unwrap_or_default();
+        if major != "1" || spec_version.split('.').count() < 2 {
+            return Err(TufError::malformed(
+                fields.role,
+                format!("unsupported spec_version {spec_version:?}"),
+            ));
+        }
+        let version: u64 = fields.req("version")?;
+        if version == 0 {
+            return Err(TufError::malformed(
+                fields.role,
+                "version must be at least 1",
+            ));
+        }
+        let expires: String = fields.req("expires")?;
+        let expires = expiry::parse(&expires).ok_or_else(|| {
+            TufError::malformed(
+                fields.role,
+                format!("expires {expires:?} is not YYYY-MM-DDTHH:MM:SSZ"),
+            )
+        })?;
+        Ok(Common {
+            spec_version,
+            version,
+            expires,
+        })
+    }
+
+    fn write(&self, map: &mut Map<String, Value>, type_name: &str) {
+        map.insert("_type".into(), Value::from(type_name));
+        map.insert(
+            "spec_version".into(),
+            Value::from(self.spec_version.clone()),
+        );
+        map.insert("version".into(), Value::from(self.version));
+        map.insert("expires".into(), Value::from(expiry::format(&self.expires)));
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires
+    }
+}
+
+/// A public key as metadata lists it (spec 4.2). Key IDs are labels chosen by the delegator
+/// (TAP 12): we never recompute them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Key {
+    pub keytype: String,
+    pub scheme: String,
+    pub keyval: KeyVal,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyVal {
+    pub public: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The key IDs and threshold of one role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleKeys {
+    pub keyids: Vec<String>,
+    pub threshold: u64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl RoleKeys {
+    pub fn new(keyids: Vec<String>, threshold: u64) -> Self {
+        RoleKeys {
+            keyids,
+            threshold,
+            extra: Extra::new(),
+        }
+    }
+
+    fn validate(&self, role: &str) -> Result<()> {
+        validate_keyids_threshold(&self.keyids, self.threshold, role)
+    }
+}
+
+fn validate_keyids_threshold(keyids: &[String], threshold: u64, role: &str) -> Result<()> {
+    if threshold == 0 {
+        return Err(TufError::malformed(role, "threshold must be at least 1"));
+    }
+    let unique: HashSet<&String> = keyids.iter().collect();
+    if unique.len() != keyids.len() {
+        return Err(TufError::malformed(role, "duplicate key IDs in role"));
+    }
+    Ok(())
+}
+
+/// Root metadata (spec 4.3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Root {
+    pub common: Common,
+    pub consistent_snapshot: bool,
+    pub keys: BTreeMap<String, Key>,
+    pub roles: BTreeMap<String, RoleKeys>,
+    pub extra: Extra,
+}
+
+impl Root {
+    pub fn from_value(value: Value) -> Result<Self> {
+        let mut f = Fields::new(value, ROOT, "signed")?;
+        let common = Common::parse(&mut f, ROOT)?;
+        let consistent_snapshot = f.opt("consistent_snapshot")?.unwrap_or(false);
+        let keys: BTreeMap<String, Key> = f.req("keys")?;
+        let roles: BTreeMap<String, RoleKeys> = f.req("roles")?;
+        let names: HashSet<&str> = roles.keys().map(String::as_str).collect();
+        if names != TOP_LEVEL_ROLES.iter().copied().collect() {
+            return Err(TufError::malformed(
+                ROOT,
+                "roles must be exactly root, timestamp, snapshot and targets",
+            ));
+        }
+        for (name, role) in &roles {
+            role.validate(name)?;
+        }
+        Ok(Root {
+            common,
+            consistent_snapshot,
+            keys,
+            roles,
+            extra: f.rest(),
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        let mut map = self.extra.clone();
+        self.common.write(&mut map, ROOT);
+        map.insert(
+            "consistent_snapshot".into(),
+            Value::from(self.consistent_snapshot),
+        );
+        map.insert("keys".into(), to_json(&self.keys));
+        map.insert("roles".into(), to_json(&self.roles));
+        Value::Object(map)
+    }
+
+    /// The keys and threshold of a top-level role.
+    pub fn role(&self, name: &str) -> Option<&RoleKeys> {
+        self.roles.get(name)
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Value {
+    // Serializing our own plain types (maps of strings and numbers) cannot fail.
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A reference to a metadata file from timestamp or snapshot (spec 4.4 / 4.5, METAFILES).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetaFile {
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl MetaFile {
+    pub fn new(version: u64) -> Self {
+        MetaFile {
+            version,
+            length: None,
+            hashes: None,
+            extra: Extra::new(),
+        }
+    }
+
+    fn validate(&self, role: &str) -> Result<()> {
+        if self.version == 0 {
+            return Err(TufError::malformed(role, "meta version must be at least 1"));
+        }
+        if matches!(&self.hashes, Some(h) if h.is_empty()) {
+            return Err(TufError::malformed(role, "meta hashes must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+fn parse_meta(f: &mut Fields<'_>) -> Result<BTreeMap<String, MetaFile>> {
+    let meta: BTreeMap<String, MetaFile> = f.req("meta")?;
+    for m in meta.values() {
+        m.validate(f.role)?;
+    }
+    Ok(meta)
+}
+
+/// Timestamp metadata (spec 4.6).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timestamp {
+    pub common: Common,
+    pub snapshot_meta: MetaFile,
+    pub extra: Extra,
+}
+
+impl Timestamp {
+    pub fn from_value(value: Value) -> Result<Self> {
+        let mut f = Fields::new(value, TIMESTAMP, "signed")?;
+        let common = Common::parse(&mut f, TIMESTAMP)?;
+        let mut meta = parse_meta(&mut f)?;
+        let snapshot_meta = meta
+            .remove("snapshot.json")
+            .ok_or_else(|| TufError::malformed(TIMESTAMP, "meta has no snapshot.json"))?;
+        if !meta.is_empty() {
+            return Err(TufError::malformed(
+                TIMESTAMP,
+                "meta lists more than snapshot.json",
+            ));
+        }
+        Ok(Timestamp {
+            common,
+            snapshot_meta,
+            extra: f.rest(),
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        let mut map = self.extra.clone();
+        self.common.write(&mut map, TIMESTAMP);
+        let mut meta = Map::new();
+        meta.insert("snapshot.json".into(), to_json(&self.snapshot_meta));
+        map.insert("meta".into(), Value::Object(meta));
+        Value::Object(map)
+    }
+}
+
+/// Snapshot metadata (spec 4.5).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub common: Common,
+    /// Keyed by file name: `targets.json`, `<role>.json`.
+    pub meta: BTreeMap<String, MetaFile>,
+    pub extra: Extra,
+}
+
+impl Snapshot {
+    pub fn from_value(value: Value) -> Result<Self> {
+        let mut f = Fields::new(value, SNAPSHOT, "signed")?;
+        let common = Common::parse(&mut f, SNAPSHOT)?;
+        let meta = parse_meta(&mut f)?;
+        Ok(Snapshot {
+            common,
+            meta,
+            extra: f.rest(),
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        let mut map = self.extra.clone();
+        self.common.write(&mut map, SNAPSHOT);
+        map.insert("meta".into(), to_json(&self.meta));
+        Value::Object(map)
+    }
+
+    pub fn role_meta(&self, role: &str) -> Option<&MetaFile> {
+        self.meta.get(&format!("{role}.json"))
+    }
+}
+
+/// A signature in the envelope (spec 4.2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    pub keyid: String,
+    pub sig: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The envelope every metadata file has: `{"signed": {...}, "signatures": [...]}`.
+/// `canonical` is the OLPC canonical JSON of `signed`, the bytes the signatures cover.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub signed: Value,
+    pub canonical: Vec<u8>,
+    pub signatures: Vec<Signature>,
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope {
+    signed: Value,
+    signatures: Vec<Signature>,
+}
+
+#[derive(Deserialize)]
+struct RawTextEnvelope<'a> {
+    #[serde(borrow)]
+    signed: &'a serde_json::value::RawValue,
+    signatures: Vec<Signature>,
+}
+
+fn check_distinct_signatures(signatures: &[Signature], role: &str) -> Result<()> {
+    let mut seen = HashSet::new();
+    for s in signatures {
+        if !seen.insert(s.keyid.as_str()) {
+            return Err(TufError::malformed(
+                role,
+                format!("two signatures with key ID {:?}", s.keyid),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A targets file split without an intermediate tree: its signatures and the JSON text of
+/// its signed part, to be canonicalised ([`crate::tuf::canonical::canonicalize_text`]) and
+/// typed ([`Targets::from_json`]), which can run in parallel.
+pub fn split_targets_file<'a>(bytes: &'a [u8], role: &str) -> Result<(Vec<Signature>, &'a str)> {
+    let raw: RawTextEnvelope<'a> = serde_json::from_slice(bytes)
+        .map_err(|e| TufError::malformed(role, format!("not a metadata file: {e}")))?;
+    check_distinct_signatures(&raw.signatures, role)?;
+    Ok((raw.signatures, raw.signed.get()))
+}
+
+impl Envelope {
+    /// Parses a metadata file. `role` names it in errors.
+    pub fn parse(bytes: &[u8], role: &str) -> Result<Self> {
+        let raw: RawEnvelope = serde_json::from_slice(bytes)
+            .map_err(|e| TufError::malformed(role, format!("not a metadata file: {e}")))?;
+        check_distinct_signatures(&raw.signatures, role)?;
+        let canonical = crate::tuf::canonical::to_canonical(&raw.signed)
+            .map_err(|e| TufError::malformed(role, e))?;
+        Ok(Envelope {
+            signed: raw.signed,
+            canonical,
+            signatures: raw.signatures,
+        })
+    }
+
+    /// The `_type` the signed part claims, for choosing a parser.
+    pub fn signed_type(&self) -> Option<&str> {
+        self.signed.get("_type").and_then(Value::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn star_does_not_cross_slash() {
+        assert!(path_matches_pattern("a/b.txt", "a/*"));
+        assert!(!path_matches_pattern("a/b/c.txt", "a/*"));
+        assert!(path_matches_pattern(
+            "stable/app/1.0.0/linux/x",
+            "stable/*/*/*/*"
+        ));
+        assert!(!path_matches_pattern(
+            "beta/app/1.0.0/linux/x",
+            "stable/*/*/*/*"
+        ));
+        assert!(path_matches_pattern("file1.txt", "file?.txt"));
+        assert!(path_matches_pattern("f.tgz", "*.tgz"));
+        assert!(!path_matches_pattern("f.tgz", "*.tar"));
+    }
+
+    #[test]
+    fn succinct_bin_names_and_assignment() {
+        let s = SuccinctRoles {
+            keyids: vec![],
+            threshold: 1,
+            bit_length: 8,
+            name_prefix: "bin".into(),
+            extra: Extra::new(),
+        };
+        assert_eq!(s.bin_name(0), "bin-00");
+        assert_eq!(s.bin_name(255), "bin-ff");
+        assert!(s.is_bin("bin-0a"));
+        assert!(!s.is_bin("bin-100"));
+        assert!(!s.is_bin("bin-A0"));
+        assert!(!s.is_bin("bins-00"));
+        // sha256("") starts with e3: bin e3 of 256.
+        assert_eq!(s.role_for_target(""), "bin-e3");
+        let one = SuccinctRoles { bit_length: 1, ..s };
+        assert_eq!(one.role_for_target(""), "bin-1");
+    }
+
+    #[test]
+    fn expiry_format_is_strict() {
+        assert!(expiry::parse("2030-01-01T00:00:00Z").is_some());
+        assert!(expiry::parse("2030-01-01T00:00:00+00:00").is_none());
+        assert!(expiry::parse("2030-01-01 00:00:00Z").is_none());
+    }
+}
