@@ -1,5 +1,6 @@
 //! Errors of `updater-pack`. Each names the problem and, where there is one, the fix; none
-//! of them leaves a half-changed repository behind (see [`crate::txn`]).
+//! of them leaves a half-changed repository behind (changes are staged and committed all or
+//! nothing). This module depends on no other module of the crate.
 
 use std::path::{Path, PathBuf};
 
