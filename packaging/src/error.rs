@@ -5,17 +5,15 @@
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+use updater_core::files::FileError;
 use updater_core::tuf::signer::SignError;
 use updater_core::tuf::TufError;
 
 #[derive(Debug, Error)]
 pub enum PackError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// An I/O failure on a named path.
+    #[error(transparent)]
+    File(#[from] FileError),
 
     #[error("{0} is already an updater-pack project ({1} exists)")]
     AlreadyInitialized(PathBuf, PathBuf),
@@ -116,11 +114,10 @@ pub enum PackError {
 }
 
 impl PackError {
+    /// An I/O failure on `path`; the same as `FileError::new(path, source).into()`. New code
+    /// writes `.map_err(FileError::at(path))?` instead.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        PackError::Io {
-            path: path.as_ref().to_path_buf(),
-            source,
-        }
+        PackError::File(FileError::new(path.as_ref(), source))
     }
 
     pub fn invalid(msg: impl Into<String>) -> Self {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use updater_core::files::FileError;
 use updater_core::tuf::metadata::{
     Common, DelegatedRole, Delegations, Extra, Key, RoleKeys, Root, Snapshot, Targets, Timestamp,
     ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
@@ -150,7 +151,7 @@ pub fn init(
     refuse_existing(project)?;
     let mut created = CreatedDir(None);
     if !project.dir().exists() {
-        std::fs::create_dir_all(project.dir()).map_err(|e| PackError::io(project.dir(), e))?;
+        std::fs::create_dir_all(project.dir()).map_err(FileError::at(project.dir()))?;
         created.0 = Some(project.dir().to_path_buf());
     }
     let lock = Lock::acquire(&project.lock_path())?;

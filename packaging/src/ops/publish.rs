@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use updater_core::files::{self, FileError};
 use updater_core::tuf::metadata::{ROOT, SNAPSHOT, TARGETS};
 
 use crate::error::{PackError, Result};
@@ -60,12 +61,12 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(PackError::io(dir, e)),
+        Err(e) => return Err(FileError::new(dir, e).into()),
     };
     for entry in entries {
-        let entry = entry.map_err(|e| PackError::io(dir, e))?;
+        let entry = entry.map_err(FileError::at(dir))?;
         let path = entry.path();
-        let kind = entry.file_type().map_err(|e| PackError::io(&path, e))?;
+        let kind = entry.file_type().map_err(FileError::at(&path))?;
         if kind.is_dir() {
             walk(&path, base, out)?;
         } else if kind.is_file() {
@@ -115,7 +116,7 @@ fn same(src: &Path, dest: &Path, is_target: bool) -> Result<bool> {
     let Ok(dest_meta) = std::fs::metadata(dest) else {
         return Ok(false);
     };
-    let src_meta = std::fs::metadata(src).map_err(|e| PackError::io(src, e))?;
+    let src_meta = std::fs::metadata(src).map_err(FileError::at(src))?;
     if src_meta.len() != dest_meta.len() {
         return Ok(false);
     }
@@ -129,29 +130,28 @@ fn copy_atomic(src: &Path, dest: &Path) -> Result<()> {
     let dir = dest
         .parent()
         .ok_or_else(|| PackError::invalid(format!("{} has no parent", dest.display())))?;
-    std::fs::create_dir_all(dir).map_err(|e| PackError::io(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(FileError::at(dir))?;
     let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .suffix(".part")
         .tempfile_in(dir)
-        .map_err(|e| PackError::io(dir, e))?;
-    let mut input = std::fs::File::open(src).map_err(|e| PackError::io(src, e))?;
+        .map_err(FileError::at(dir))?;
+    let mut input = std::fs::File::open(src).map_err(FileError::at(src))?;
     let mut output = tmp.as_file();
-    std::io::copy(&mut input, &mut output).map_err(|e| PackError::io(dest, e))?;
+    std::io::copy(&mut input, &mut output).map_err(FileError::at(dest))?;
     // Temporary files are owner-only; what is published must be readable by the server.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| PackError::io(dest, e))?;
+            .map_err(FileError::at(dest))?;
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| PackError::io(dest, e))?;
+    tmp.as_file().sync_all().map_err(FileError::at(dest))?;
     tmp.persist(dest)
-        .map_err(|e| PackError::io(dest, e.error))?;
-    updater_core::tuf::store::sync_dir(dir).map_err(|e| PackError::invalid(e.to_string()))
+        .map_err(|e| FileError::new(dest, e.error))?;
+    files::sync_dir(dir)?;
+    Ok(())
 }
 
 pub fn publish(
@@ -162,10 +162,10 @@ pub fn publish(
 ) -> Result<PublishReport> {
     let source = repository_of(dir);
     let verified = verify(&source, now)?;
-    let src_abs = std::fs::canonicalize(&source).map_err(|e| PackError::io(&source, e))?;
+    let src_abs = std::fs::canonicalize(&source).map_err(FileError::at(&source))?;
     let dest_abs = match std::fs::canonicalize(dest) {
         Ok(p) => p,
-        Err(_) => std::path::absolute(dest).map_err(|e| PackError::io(dest, e))?,
+        Err(_) => std::path::absolute(dest).map_err(FileError::at(dest))?,
     };
     if dest_abs.starts_with(&src_abs) || src_abs.starts_with(&dest_abs) {
         return Err(PackError::invalid(format!(

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
+use updater_core::files::{self, Capped};
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::clock::format_time;
@@ -125,15 +126,11 @@ fn read_notes(path: &Path) -> Result<String> {
         path: path.to_path_buf(),
         reason,
     };
-    let data = updater_core::tuf::store::read_capped(path, MAX_NOTES)
-        .map_err(|e| bad(e.to_string()))?
-        .ok_or_else(|| {
-            bad(if path.exists() {
-                format!("larger than {MAX_NOTES} bytes")
-            } else {
-                "no such file".into()
-            })
-        })?;
+    let data = match files::read_capped(path, MAX_NOTES).map_err(|e| bad(e.source.to_string()))? {
+        Capped::Data(data) => data,
+        Capped::TooLarge => return Err(bad(format!("larger than {MAX_NOTES} bytes"))),
+        Capped::Missing => return Err(bad("no such file".into())),
+    };
     String::from_utf8(data).map_err(|_| bad("not UTF-8 text".into()))
 }
 

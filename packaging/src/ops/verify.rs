@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use updater_core::files::FileError;
 use updater_core::tuf::metadata::{TargetFile, TARGETS};
 use updater_core::tuf::{Updater, UpdaterConfig};
 
@@ -38,7 +39,7 @@ pub fn verify(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| PackError::io(repository, e))?;
+        .map_err(FileError::at(repository))?;
     runtime.block_on(verify_async(repository, now))
 }
 
@@ -54,7 +55,7 @@ pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<Verif
             first_root_path.display()
         ))
     })?;
-    let cache = tempfile::tempdir().map_err(|e| PackError::io(std::env::temp_dir(), e))?;
+    let cache = tempfile::tempdir().map_err(FileError::at(&std::env::temp_dir()))?;
     let mut config = UpdaterConfig::new(format!("{SCHEME}metadata/"), cache.path());
     config.targets_url = Some(format!("{SCHEME}targets/"));
     let fetcher = Arc::new(DirFetcher::new(repository));
