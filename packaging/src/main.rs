@@ -408,17 +408,16 @@ fn run(cli: Cli) -> Result<Option<String>, PackError> {
         } => {
             let s = status(&project(&dir), clock::now()?, days)?;
             let text = if json {
-                serde_json::to_string_pretty(&s).map_err(|e| PackError::invalid(e.to_string()))?
-                    + "\n"
+                serde_json::to_string_pretty(&s).map_err(|source| PackError::Encode {
+                    what: "the status as JSON",
+                    source,
+                })? + "\n"
             } else {
                 s.to_string()
             };
             if fail_on_warnings && !s.warnings.is_empty() {
                 print!("{text}");
-                return Err(PackError::invalid(format!(
-                    "{} warning(s)",
-                    s.warnings.len()
-                )));
+                return Err(PackError::Warnings(s.warnings.len()));
             }
             text
         }

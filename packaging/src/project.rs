@@ -129,8 +129,10 @@ impl ProjectConfig {
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut data = serde_json::to_vec_pretty(self)
-            .map_err(|e| PackError::invalid(format!("cannot write settings: {e}")))?;
+        let mut data = serde_json::to_vec_pretty(self).map_err(|source| PackError::Encode {
+            what: "settings",
+            source,
+        })?;
         data.push(b'\n');
         Ok(data)
     }

@@ -212,10 +212,7 @@ impl Transaction {
 pub struct StagedFile(PathBuf);
 
 fn move_entry(entry: &Entry, i: usize, backup_dir: &Path, undo: &mut Undo) -> Result<()> {
-    let parent = entry
-        .dest
-        .parent()
-        .ok_or_else(|| PackError::invalid(format!("{} has no parent", entry.dest.display())))?;
+    let parent = entry.dest.parent().ok_or_else(|| no_parent(&entry.dest))?;
     create_dirs(parent, entry.private, &mut undo.created_dirs)?;
     let mut backup = None;
     if entry.replace && exists(&entry.dest)? {
@@ -279,6 +276,17 @@ fn exists(path: &Path) -> Result<bool> {
         }
         Err(e) => Err(FileError::new(path, e).into()),
     }
+}
+
+/// A path that names no file in a directory (`/`, or empty).
+fn no_parent(path: &Path) -> FileError {
+    FileError::new(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file in a directory",
+        ),
+    )
 }
 
 /// Creates `dir` and its missing parents, recording each one created. Private directories

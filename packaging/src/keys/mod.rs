@@ -201,8 +201,7 @@ impl KeyStore {
             return Ok(plain);
         }
         let passphrase = self.passphrase.for_new_keys()?;
-        pem::encrypt(&plain, &passphrase)
-            .map_err(|e| PackError::invalid(format!("cannot encrypt the new key: {e}")))
+        pem::encrypt(&plain, &passphrase).map_err(PackError::KeyEncryption)
     }
 }
 

@@ -69,7 +69,11 @@ const MAX_ROOT_KEYS: u32 = 16;
 
 fn check_options(opts: &InitOptions) -> Result<()> {
     if opts.channels.is_empty() {
-        return Err(PackError::invalid("--channels: give at least one channel"));
+        return Err(PackError::BadArgument {
+            flag: "--channels",
+            value: None,
+            reason: "give at least one channel".into(),
+        });
     }
     for (i, c) in opts.channels.iter().enumerate() {
         check_channel(c)?;
@@ -81,26 +85,29 @@ fn check_options(opts: &InitOptions) -> Result<()> {
         }
     }
     if !(1..=MAX_ROOT_KEYS).contains(&opts.root_keys) {
-        return Err(PackError::invalid(format!(
-            "--root-keys {}: must be 1 to {MAX_ROOT_KEYS}",
-            opts.root_keys
-        )));
+        return Err(PackError::bad_value(
+            "--root-keys",
+            opts.root_keys,
+            format!("must be 1 to {MAX_ROOT_KEYS}"),
+        ));
     }
     if opts.root_threshold == 0 || opts.root_threshold > opts.root_keys {
-        return Err(PackError::invalid(format!(
-            "--root-threshold {}: must be 1 to the number of root keys ({})",
-            opts.root_threshold, opts.root_keys
-        )));
+        return Err(PackError::bad_value(
+            "--root-threshold",
+            opts.root_threshold,
+            format!("must be 1 to the number of root keys ({})", opts.root_keys),
+        ));
     }
     for role in &opts.encrypt {
         let known = role == "all"
             || [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role.as_str())
             || opts.channels.contains(role);
         if !known {
-            return Err(PackError::invalid(format!(
-                "--encrypt {role}: not a role of this repository (use all, root, targets, \
-                 snapshot, timestamp or a channel)"
-            )));
+            return Err(PackError::UnknownRole {
+                flag: "--encrypt",
+                name: role.clone(),
+                known: "use all, root, targets, snapshot, timestamp or a channel".into(),
+            });
         }
     }
     Ok(())
@@ -186,7 +193,7 @@ pub fn init(
             .iter()
             .find(|k| k.key.keyid() == id)
             .map(|k| k.key.public_key().clone())
-            .ok_or_else(|| PackError::invalid("key vanished"))
+            .ok_or_else(|| PackError::inconsistent("a new key vanished"))
     };
     let expires = |role: &str| expiry_in(now, 0) + opts.expires.lifetime(role).duration();
     let dir = project.metadata_dir();
@@ -406,4 +413,66 @@ pub fn display_rel(path: &Path, base: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(f: impl FnOnce(&mut InitOptions)) -> InitOptions {
+        let mut opts = InitOptions::default();
+        f(&mut opts);
+        opts
+    }
+
+    #[test]
+    fn bad_options_name_their_flag() {
+        let err = check_options(&options(|o| o.channels.clear())).unwrap_err();
+        assert!(matches!(
+            err,
+            PackError::BadArgument {
+                flag: "--channels",
+                value: None,
+                ..
+            }
+        ));
+        let err = check_options(&options(|o| o.root_keys = 0)).unwrap_err();
+        assert!(
+            matches!(err, PackError::BadArgument { flag: "--root-keys", value: Some(v), .. } if v == "0")
+        );
+        let err = check_options(&options(|o| {
+            o.root_keys = 2;
+            o.root_threshold = 3;
+        }))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            PackError::BadArgument {
+                flag: "--root-threshold",
+                ..
+            }
+        ));
+        let err = check_options(&options(|o| o.encrypt = vec!["nightly".into()])).unwrap_err();
+        assert!(
+            matches!(err, PackError::UnknownRole { flag: "--encrypt", name, .. } if name == "nightly")
+        );
+        let err = check_options(&options(|o| {
+            o.channels = vec!["beta".into(), "beta".into()]
+        }))
+        .unwrap_err();
+        assert!(matches!(err, PackError::BadChannelName { name, .. } if name == "beta"));
+        assert!(check_options(&options(|o| o.encrypt = vec!["all".into(), "beta".into()])).is_ok());
+    }
+
+    #[test]
+    fn refuses_an_existing_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::new(dir.path(), None);
+        assert!(refuse_existing(&project).is_ok());
+        std::fs::write(project.config_path(), b"{}").unwrap();
+        assert!(matches!(
+            refuse_existing(&project),
+            Err(PackError::AlreadyInitialized(_, path)) if path == project.config_path()
+        ));
+    }
 }

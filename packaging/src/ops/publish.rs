@@ -57,7 +57,8 @@ fn metadata_phase(name: &str) -> Option<(Phase, u64)> {
     Some((phase, n))
 }
 
-fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
+/// The files under `dir`, as paths relative to the repository (`dir` is at `rel`).
+fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -67,17 +68,14 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
         let entry = entry.map_err(FileError::at(dir))?;
         let path = entry.path();
         let kind = entry.file_type().map_err(FileError::at(&path))?;
+        let Some(name) = entry.file_name().to_str().map(|n| format!("{rel}/{n}")) else {
+            tracing::warn!(file = %path.display(), "not a UTF-8 name; not published");
+            continue;
+        };
         if kind.is_dir() {
-            walk(&path, base, out)?;
+            walk(&path, &name, out)?;
         } else if kind.is_file() {
-            let rel = path
-                .strip_prefix(base)
-                .map_err(|_| PackError::invalid("path outside the repository"))?;
-            let rel: Vec<&str> = rel
-                .components()
-                .filter_map(|c| c.as_os_str().to_str())
-                .collect();
-            out.push(rel.join("/"));
+            out.push(name);
         }
     }
     Ok(())
@@ -86,14 +84,14 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
 /// Files of the repository in publication order.
 pub fn publication_order(repository: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
-    walk(&repository.join("targets"), repository, &mut files)?;
+    walk(&repository.join("targets"), "targets", &mut files)?;
     let mut ordered: Vec<(Phase, u64, String)> = files
         .into_iter()
         .filter(|f| !is_temporary(f))
         .map(|f| (Phase::Targets, 0, f))
         .collect();
     let mut metadata = Vec::new();
-    walk(&repository.join("metadata"), repository, &mut metadata)?;
+    walk(&repository.join("metadata"), "metadata", &mut metadata)?;
     for file in metadata {
         let name = file.rsplit('/').next().unwrap_or(&file);
         match metadata_phase(name) {
@@ -127,9 +125,8 @@ fn same(src: &Path, dest: &Path, is_target: bool) -> Result<bool> {
 }
 
 fn copy_atomic(src: &Path, dest: &Path) -> Result<()> {
-    let dir = dest
-        .parent()
-        .ok_or_else(|| PackError::invalid(format!("{} has no parent", dest.display())))?;
+    // `dest` is DEST joined with a relative path: it always has a parent.
+    let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(FileError::at(dir))?;
     let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
@@ -168,11 +165,10 @@ pub fn publish(
         Err(_) => std::path::absolute(dest).map_err(FileError::at(dest))?,
     };
     if dest_abs.starts_with(&src_abs) || src_abs.starts_with(&dest_abs) {
-        return Err(PackError::invalid(format!(
-            "destination {} overlaps the repository {}",
-            dest.display(),
-            source.display()
-        )));
+        return Err(PackError::DestinationOverlaps {
+            dest: dest.to_path_buf(),
+            repository: source,
+        });
     }
     let mut copied = Vec::new();
     let mut skipped = 0;

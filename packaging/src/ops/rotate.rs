@@ -76,35 +76,41 @@ fn current(session: &Session, role: &str) -> Result<RoleKeySet> {
             keyids: r.keyids.clone(),
             threshold: r.threshold,
         })
-        .ok_or_else(|| {
-            PackError::invalid(format!(
-                "--role {role}: not a role of this repository (root, targets, snapshot, \
-                 timestamp, {})",
+        .ok_or_else(|| PackError::UnknownRole {
+            flag: "--role",
+            name: role.to_string(),
+            known: format!(
+                "root, targets, snapshot, timestamp, {}",
                 state.channel_names().join(", ")
-            ))
+            ),
         })
 }
 
 fn resolve(keyids: &[String], wanted: &str, role: &str) -> Result<String> {
     if wanted.len() < 4 {
-        return Err(PackError::invalid(format!(
-            "--remove {wanted}: give at least 4 characters of the key ID"
-        )));
+        return Err(PackError::bad_value(
+            "--remove",
+            wanted,
+            "give at least 4 characters of the key ID",
+        ));
     }
     let matches: Vec<&String> = keyids.iter().filter(|k| k.starts_with(wanted)).collect();
     match matches.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(PackError::invalid(format!(
-            "--remove {wanted}: role {role} has no such key (its keys: {})",
-            keyids
+        [] => Err(PackError::UnknownKey {
+            role: role.to_string(),
+            wanted: wanted.to_string(),
+            known: keyids
                 .iter()
                 .map(|k| short(k))
                 .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-        _ => Err(PackError::invalid(format!(
-            "--remove {wanted}: matches several keys of {role}; give more characters"
-        ))),
+                .join(", "),
+        }),
+        _ => Err(PackError::bad_value(
+            "--remove",
+            wanted,
+            format!("matches several keys of {role}; give more characters"),
+        )),
     }
 }
 
@@ -130,9 +136,10 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
     };
     let threshold = opts.threshold.unwrap_or(before.threshold);
     if removed.is_empty() && add == 0 && threshold == before.threshold {
-        return Err(PackError::invalid(
-            "rotate: nothing to change; use --replace, --add N, --remove KEYID or --threshold N",
-        ));
+        return Err(PackError::NothingToChange {
+            command: "rotate",
+            options: "--replace, --add N, --remove KEYID or --threshold N",
+        });
     }
     let kept: Vec<String> = before
         .keyids
@@ -142,15 +149,18 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
         .collect();
     let total = kept.len() + add as usize;
     if total > MAX_KEYS {
-        return Err(PackError::invalid(format!(
-            "role {role} would have {total} keys; at most {MAX_KEYS}"
-        )));
+        return Err(PackError::TooManyKeys {
+            role: role.to_string(),
+            count: total,
+            max: MAX_KEYS,
+        });
     }
     if threshold == 0 || threshold > total as u64 {
-        return Err(PackError::invalid(format!(
-            "threshold {threshold} for {role}, which would have {total} key(s): \
-             the threshold must be 1 to the number of keys"
-        )));
+        return Err(PackError::BadThreshold {
+            role: role.to_string(),
+            threshold,
+            keys: total,
+        });
     }
 
     // Outgoing keys co-sign the role's next metadata when they are at hand.
@@ -304,5 +314,31 @@ impl std::fmt::Display for RotateReport {
             writeln!(f, "  retired     {}", p.display())?;
         }
         crate::ops::write_roles(f, &self.outcome.roles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_prefixes_resolve_to_one_key() {
+        let ids = vec!["abcd1111".to_string(), "abcd2222".to_string()];
+        assert_eq!(resolve(&ids, "abcd1", "beta").unwrap(), "abcd1111");
+        assert!(matches!(
+            resolve(&ids, "abc", "beta"),
+            Err(PackError::BadArgument {
+                flag: "--remove",
+                ..
+            })
+        ));
+        assert!(matches!(
+            resolve(&ids, "abcd", "beta"),
+            Err(PackError::BadArgument { flag: "--remove", reason, .. }) if reason.contains("several")
+        ));
+        assert!(matches!(
+            resolve(&ids, "ffff", "beta"),
+            Err(PackError::UnknownKey { role, wanted, .. }) if role == "beta" && wanted == "ffff"
+        ));
     }
 }

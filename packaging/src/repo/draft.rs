@@ -217,7 +217,7 @@ impl Draft {
             let expires = expiry(channel);
             let value = {
                 let signed = self.state.channels.get_mut(channel).ok_or_else(|| {
-                    PackError::invalid(format!("channel {channel} vanished while signing"))
+                    PackError::inconsistent(format!("channel {channel} is not in the repository"))
                 })?;
                 signed.value.common.version = version;
                 signed.value.common.expires = expires;
@@ -232,7 +232,7 @@ impl Draft {
                         .map(|r| (&d.keys, r))
                 })
                 .ok_or_else(|| {
-                    PackError::invalid(format!("targets does not delegate to {channel}"))
+                    PackError::inconsistent(format!("targets does not delegate to {channel}"))
                 })?;
             let mut loaded = Vec::new();
             let signers = self.collect(
@@ -324,7 +324,7 @@ impl Draft {
     ) -> Result<Vec<u8>> {
         let keys = root
             .role(role)
-            .ok_or_else(|| PackError::invalid(format!("root has no {role} role")))?;
+            .ok_or_else(|| PackError::inconsistent(format!("root has no {role} role")))?;
         let mut loaded = Vec::new();
         let signers = self.collect(
             &mut loaded,
@@ -342,10 +342,10 @@ impl Draft {
     fn sign_root(&self, store: &KeyStore, previous: &Root, root: &Root) -> Result<Vec<u8>> {
         let old = previous
             .role(ROOT)
-            .ok_or_else(|| PackError::invalid("the previous root has no root role"))?;
+            .ok_or_else(|| PackError::inconsistent("the previous root has no root role"))?;
         let new = root
             .role(ROOT)
-            .ok_or_else(|| PackError::invalid("the new root has no root role"))?;
+            .ok_or_else(|| PackError::inconsistent("the new root has no root role"))?;
         let mut loaded_old = Vec::new();
         let old_signers = self.collect(
             &mut loaded_old,
