@@ -14,10 +14,11 @@ pub const NOW_ENV: &str = "UPDATER_PACK_NOW";
 /// as metadata dates are.
 pub fn now() -> Result<DateTime<Utc>> {
     match std::env::var(NOW_ENV) {
-        Ok(value) => parse_time(&value).map_err(|reason| {
-            PackError::invalid(format!(
-                "{NOW_ENV}={value:?} is not an RFC 3339 time: {reason}"
-            ))
+        Ok(value) => parse_time(&value).map_err(|reason| PackError::BadEnvironment {
+            var: NOW_ENV,
+            value,
+            expected: "an RFC 3339 time",
+            reason,
         }),
         Err(_) => Ok(Utc::now().trunc_subsecs(0)),
     }

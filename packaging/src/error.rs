@@ -1,21 +1,25 @@
 //! Errors of `updater-pack`. Each names the problem and, where there is one, the fix; none
-//! of them leaves a half-changed repository behind (see [`crate::txn`]).
+//! of them leaves a half-changed repository behind (changes are staged and committed all or
+//! nothing). This module depends on no other module of the crate.
+//!
+//! The variants go by kind: files, the project, arguments, release names, keys, the
+//! repository's state. Every error makes the command exit with status 1.
 
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+use updater_core::files::FileError;
 use updater_core::tuf::signer::SignError;
 use updater_core::tuf::TufError;
 
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum PackError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// An I/O failure on a named path.
+    #[error(transparent)]
+    File(#[from] FileError),
 
+    // The project.
     #[error("{0} is already an updater-pack project ({1} exists)")]
     AlreadyInitialized(PathBuf, PathBuf),
 
@@ -24,6 +28,47 @@ pub enum PackError {
     )]
     NotAProject { dir: PathBuf, detail: String },
 
+    #[error("another updater-pack command is working on this project ({0} exists); if none is running, delete that file")]
+    Locked(PathBuf),
+
+    // Arguments.
+    /// An option's value out of range, or at odds with another option.
+    #[error("{flag}{}: {reason}", shown(value.as_deref()))]
+    BadArgument {
+        /// The option, like `--root-keys`.
+        flag: &'static str,
+        /// The value given, when there is one to show.
+        value: Option<String>,
+        reason: String,
+    },
+
+    /// A role named by an option (`--role`, `--encrypt`, `--expires`) that the repository
+    /// does not have.
+    #[error("{flag} {name}: not a role of this repository ({known})")]
+    UnknownRole {
+        flag: &'static str,
+        name: String,
+        /// The roles there are, as the message lists them.
+        known: String,
+    },
+
+    /// A command asked to change nothing.
+    #[error("{command}: nothing to change; use {options}")]
+    NothingToChange {
+        command: &'static str,
+        options: &'static str,
+    },
+
+    /// An environment variable whose value cannot be used.
+    #[error("{var}={value:?} is not {expected}: {reason}")]
+    BadEnvironment {
+        var: &'static str,
+        value: String,
+        expected: &'static str,
+        reason: String,
+    },
+
+    // Names and releases.
     #[error("invalid channel name {name:?}: {reason}")]
     BadChannelName { name: String, reason: String },
 
@@ -60,6 +105,10 @@ pub enum PackError {
     #[error("notes file {path}: {reason}")]
     BadNotes { path: PathBuf, reason: String },
 
+    #[error("destination {dest} overlaps the repository {repository}")]
+    DestinationOverlaps { dest: PathBuf, repository: PathBuf },
+
+    // Keys.
     #[error(
         "role {role} needs {threshold} signature(s), but only {found} of its keys are in {dir} \
          (expected key files: {expected})"
@@ -83,6 +132,34 @@ pub enum PackError {
     #[error("key file {path} is not a usable private key: {reason}")]
     BadKeyFile { path: PathBuf, reason: String },
 
+    /// `rotate --remove` names no key of the role.
+    #[error("--remove {wanted}: role {role} has no such key (its keys: {known})")]
+    UnknownKey {
+        role: String,
+        wanted: String,
+        known: String,
+    },
+
+    #[error("role {role} would have {count} keys; at most {max}")]
+    TooManyKeys {
+        role: String,
+        count: usize,
+        max: usize,
+    },
+
+    #[error(
+        "threshold {threshold} for {role}, which would have {keys} key(s): \
+         the threshold must be 1 to the number of keys"
+    )]
+    BadThreshold {
+        role: String,
+        threshold: u64,
+        keys: usize,
+    },
+
+    #[error("cannot encrypt the new key: {0}")]
+    KeyEncryption(String),
+
     #[error("wrong passphrase for key file {path} (or the file is damaged)")]
     WrongPassphrase { path: PathBuf },
 
@@ -92,17 +169,23 @@ pub enum PackError {
     #[error("bad passphrase: {0}")]
     BadPassphrase(String),
 
+    // The repository.
     #[error("the repository is damaged or half-written: {0} (run `updater-pack verify`)")]
     Inconsistent(String),
 
-    #[error("another updater-pack command is working on this project ({0} exists); if none is running, delete that file")]
-    Locked(PathBuf),
-
-    #[error("{0}")]
-    Invalid(String),
-
     #[error("verification failed: {0}")]
     Verify(String),
+
+    /// `status --fail-on-warnings` found warnings (they are printed with the status).
+    #[error("{0} warning(s)")]
+    Warnings(usize),
+
+    #[error("cannot write {what}: {source}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
 
     #[error("server: {0}")]
     Serve(String),
@@ -114,16 +197,25 @@ pub enum PackError {
     Sign(#[from] SignError),
 }
 
+/// ` VALUE` after a flag, or nothing.
+fn shown(value: Option<&str>) -> String {
+    value.map(|v| format!(" {v}")).unwrap_or_default()
+}
+
 impl PackError {
+    /// An I/O failure on `path`; the same as `FileError::new(path, source).into()`. New code
+    /// writes `.map_err(FileError::at(path))?` instead.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        PackError::Io {
-            path: path.as_ref().to_path_buf(),
-            source,
-        }
+        PackError::File(FileError::new(path.as_ref(), source))
     }
 
-    pub fn invalid(msg: impl Into<String>) -> Self {
-        PackError::Invalid(msg.into())
+    /// `flag VALUE: reason`.
+    pub fn bad_value(flag: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
+        PackError::BadArgument {
+            flag,
+            value: Some(value.to_string()),
+            reason: reason.into(),
+        }
     }
 
     pub fn inconsistent(msg: impl Into<String>) -> Self {
@@ -132,3 +224,27 @@ impl PackError {
 }
 
 pub type Result<T, E = PackError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_argument_shows_the_flag_and_the_value_if_any() {
+        let e = PackError::bad_value("--root-keys", 17, "must be 1 to 16");
+        assert_eq!(e.to_string(), "--root-keys 17: must be 1 to 16");
+        let e = PackError::BadArgument {
+            flag: "--channels",
+            value: None,
+            reason: "give at least one channel".into(),
+        };
+        assert_eq!(e.to_string(), "--channels: give at least one channel");
+    }
+
+    #[test]
+    fn a_file_error_keeps_its_path_and_cause() {
+        let e: PackError = FileError::new("/x/y", std::io::ErrorKind::NotFound.into()).into();
+        assert!(e.to_string().starts_with("/x/y: "), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+}

@@ -165,11 +165,15 @@ impl ExpiryPolicy {
                     policy.per_channel.insert(name.to_string(), o.lifetime);
                 }
                 name => {
-                    return Err(PackError::invalid(format!(
-                        "--expires {name}=...: unknown role {name:?} (use root, targets, \
-                         snapshot, timestamp, channels or a channel name: {})",
-                        channels.join(", ")
-                    )))
+                    return Err(PackError::UnknownRole {
+                        flag: "--expires",
+                        name: name.to_string(),
+                        known: format!(
+                            "use root, targets, snapshot, timestamp, channels or a channel \
+                             name: {}",
+                            channels.join(", ")
+                        ),
+                    })
                 }
             }
         }
@@ -207,8 +211,9 @@ mod tests {
         assert_eq!(p.lifetime("timestamp").to_string(), "6h");
         assert_eq!(p.lifetime("beta"), Lifetime::days(30));
         assert_eq!(p.lifetime("stable"), Lifetime::days(60));
-        assert!(ExpiryPolicy::default()
-            .with_overrides(&[o("nightly=1d")], &channels)
-            .is_err());
+        assert!(matches!(
+            ExpiryPolicy::default().with_overrides(&[o("nightly=1d")], &channels),
+            Err(PackError::UnknownRole { flag: "--expires", name, .. }) if name == "nightly"
+        ));
     }
 }

@@ -70,392 +70,462 @@ impl From<KeyTypeArg> for KeyType {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Create keys and the first signed metadata of a new repository.
-    Init {
-        /// Project directory to create (keys/, repository/, updater-pack.json).
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        /// Channels, each a delegated role with its own key.
-        #[arg(long, default_value = "stable,beta")]
-        channels: String,
-        #[arg(long, value_enum, default_value = "ed25519")]
-        key_type: KeyTypeArg,
-        /// Number of root keys.
-        #[arg(long, default_value_t = 1)]
-        root_keys: u32,
-        /// Root signatures required.
-        #[arg(long, default_value_t = 1)]
-        root_threshold: u32,
-        /// Encrypt the key files of these roles with a passphrase: all, or a list like
-        /// root,targets,stable.
-        #[arg(long, value_name = "ROLES", value_delimiter = ',')]
-        encrypt: Vec<String>,
-        #[command(flatten)]
-        expiry: ExpiryArgs,
-    },
+    Init(InitArgs),
     /// Add an artifact to a channel and re-sign the channel, snapshot and timestamp.
-    Release {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        /// Application name.
-        #[arg(long)]
-        app: String,
-        /// Semantic version, e.g. 1.4.0.
-        #[arg(long)]
-        version: String,
-        /// Tauri platform name, e.g. linux-x86_64, darwin-aarch64, windows-x86_64.
-        #[arg(long)]
-        platform: String,
-        /// Channel, e.g. stable or beta.
-        #[arg(long)]
-        channel: String,
-        /// Markdown release notes.
-        #[arg(long, value_name = "FILE")]
-        notes: Option<PathBuf>,
-        /// Percentage of installs offered the release (0-100).
-        #[arg(long, value_name = "PCT")]
-        rollout: Option<u8>,
-        /// Ignore rollout and install as soon as possible.
-        #[arg(long)]
-        critical: bool,
-        /// Oldest installed version that may update to this one directly.
-        #[arg(long, value_name = "V")]
-        min_version: Option<String>,
-        /// File name of the target (default: the artifact's).
-        #[arg(long)]
-        name: Option<String>,
-        /// The file to publish: AppImage, .app.tar.gz, NSIS/MSI installer, executable, archive.
-        artifact: PathBuf,
-        #[command(flatten)]
-        expiry: ExpiryArgs,
-    },
+    Release(ReleaseArgs),
     /// Publish a release of one channel on another (same bytes).
-    Promote {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        /// Application name.
-        #[arg(long)]
-        app: String,
-        #[arg(long)]
-        version: String,
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
-        /// Only this platform (default: all of the release's).
-        #[arg(long)]
-        platform: Option<String>,
-        #[arg(long, value_name = "PCT")]
-        rollout: Option<u8>,
-        #[arg(long, value_name = "BOOL")]
-        critical: Option<bool>,
-        #[command(flatten)]
-        expiry: ExpiryArgs,
-    },
+    Promote(PromoteArgs),
     /// Remove a release from a channel.
-    Yank {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        /// Application name.
-        #[arg(long)]
-        app: String,
-        #[arg(long)]
-        version: String,
-        /// Channel, e.g. stable or beta.
-        #[arg(long)]
-        channel: String,
-        #[arg(long)]
-        platform: Option<String>,
-        /// Also delete the stored files once the new metadata is published.
-        #[arg(long)]
-        delete_files: bool,
-        #[command(flatten)]
-        expiry: ExpiryArgs,
-    },
+    Yank(YankArgs),
     /// Re-sign snapshot and timestamp with fresh expiry dates (run it from cron).
-    Timestamp {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        #[command(flatten)]
-        expiry: ExpiryArgs,
-    },
+    Timestamp(TimestampArgs),
     /// Replace, add or remove keys of a role (root, targets, snapshot, timestamp, a channel).
-    Rotate {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        #[arg(long)]
-        role: String,
-        /// Replace all of the role's keys with new ones.
-        #[arg(long)]
-        replace: bool,
-        /// Add N new keys.
-        #[arg(long, default_value_t = 0, value_name = "N")]
-        add: u32,
-        /// Remove a key (key ID or a prefix of at least 4 characters). Repeatable.
-        #[arg(long, value_name = "KEYID")]
-        remove: Vec<String>,
-        /// New threshold.
-        #[arg(long, value_name = "N")]
-        threshold: Option<u64>,
-        /// Type of the new keys (default: the project's).
-        #[arg(long, value_enum)]
-        key_type: Option<KeyTypeArg>,
-        /// Encrypt the new key files (default: if the role's current ones are).
-        #[arg(long, conflicts_with = "no_encrypt")]
-        encrypt: bool,
-        /// Do not encrypt the new key files.
-        #[arg(long)]
-        no_encrypt: bool,
-        #[command(flatten)]
-        expiry: ExpiryArgs,
-    },
+    Rotate(RotateArgs),
     /// Re-sign roles with a new version and fresh expiry.
-    Resign {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        /// Role to re-sign; repeatable.
-        #[arg(long, required = true)]
-        role: Vec<String>,
-        #[command(flatten)]
-        expiry: ExpiryArgs,
-    },
+    Resign(ResignArgs),
     /// Channels, releases, expiry dates and warnings.
-    Status {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        /// Warn about what expires within this many days (at most half a role's lifetime).
-        #[arg(long, default_value_t = 30)]
-        days: i64,
-        #[arg(long)]
-        json: bool,
-        /// Exit with status 1 when there are warnings (for monitoring).
-        #[arg(long)]
-        fail_on_warnings: bool,
-    },
+    Status(StatusArgs),
     /// Walk the repository as a client would, from 1.root.json, and check every target file.
-    Verify {
-        /// Project directory, or a repository (the directory holding metadata/).
-        dir: PathBuf,
-    },
+    Verify(VerifyArgs),
     /// Copy the repository to DEST: targets, metadata, timestamp, then new roots.
-    Publish {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        /// Destination directory (a web root, a mounted bucket).
-        dest: PathBuf,
-        /// Show what would be copied.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Publish(PublishArgs),
     /// Serve the repository over HTTP for development.
-    Serve {
-        /// Project directory (made by `init`).
-        dir: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
-        /// Allow a non-loopback address.
-        #[arg(long)]
-        allow_remote: bool,
-        /// Do not log requests.
-        #[arg(long)]
-        quiet: bool,
-    },
+    Serve(ServeArgs),
 }
 
-fn context(expiry: ExpiryArgs) -> Result<Context, PackError> {
+/// What a command prints on success: its report, or nothing (`serve` prints as it goes).
+type Output = Result<Option<String>, PackError>;
+
+/// A command: its arguments, run against the project (`--keys-dir` is global).
+trait Run {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output;
+}
+
+/// The settings of a signing run: "now" and the run's `--expires`.
+fn context(expiry: &ExpiryArgs) -> Result<Context, PackError> {
     let mut ctx = Context::new(clock::now()?);
-    ctx.expires = expiry.expires;
+    ctx.expires = expiry.expires.clone();
     Ok(ctx)
 }
 
-fn run(cli: Cli) -> Result<Option<String>, PackError> {
-    let project = |dir: &PathBuf| Project::new(dir, cli.keys_dir.clone());
-    let out = match cli.command {
-        Command::Init {
-            dir,
+// Argument structs carry no doc comment of their own: the subcommand's comment above is its
+// help, and a struct's would replace it.
+
+#[derive(Args, Debug)]
+struct InitArgs {
+    /// Project directory to create (keys/, repository/, updater-pack.json).
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    /// Channels, each a delegated role with its own key.
+    #[arg(long, default_value = "stable,beta")]
+    channels: String,
+    #[arg(long, value_enum, default_value = "ed25519")]
+    key_type: KeyTypeArg,
+    /// Number of root keys.
+    #[arg(long, default_value_t = 1)]
+    root_keys: u32,
+    /// Root signatures required.
+    #[arg(long, default_value_t = 1)]
+    root_threshold: u32,
+    /// Encrypt the key files of these roles with a passphrase: all, or a list like
+    /// root,targets,stable.
+    #[arg(long, value_name = "ROLES", value_delimiter = ',')]
+    encrypt: Vec<String>,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
+}
+
+impl TryFrom<&InitArgs> for InitOptions {
+    type Error = PackError;
+
+    fn try_from(a: &InitArgs) -> Result<Self, PackError> {
+        let channels = packaging::names::parse_channels(&a.channels)?;
+        let expires = ExpiryPolicy::default().with_overrides(&a.expiry.expires, &channels)?;
+        Ok(InitOptions {
             channels,
-            key_type,
-            root_keys,
-            root_threshold,
-            encrypt,
-            expiry,
-        } => {
-            let channels = packaging::names::parse_channels(&channels)?;
-            let expires = ExpiryPolicy::default().with_overrides(&expiry.expires, &channels)?;
-            let opts = InitOptions {
-                channels,
-                key_type: key_type.into(),
-                root_keys,
-                root_threshold,
-                encrypt,
-                expires,
-            };
-            let report = init(
-                &project(&dir),
-                &opts,
-                packaging::keys::Passphrase::from_env_or_prompt(),
-                clock::now()?,
-            )?;
-            report.to_string()
+            key_type: a.key_type.into(),
+            root_keys: a.root_keys,
+            root_threshold: a.root_threshold,
+            encrypt: a.encrypt.clone(),
+            expires,
+        })
+    }
+}
+
+impl Run for InitArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let opts = InitOptions::try_from(&self)?;
+        let project = Project::new(&self.dir, keys_dir);
+        let passphrase = packaging::keys::Passphrase::from_env_or_prompt();
+        Ok(Some(
+            init(&project, &opts, passphrase, clock::now()?)?.to_string(),
+        ))
+    }
+}
+
+#[derive(Args, Debug)]
+struct ReleaseArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    /// Application name.
+    #[arg(long)]
+    app: String,
+    /// Semantic version, e.g. 1.4.0.
+    #[arg(long)]
+    version: String,
+    /// Tauri platform name, e.g. linux-x86_64, darwin-aarch64, windows-x86_64.
+    #[arg(long)]
+    platform: String,
+    /// Channel, e.g. stable or beta.
+    #[arg(long)]
+    channel: String,
+    /// Markdown release notes.
+    #[arg(long, value_name = "FILE")]
+    notes: Option<PathBuf>,
+    /// Percentage of installs offered the release (0-100).
+    #[arg(long, value_name = "PCT")]
+    rollout: Option<u8>,
+    /// Ignore rollout and install as soon as possible.
+    #[arg(long)]
+    critical: bool,
+    /// Oldest installed version that may update to this one directly.
+    #[arg(long, value_name = "V")]
+    min_version: Option<String>,
+    /// File name of the target (default: the artifact's).
+    #[arg(long)]
+    name: Option<String>,
+    /// The file to publish: AppImage, .app.tar.gz, NSIS/MSI installer, executable, archive.
+    artifact: PathBuf,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
+}
+
+impl From<&ReleaseArgs> for ReleaseOptions {
+    fn from(a: &ReleaseArgs) -> Self {
+        ReleaseOptions {
+            app: a.app.clone(),
+            version: a.version.clone(),
+            platform: a.platform.clone(),
+            channel: a.channel.clone(),
+            artifact: a.artifact.clone(),
+            name: a.name.clone(),
+            notes: a.notes.clone(),
+            rollout: a.rollout,
+            critical: a.critical,
+            min_version: a.min_version.clone(),
         }
-        Command::Release {
-            dir,
-            app,
-            version,
-            platform,
-            channel,
-            notes,
-            rollout,
-            critical,
-            min_version,
-            name,
-            artifact,
-            expiry,
-        } => {
-            let opts = ReleaseOptions {
-                app,
-                version,
-                platform,
-                channel,
-                artifact,
-                name,
-                notes,
-                rollout,
-                critical,
-                min_version,
-            };
-            release(&project(&dir), context(expiry)?, &opts)?.to_string()
+    }
+}
+
+impl Run for ReleaseArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let project = Project::new(&self.dir, keys_dir);
+        let report = release(&project, context(&self.expiry)?, &(&self).into())?;
+        Ok(Some(report.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct PromoteArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    /// Application name.
+    #[arg(long)]
+    app: String,
+    #[arg(long)]
+    version: String,
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    to: String,
+    /// Only this platform (default: all of the release's).
+    #[arg(long)]
+    platform: Option<String>,
+    #[arg(long, value_name = "PCT")]
+    rollout: Option<u8>,
+    #[arg(long, value_name = "BOOL")]
+    critical: Option<bool>,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
+}
+
+impl From<&PromoteArgs> for PromoteOptions {
+    fn from(a: &PromoteArgs) -> Self {
+        PromoteOptions {
+            app: a.app.clone(),
+            version: a.version.clone(),
+            from: a.from.clone(),
+            to: a.to.clone(),
+            platform: a.platform.clone(),
+            rollout: a.rollout,
+            critical: a.critical,
         }
-        Command::Promote {
-            dir,
-            app,
-            version,
-            from,
-            to,
-            platform,
-            rollout,
-            critical,
-            expiry,
-        } => {
-            let opts = PromoteOptions {
-                app,
-                version,
-                from,
-                to,
-                platform,
-                rollout,
-                critical,
-            };
-            promote(&project(&dir), context(expiry)?, &opts)?.to_string()
+    }
+}
+
+impl Run for PromoteArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let project = Project::new(&self.dir, keys_dir);
+        let report = promote(&project, context(&self.expiry)?, &(&self).into())?;
+        Ok(Some(report.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct YankArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    /// Application name.
+    #[arg(long)]
+    app: String,
+    #[arg(long)]
+    version: String,
+    /// Channel, e.g. stable or beta.
+    #[arg(long)]
+    channel: String,
+    #[arg(long)]
+    platform: Option<String>,
+    /// Also delete the stored files once the new metadata is published.
+    #[arg(long)]
+    delete_files: bool,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
+}
+
+impl From<&YankArgs> for YankOptions {
+    fn from(a: &YankArgs) -> Self {
+        YankOptions {
+            app: a.app.clone(),
+            version: a.version.clone(),
+            channel: a.channel.clone(),
+            platform: a.platform.clone(),
+            delete_files: a.delete_files,
         }
-        Command::Yank {
-            dir,
-            app,
-            version,
-            channel,
-            platform,
-            delete_files,
-            expiry,
-        } => {
-            let opts = YankOptions {
-                app,
-                version,
-                channel,
-                platform,
-                delete_files,
-            };
-            yank(&project(&dir), context(expiry)?, &opts)?.to_string()
+    }
+}
+
+impl Run for YankArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let project = Project::new(&self.dir, keys_dir);
+        let report = yank(&project, context(&self.expiry)?, &(&self).into())?;
+        Ok(Some(report.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct TimestampArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
+}
+
+impl Run for TimestampArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let project = Project::new(&self.dir, keys_dir);
+        let outcome = timestamp(&project, context(&self.expiry)?)?;
+        let report = SignedReport("Re-signed snapshot and timestamp", &outcome);
+        Ok(Some(report.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct RotateArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    #[arg(long)]
+    role: String,
+    /// Replace all of the role's keys with new ones.
+    #[arg(long)]
+    replace: bool,
+    /// Add N new keys.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    add: u32,
+    /// Remove a key (key ID or a prefix of at least 4 characters). Repeatable.
+    #[arg(long, value_name = "KEYID")]
+    remove: Vec<String>,
+    /// New threshold.
+    #[arg(long, value_name = "N")]
+    threshold: Option<u64>,
+    /// Type of the new keys (default: the project's).
+    #[arg(long, value_enum)]
+    key_type: Option<KeyTypeArg>,
+    /// Encrypt the new key files (default: if the role's current ones are).
+    #[arg(long, conflicts_with = "no_encrypt")]
+    encrypt: bool,
+    /// Do not encrypt the new key files.
+    #[arg(long)]
+    no_encrypt: bool,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
+}
+
+impl From<&RotateArgs> for RotateOptions {
+    fn from(a: &RotateArgs) -> Self {
+        RotateOptions {
+            role: a.role.clone(),
+            replace: a.replace,
+            add: a.add,
+            remove: a.remove.clone(),
+            threshold: a.threshold,
+            key_type: a.key_type.map(Into::into),
+            encrypt: match (a.encrypt, a.no_encrypt) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
         }
-        Command::Timestamp { dir, expiry } => {
-            let outcome = timestamp(&project(&dir), context(expiry)?)?;
-            SignedReport("Re-signed snapshot and timestamp", &outcome).to_string()
+    }
+}
+
+impl Run for RotateArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let project = Project::new(&self.dir, keys_dir);
+        let report = rotate(&project, context(&self.expiry)?, &(&self).into())?;
+        Ok(Some(report.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct ResignArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    /// Role to re-sign; repeatable.
+    #[arg(long, required = true)]
+    role: Vec<String>,
+    #[command(flatten)]
+    expiry: ExpiryArgs,
+}
+
+impl Run for ResignArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let project = Project::new(&self.dir, keys_dir);
+        let outcome = resign(&project, context(&self.expiry)?, &self.role)?;
+        Ok(Some(SignedReport("Re-signed", &outcome).to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct StatusArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    /// Warn about what expires within this many days (at most half a role's lifetime).
+    #[arg(long, default_value_t = 30)]
+    days: i64,
+    #[arg(long)]
+    json: bool,
+    /// Exit with status 1 when there are warnings (for monitoring).
+    #[arg(long)]
+    fail_on_warnings: bool,
+}
+
+impl Run for StatusArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let s = status(&Project::new(&self.dir, keys_dir), clock::now()?, self.days)?;
+        let text = if self.json {
+            let json = serde_json::to_string_pretty(&s).map_err(|source| PackError::Encode {
+                what: "the status as JSON",
+                source,
+            })?;
+            json + "\n"
+        } else {
+            s.to_string()
+        };
+        if self.fail_on_warnings && !s.warnings.is_empty() {
+            print!("{text}");
+            return Err(PackError::Warnings(s.warnings.len()));
         }
-        Command::Rotate {
-            dir,
-            role,
-            replace,
-            add,
-            remove,
-            threshold,
-            key_type,
-            encrypt,
-            no_encrypt,
-            expiry,
-        } => {
-            let opts = RotateOptions {
-                role,
-                replace,
-                add,
-                remove,
-                threshold,
-                key_type: key_type.map(Into::into),
-                encrypt: match (encrypt, no_encrypt) {
-                    (true, _) => Some(true),
-                    (_, true) => Some(false),
-                    _ => None,
-                },
-            };
-            rotate(&project(&dir), context(expiry)?, &opts)?.to_string()
+        Ok(Some(text))
+    }
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// Project directory, or a repository (the directory holding metadata/).
+    dir: PathBuf,
+}
+
+impl Run for VerifyArgs {
+    fn run(self, _keys_dir: Option<PathBuf>) -> Output {
+        let report = verify(&repository_of(&self.dir), clock::now()?)?;
+        Ok(Some(report.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct PublishArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    /// Destination directory (a web root, a mounted bucket).
+    dest: PathBuf,
+    /// Show what would be copied.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl Run for PublishArgs {
+    fn run(self, _keys_dir: Option<PathBuf>) -> Output {
+        let report = publish(&self.dir, &self.dest, clock::now()?, self.dry_run)?;
+        Ok(Some(report.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Project directory (made by `init`).
+    dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Allow a non-loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Do not log requests.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl From<&ServeArgs> for ServeOptions {
+    fn from(a: &ServeArgs) -> Self {
+        ServeOptions {
+            addr: a.addr,
+            allow_remote: a.allow_remote,
+            verbose: !a.quiet,
         }
-        Command::Resign { dir, role, expiry } => {
-            let outcome = resign(&project(&dir), context(expiry)?, &role)?;
-            SignedReport("Re-signed", &outcome).to_string()
-        }
-        Command::Status {
-            dir,
-            days,
-            json,
-            fail_on_warnings,
-        } => {
-            let s = status(&project(&dir), clock::now()?, days)?;
-            let text = if json {
-                serde_json::to_string_pretty(&s).map_err(|e| PackError::invalid(e.to_string()))?
-                    + "\n"
-            } else {
-                s.to_string()
-            };
-            if fail_on_warnings && !s.warnings.is_empty() {
-                print!("{text}");
-                return Err(PackError::invalid(format!(
-                    "{} warning(s)",
-                    s.warnings.len()
-                )));
-            }
-            text
-        }
-        Command::Verify { dir } => verify(&repository_of(&dir), clock::now()?)?.to_string(),
-        Command::Publish { dir, dest, dry_run } => {
-            publish(&dir, &dest, clock::now()?, dry_run)?.to_string()
-        }
-        Command::Serve {
-            dir,
-            addr,
-            allow_remote,
-            quiet,
-        } => {
-            let repository = repository_of(&dir);
-            let server = DevServer::start(
-                &repository,
-                &ServeOptions {
-                    addr,
-                    allow_remote,
-                    verbose: !quiet,
-                },
-            )?;
-            let mut stdout = std::io::stdout();
-            let _ = writeln!(
-                stdout,
-                "Serving {} at {}\n  metadata: {}metadata/\n  targets:  {}targets/\nPress Ctrl-C to stop.",
-                repository.display(),
-                server.url(),
-                server.url(),
-                server.url()
-            );
-            let _ = stdout.flush();
-            server.wait();
-            return Ok(None);
-        }
-    };
-    Ok(Some(out))
+    }
+}
+
+impl Run for ServeArgs {
+    fn run(self, _keys_dir: Option<PathBuf>) -> Output {
+        let repository = repository_of(&self.dir);
+        let server = DevServer::start(&repository, &(&self).into())?;
+        let url = server.url();
+        let mut stdout = std::io::stdout();
+        let _ = writeln!(
+            stdout,
+            "Serving {} at {url}\n  metadata: {url}metadata/\n  targets:  {url}targets/\nPress Ctrl-C to stop.",
+            repository.display(),
+        );
+        let _ = stdout.flush();
+        server.wait();
+        Ok(None)
+    }
+}
+
+fn run(cli: Cli) -> Output {
+    let keys_dir = cli.keys_dir;
+    match cli.command {
+        Command::Init(args) => args.run(keys_dir),
+        Command::Release(args) => args.run(keys_dir),
+        Command::Promote(args) => args.run(keys_dir),
+        Command::Yank(args) => args.run(keys_dir),
+        Command::Timestamp(args) => args.run(keys_dir),
+        Command::Rotate(args) => args.run(keys_dir),
+        Command::Resign(args) => args.run(keys_dir),
+        Command::Status(args) => args.run(keys_dir),
+        Command::Verify(args) => args.run(keys_dir),
+        Command::Publish(args) => args.run(keys_dir),
+        Command::Serve(args) => args.run(keys_dir),
+    }
 }
 
 fn main() -> ExitCode {

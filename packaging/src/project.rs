@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use updater_core::files::{self, Capped};
 use updater_core::tuf::signer::KeyKind;
 
 use crate::error::{PackError, Result};
@@ -24,6 +25,8 @@ pub struct Project {
 
 pub const CONFIG_FILE: &str = "updater-pack.json";
 const LOCK_FILE: &str = ".updater-pack.lock";
+/// Largest settings file read.
+const MAX_CONFIG: u64 = 1024 * 1024;
 
 impl Project {
     /// `keys_dir` defaults to `DIR/keys`; root keys kept offline can live elsewhere.
@@ -69,22 +72,22 @@ impl Project {
     /// Reads `updater-pack.json`.
     pub fn load_config(&self) -> Result<ProjectConfig> {
         let path = self.config_path();
-        let data = match updater_core::files::read_capped(&path, 1024 * 1024)
-            .map(updater_core::files::Capped::into_data)
-        {
-            Ok(Some(data)) => data,
-            Ok(None) => {
-                return Err(PackError::NotAProject {
-                    dir: self.dir.clone(),
-                    detail: format!("{} is missing", path.display()),
-                })
-            }
-            Err(e) => return Err(PackError::invalid(e.to_string())),
-        };
-        serde_json::from_slice(&data).map_err(|e| PackError::NotAProject {
+        let not_a_project = |detail: String| PackError::NotAProject {
             dir: self.dir.clone(),
-            detail: format!("{} is not valid: {e}", path.display()),
-        })
+            detail,
+        };
+        let data = match files::read_capped(&path, MAX_CONFIG)? {
+            Capped::Data(data) => data,
+            Capped::Missing => return Err(not_a_project(format!("{} is missing", path.display()))),
+            Capped::TooLarge => {
+                return Err(not_a_project(format!(
+                    "{} is larger than {MAX_CONFIG} bytes",
+                    path.display()
+                )))
+            }
+        };
+        serde_json::from_slice(&data)
+            .map_err(|e| not_a_project(format!("{} is not valid: {e}", path.display())))
     }
 }
 
@@ -126,8 +129,10 @@ impl ProjectConfig {
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut data = serde_json::to_vec_pretty(self)
-            .map_err(|e| PackError::invalid(format!("cannot write settings: {e}")))?;
+        let mut data = serde_json::to_vec_pretty(self).map_err(|source| PackError::Encode {
+            what: "settings",
+            source,
+        })?;
         data.push(b'\n');
         Ok(data)
     }

@@ -25,6 +25,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use updater_core::files::{self, FileError};
 
 use crate::error::{PackError, Result};
 
@@ -76,7 +77,7 @@ impl Transaction {
         let stage = tempfile::Builder::new()
             .prefix(".updater-pack-staging-")
             .tempdir_in(project_dir)
-            .map_err(|e| PackError::io(project_dir, e))?;
+            .map_err(FileError::at(project_dir))?;
         Ok(Transaction {
             stage,
             entries: Vec::new(),
@@ -198,7 +199,7 @@ impl Transaction {
         }
         // Make the renames durable; a failure here does not undo a complete commit.
         for dir in undo.parents() {
-            if let Err(e) = updater_core::files::sync_dir(&dir) {
+            if let Err(e) = files::sync_dir(&dir) {
                 tracing::warn!(dir = %dir.display(), error = %e, "cannot sync directory");
             }
         }
@@ -211,18 +212,15 @@ impl Transaction {
 pub struct StagedFile(PathBuf);
 
 fn move_entry(entry: &Entry, i: usize, backup_dir: &Path, undo: &mut Undo) -> Result<()> {
-    let parent = entry
-        .dest
-        .parent()
-        .ok_or_else(|| PackError::invalid(format!("{} has no parent", entry.dest.display())))?;
+    let parent = entry.dest.parent().ok_or_else(|| no_parent(&entry.dest))?;
     create_dirs(parent, entry.private, &mut undo.created_dirs)?;
     let mut backup = None;
     if entry.replace && exists(&entry.dest)? {
-        fs::create_dir_all(backup_dir).map_err(|e| PackError::io(backup_dir, e))?;
+        fs::create_dir_all(backup_dir).map_err(FileError::at(backup_dir))?;
         let path = backup_dir.join(i.to_string());
         fs::hard_link(&entry.dest, &path)
             .or_else(|_| fs::copy(&entry.dest, &path).map(|_| ()))
-            .map_err(|e| PackError::io(&entry.dest, e))?;
+            .map_err(FileError::at(&entry.dest))?;
         backup = Some(path);
     }
     rename_or_copy(&entry.staged, &entry.dest)?;
@@ -276,8 +274,19 @@ fn exists(path: &Path) -> Result<bool> {
         {
             Ok(false)
         }
-        Err(e) => Err(PackError::io(path, e)),
+        Err(e) => Err(FileError::new(path, e).into()),
     }
+}
+
+/// A path that names no file in a directory (`/`, or empty).
+fn no_parent(path: &Path) -> FileError {
+    FileError::new(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file in a directory",
+        ),
+    )
 }
 
 /// Creates `dir` and its missing parents, recording each one created. Private directories
@@ -297,7 +306,7 @@ fn create_dirs(dir: &Path, private: bool, created: &mut Vec<PathBuf>) -> Result<
     }
     #[cfg(not(unix))]
     let _ = private;
-    builder.create(dir).map_err(|e| PackError::io(dir, e))?;
+    builder.create(dir).map_err(FileError::at(dir))?;
     created.push(dir.to_path_buf());
     Ok(())
 }
@@ -312,15 +321,15 @@ fn rename_or_copy(from: &Path, to: &Path) -> Result<()> {
             let tmp = tempfile::Builder::new()
                 .prefix(".tmp-")
                 .tempfile_in(dir)
-                .map_err(|e| PackError::io(dir, e))?;
-            let mut src = fs::File::open(from).map_err(|e| PackError::io(from, e))?;
+                .map_err(FileError::at(dir))?;
+            let mut src = fs::File::open(from).map_err(FileError::at(from))?;
             let mut out = tmp.as_file();
-            std::io::copy(&mut src, &mut out).map_err(|e| PackError::io(to, e))?;
-            tmp.as_file().sync_all().map_err(|e| PackError::io(to, e))?;
-            tmp.persist(to).map_err(|e| PackError::io(to, e.error))?;
+            std::io::copy(&mut src, &mut out).map_err(FileError::at(to))?;
+            tmp.as_file().sync_all().map_err(FileError::at(to))?;
+            tmp.persist(to).map_err(|e| FileError::new(to, e.error))?;
             Ok(())
         }
-        Err(e) => Err(PackError::io(to, e)),
+        Err(e) => Err(FileError::new(to, e).into()),
     }
 }
 
@@ -335,45 +344,44 @@ fn write_synced(path: &Path, data: &[u8], private: bool) -> Result<()> {
     }
     #[cfg(not(unix))]
     let _ = private;
-    let mut file = options.open(path).map_err(|e| PackError::io(path, e))?;
-    file.write_all(data).map_err(|e| PackError::io(path, e))?;
-    file.sync_all().map_err(|e| PackError::io(path, e))
+    let mut file = options.open(path).map_err(FileError::at(path))?;
+    file.write_all(data).map_err(FileError::at(path))?;
+    file.sync_all().map_err(FileError::at(path))?;
+    Ok(())
 }
 
 /// Copies `src` to the new file `dest`, returning length and SHA-256 of what was copied.
 fn copy_hashing(src: &Path, dest: &Path) -> Result<(u64, String)> {
-    let mut input = fs::File::open(src).map_err(|e| PackError::io(src, e))?;
+    let mut input = fs::File::open(src).map_err(FileError::at(src))?;
     let mut output = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(dest)
-        .map_err(|e| PackError::io(dest, e))?;
+        .map_err(FileError::at(dest))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut len: u64 = 0;
     loop {
-        let n = input.read(&mut buf).map_err(|e| PackError::io(src, e))?;
+        let n = input.read(&mut buf).map_err(FileError::at(src))?;
         let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
             break;
         };
         hasher.update(chunk);
-        output
-            .write_all(chunk)
-            .map_err(|e| PackError::io(dest, e))?;
+        output.write_all(chunk).map_err(FileError::at(dest))?;
         len += n as u64;
     }
-    output.sync_all().map_err(|e| PackError::io(dest, e))?;
+    output.sync_all().map_err(FileError::at(dest))?;
     Ok((len, hex::encode(hasher.finalize())))
 }
 
 /// Length and SHA-256 of a file.
 pub fn hash_file(path: &Path) -> Result<(u64, String)> {
-    let mut input = fs::File::open(path).map_err(|e| PackError::io(path, e))?;
+    let mut input = fs::File::open(path).map_err(FileError::at(path))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut len: u64 = 0;
     loop {
-        let n = input.read(&mut buf).map_err(|e| PackError::io(path, e))?;
+        let n = input.read(&mut buf).map_err(FileError::at(path))?;
         let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
             break;
         };
@@ -384,11 +392,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
 }
 
 fn same_content(a: &Path, b: &Path) -> Result<bool> {
-    let len = |p: &Path| {
-        fs::metadata(p)
-            .map(|m| m.len())
-            .map_err(|e| PackError::io(p, e))
-    };
+    let len = |p: &Path| fs::metadata(p).map(|m| m.len()).map_err(FileError::at(p));
     if len(a)? != len(b)? {
         return Ok(false);
     }
@@ -413,7 +417,7 @@ impl Lock {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(PackError::Locked(path.to_path_buf()))
             }
-            Err(e) => return Err(PackError::io(path, e)),
+            Err(e) => return Err(FileError::new(path, e).into()),
         };
         let _ = writeln!(file, "{}", std::process::id());
         Ok(Lock {

@@ -146,15 +146,17 @@ fn start(updater: &AppUpdater) -> Result<(), String> {
             failed_version,
             restored_version,
             reason,
-            restart_required,
         } => {
             println!("rolled back from {failed_version} to {restored_version}: {reason}");
-            if restart_required {
-                println!("restarting {restored_version}");
-                let e = updater.restart().map_err(|e| e.to_string());
-                return e.map(|_| ());
-            }
+            println!("restarting {restored_version}");
+            let e = updater.restart().map_err(|e| e.to_string());
+            return e.map(|_| ());
         }
+        StartupOutcome::RollbackFinished {
+            failed_version,
+            restored_version,
+            reason,
+        } => println!("rolled back from {failed_version} to {restored_version}: {reason}"),
     }
     Ok(())
 }

@@ -144,7 +144,10 @@ mod tests {
         assert_eq!(read_capped(&path, 4).unwrap(), Capped::Missing);
         fs::write(&path, b"12345").unwrap();
         assert_eq!(read_capped(&path, 4).unwrap(), Capped::TooLarge);
-        assert_eq!(read_capped(&path, 5).unwrap(), Capped::Data(b"12345".to_vec()));
+        assert_eq!(
+            read_capped(&path, 5).unwrap(),
+            Capped::Data(b"12345".to_vec())
+        );
         let err = read_capped(dir.path(), 5).unwrap_err();
         assert_eq!(err.path, dir.path());
     }

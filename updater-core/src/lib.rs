@@ -5,21 +5,20 @@
 //! - [`policy`] and [`settings`]: the administrator's policy over the user's settings.
 //! - [`files`]: the file toolbox (capped read, atomic durable write, directory sync, remove).
 //! - [`install`]: the staged install with its journal and rollback.
-//! - [`updater`]: [`AppUpdater`], the facade an app calls (check, download, install,
+//! - [`app`]: [`AppUpdater`], the facade an app calls (check, download, install,
 //!   restart, confirm). Not to be confused with [`tuf::TufClient`], the TUF client inside it.
 
+pub mod app;
 pub mod files;
 pub mod install;
 pub mod policy;
 pub mod release;
 pub mod settings;
 pub mod tuf;
-pub mod updater;
 
+pub use app::{AppUpdater, AppUpdaterBuilder, CheckResult, RollbackNotice, Update, UpdateError};
 pub use install::{InstallTarget, StartupOutcome};
-pub use release::{Direction, Platform};
+pub use release::{Direction, InstallFormat, Platform};
+pub use release::{HeldBack, HeldBackReason};
 pub use tuf::download::Progress;
 pub use tuf::fetch::HttpConfig;
-pub use updater::{
-    AppUpdater, AppUpdaterBuilder, CheckResult, Held, Hold, RollbackNotice, Update, UpdateError,
-};

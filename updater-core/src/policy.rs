@@ -25,8 +25,6 @@
 //! malformed) is a [`PolicyError`], which [`effective`] turns into "updates off".
 
 use std::ffi::OsString;
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -35,6 +33,7 @@ use semver::VersionReq;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::files::{read_capped, Capped};
 use crate::release::valid_channel_name;
 use crate::settings::UserSettings;
 
@@ -48,6 +47,7 @@ pub const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Why the policy could not be read. Each keeps updates off.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PolicyError {
     #[error("cannot read update policy {path}: {reason}")]
     Io { path: PathBuf, reason: String },
@@ -87,29 +87,6 @@ struct RawPolicy {
     allow_rollback: Option<bool>,
     check_interval: Option<String>,
     repository_mirror: Option<String>,
-}
-
-/// The result of a read capped at some length.
-pub(crate) enum Capped {
-    Missing,
-    TooLarge,
-    Data(Vec<u8>),
-}
-
-/// Reads `path` up to `max_len` bytes without trusting the length the file system reports.
-pub(crate) fn read_capped(path: &Path, max_len: u64) -> std::io::Result<Capped> {
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Capped::Missing),
-        Err(e) => return Err(e),
-    };
-    let mut data = Vec::new();
-    file.take(max_len.saturating_add(1))
-        .read_to_end(&mut data)?;
-    if data.len() as u64 > max_len {
-        return Ok(Capped::TooLarge);
-    }
-    Ok(Capped::Data(data))
 }
 
 /// The environment variable naming a policy file for `app`: `SELFUPDATE_UPDATE_POLICY`
@@ -211,7 +188,7 @@ pub fn load_from(path: &Path) -> Result<Option<Policy>, PolicyError> {
         Err(e) => {
             return Err(PolicyError::Io {
                 path: path.to_path_buf(),
-                reason: e.to_string(),
+                reason: e.source.to_string(),
             })
         }
     };
@@ -345,6 +322,7 @@ pub enum Source {
 
 /// Why updates are off.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Disabled {
     #[error("updates are off because the update policy could not be used: {0}")]
     PolicyError(PolicyError),
@@ -358,6 +336,7 @@ pub enum Disabled {
 
 /// Why the channel is not the one asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ChannelNote {
     #[error("the administrator's policy sets the channel; {requested:?} is not used")]
     Forced { requested: String },
@@ -469,6 +448,7 @@ pub fn effective(
 mod tests {
     use super::*;
     use crate::settings::InstallId;
+    use std::fs;
 
     fn write(dir: &tempfile::TempDir, text: &[u8]) -> PathBuf {
         let path = dir.path().join(POLICY_FILE);

@@ -3,8 +3,15 @@
 //! the seed of the rollout bucket).
 //!
 //! ```json
-//! { "install_id": "5f0c3e2a9b8d4c7e1f6a2b3c4d5e6f70", "channel": "beta", "enabled": true }
+//! { "install_id": "5f0c3e2a9b8d4c7e1f6a2b3c4d5e6f70", "channel": "beta", "enabled": true,
+//!   "rolled_back_versions": ["1.3.0"],
+//!   "rollback_notice": { "failed_version": "1.3.0", "restored_version": "1.2.0",
+//!                        "reason": "version 1.3.0 did not confirm within 3 launches" } }
 //! ```
+//!
+//! `rolled_back_versions` (the newest 16) are never offered again to this install; the
+//! `rollback_notice` waits for the app to tell the user. Both are read leniently: an entry
+//! that is not a version is dropped, a notice missing a field reads it as empty.
 //!
 //! Written atomically (temp file, fsync, rename, fsync dir), read up to 64 KiB. Fields a newer
 //! version of the app wrote are kept through a load and save.
@@ -25,17 +32,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::files::{write_atomic, Durability};
-use crate::policy::{read_capped, Capped};
+use crate::files::{read_capped, write_atomic, Capped, Durability};
 use crate::release::{valid_channel_name, Bucket};
 
 /// The settings file's name in the data dir.
 pub const SETTINGS_FILE: &str = "update-settings.json";
 /// The largest settings file read.
 pub const MAX_SETTINGS_LEN: u64 = 64 * 1024;
+/// How many rolled-back versions are remembered.
+pub const MAX_ROLLED_BACK: usize = 16;
 
 /// Why the settings could not be read or written.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SettingsError {
     #[error("cannot read update settings {path}: {reason}")]
     Read { path: PathBuf, reason: String },
@@ -43,7 +52,7 @@ pub enum SettingsError {
     Write { path: PathBuf, reason: String },
     #[error("no randomness for an install id: {0}")]
     Random(String),
-    #[error("{0:?} is not a channel name (1 to 64 ASCII letters, digits, '-', '_', '.')")]
+    #[error("{0:?} is not a channel name (1 to 32 lower-case letters, digits and '-')")]
     InvalidChannel(String),
 }
 
@@ -114,6 +123,20 @@ pub struct UserSettings {
     /// Whether the user turned updates on or off; `None`: the app's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Versions this install rolled back, oldest first: never offered again.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient_versions"
+    )]
+    pub rolled_back_versions: Vec<Version>,
+    /// A rollback the app has not reported to the user yet.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_notice"
+    )]
+    pub rollback_notice: Option<RollbackNotice>,
     /// Fields this version does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -126,7 +149,27 @@ impl UserSettings {
             install_id,
             channel: None,
             enabled: None,
+            rolled_back_versions: Vec::new(),
+            rollback_notice: None,
             extra: Map::new(),
+        }
+    }
+
+    /// Notes a rollback: its failed version is never offered again, and the notice waits
+    /// for the app (replacing one not yet taken only if `replace`).
+    pub fn record_rollback(&mut self, notice: RollbackNotice, replace: bool) {
+        if let Ok(version) = Version::parse(&notice.failed_version) {
+            if !self.rolled_back_versions.contains(&version) {
+                self.rolled_back_versions.push(version);
+            }
+            let excess = self
+                .rolled_back_versions
+                .len()
+                .saturating_sub(MAX_ROLLED_BACK);
+            self.rolled_back_versions.drain(..excess);
+        }
+        if replace || self.rollback_notice.is_none() {
+            self.rollback_notice = Some(notice);
         }
     }
 
@@ -153,8 +196,37 @@ impl UserSettings {
     }
 }
 
+/// A rollback that happened at a start of the app and that the app has not shown yet: the
+/// process that rolled back restarts into the previous version, which reads this with
+/// [`AppUpdater::take_rollback_notice`](crate::AppUpdater::take_rollback_notice).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RollbackNotice {
+    pub failed_version: String,
+    pub restored_version: String,
+    pub reason: String,
+}
+
+/// The versions of a list, without the entries that are not versions.
+fn lenient_versions<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Version>, D::Error> {
+    let items: Vec<Value> = Option::<Vec<Value>>::deserialize(d)?.unwrap_or_default();
+    Ok(items
+        .iter()
+        .filter_map(|v| v.as_str().and_then(|s| Version::parse(s).ok()))
+        .collect())
+}
+
+/// The notice, or none when it is not an object.
+fn lenient_notice<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<RollbackNotice>, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
 /// How [`SettingsStore::load`] got the settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LoadOutcome {
     /// Read from the file.
     Loaded,
@@ -189,9 +261,9 @@ impl SettingsStore {
     /// The settings; on first use, or over a corrupted file, fresh ones with a new install
     /// id, written before they are returned so the id stays stable.
     pub fn load(&self) -> Result<(UserSettings, LoadOutcome), SettingsError> {
-        let read_error = |e: std::io::Error| SettingsError::Read {
+        let read_error = |e: crate::files::FileError| SettingsError::Read {
             path: self.path.clone(),
-            reason: e.to_string(),
+            reason: e.source.to_string(),
         };
         let corrupted = match read_capped(&self.path, MAX_SETTINGS_LEN).map_err(read_error)? {
             Capped::Data(data) => match UserSettings::from_json(&data) {
@@ -238,7 +310,8 @@ impl SettingsStore {
         let mut data =
             serde_json::to_vec_pretty(settings).map_err(|e| write_error(e.to_string()))?;
         data.push(b'\n');
-        write_atomic(&self.path, &data, Durability::Durable).map_err(|e| write_error(e.to_string()))
+        write_atomic(&self.path, &data, Durability::Durable)
+            .map_err(|e| write_error(e.source.to_string()))
     }
 
     /// Loads, sets the chosen channel, saves; returns the saved settings.
@@ -436,5 +509,61 @@ mod tests {
             store.load(),
             Err(SettingsError::Write { .. }) | Err(SettingsError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn rollback_history_of_earlier_versions_is_read_leniently() {
+        let (_dir, store) = store();
+        // As the facade wrote it before the fields were typed, with junk added.
+        fs::write(
+            store.path(),
+            format!(
+                r#"{{"install_id":"{ID}","rolled_back_versions":["1.1.0","not a version",3],
+                "rollback_notice":{{"failed_version":"1.1.0","restored_version":"1.0.0"}}}}"#
+            ),
+        )
+        .unwrap();
+        let (settings, outcome) = store.load().unwrap();
+        assert_eq!(outcome, LoadOutcome::Loaded);
+        assert_eq!(settings.rolled_back_versions, [Version::new(1, 1, 0)]);
+        let notice = settings.rollback_notice.clone().unwrap();
+        assert_eq!(notice.failed_version, "1.1.0");
+        assert_eq!(notice.reason, "");
+        // A notice that is not an object is dropped, not a reason to reset the settings.
+        fs::write(
+            store.path(),
+            format!(r#"{{"install_id":"{ID}","rollback_notice":"1.1.0"}}"#),
+        )
+        .unwrap();
+        let (settings, outcome) = store.load().unwrap();
+        assert_eq!(outcome, LoadOutcome::Loaded);
+        assert_eq!(settings.rollback_notice, None);
+    }
+
+    #[test]
+    fn recorded_rollbacks_are_kept_newest_last_and_bounded() {
+        let mut s = UserSettings::new(InstallId::parse(ID).unwrap());
+        let notice = |v: &str| RollbackNotice {
+            failed_version: v.into(),
+            restored_version: "1.0.0".into(),
+            reason: format!("{v} failed"),
+        };
+        s.record_rollback(notice("1.1.0"), true);
+        s.record_rollback(notice("1.1.0"), false);
+        assert_eq!(s.rolled_back_versions, [Version::new(1, 1, 0)]);
+        s.record_rollback(notice("1.2.0"), false);
+        // The notice not yet taken stays unless replaced.
+        assert_eq!(s.rollback_notice.as_ref().unwrap().failed_version, "1.1.0");
+        s.record_rollback(notice("1.3.0"), true);
+        assert_eq!(s.rollback_notice.as_ref().unwrap().failed_version, "1.3.0");
+        for minor in 4..40 {
+            s.record_rollback(notice(&format!("1.{minor}.0")), true);
+        }
+        assert_eq!(s.rolled_back_versions.len(), MAX_ROLLED_BACK);
+        assert_eq!(s.rolled_back_versions.last(), Some(&Version::new(1, 39, 0)));
+        // Saved and read back the same.
+        let (_dir, store) = store();
+        store.save(&s).unwrap();
+        assert_eq!(store.load().unwrap().0, s);
     }
 }

@@ -85,12 +85,10 @@ fn an_unconfirmed_version_is_rolled_back_after_the_allowed_launches() {
         StartupOutcome::RolledBack {
             failed_version,
             restored_version,
-            restart_required,
             reason,
         } => {
             assert_eq!(failed_version, "2.0.0");
             assert_eq!(restored_version, "1.0.0");
-            assert!(restart_required);
             assert!(
                 reason.contains("did not confirm within 2 launches"),
                 "{reason}"
@@ -101,7 +99,13 @@ fn an_unconfirmed_version_is_rolled_back_after_the_allowed_launches() {
     assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
     // Confirming now is too late: nothing is pending.
     assert!(!inst.confirm().unwrap());
-    // The next start reports nothing and cleans up; a new update can be staged.
+    // The next start (the restored version) says what was rolled back and cleans up; the
+    // one after reports nothing; a new update can be staged.
+    assert!(matches!(
+        inst.startup().unwrap(),
+        StartupOutcome::RollbackFinished { failed_version, restored_version, .. }
+            if failed_version == "2.0.0" && restored_version == "1.0.0"
+    ));
     assert_eq!(inst.startup().unwrap(), StartupOutcome::Idle);
     assert!(inst.journal().unwrap().is_none());
     stage_and_install(&inst, &app.artifact);

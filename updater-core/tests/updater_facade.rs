@@ -14,11 +14,10 @@ use std::time::Duration;
 use selfupdate_support::*;
 use updater_core::install::State;
 use updater_core::policy::{ChannelNote, Disabled};
-use updater_core::release::HoldReason;
 use updater_core::tuf::download::DownloadOptions;
 use updater_core::{
-    AppUpdater, CheckResult, Direction, Hold, InstallTarget, Progress, StartupOutcome, Update,
-    UpdateError,
+    AppUpdater, CheckResult, Direction, HeldBackReason, InstallTarget, Progress, StartupOutcome,
+    Update, UpdateError,
 };
 
 /// A temporary app: its data dir, its executable (a plain file), a policy path.
@@ -78,11 +77,11 @@ fn available(result: CheckResult) -> Update {
     }
 }
 
-fn held(result: CheckResult) -> Vec<(String, Vec<Hold>)> {
+fn held(result: CheckResult) -> Vec<(String, Vec<HeldBackReason>)> {
     match result {
         CheckResult::HeldBack { held, .. } => held
             .into_iter()
-            .map(|h| (h.version.to_string(), h.reasons))
+            .map(|h| (h.version().to_string(), h.reasons))
             .collect(),
         other => panic!("expected held back, got {other:?}"),
     }
@@ -284,7 +283,10 @@ async fn a_rollback_is_reported_once_to_the_restored_version_and_not_offered_aga
     assert_eq!(fs::read(local.exe()).unwrap(), old_bytes);
     // The restored 1.0.0 learns about it once.
     let restored = local.updater("1.0.0", &server.url);
-    assert_eq!(restored.startup().unwrap(), StartupOutcome::Idle);
+    assert!(matches!(
+        restored.startup().unwrap(),
+        StartupOutcome::RollbackFinished { .. }
+    ));
     let notice = restored.take_rollback_notice().unwrap().unwrap();
     assert_eq!(notice.failed_version, "1.1.0");
     assert_eq!(notice.restored_version, "1.0.0");
@@ -296,7 +298,10 @@ async fn a_rollback_is_reported_once_to_the_restored_version_and_not_offered_aga
     assert_eq!(restored.take_rollback_notice().unwrap(), None);
     // And 1.1.0 is not offered again on this install.
     let held = held(restored.check().await.unwrap());
-    assert_eq!(held, [("1.1.0".to_string(), vec![Hold::RolledBack])]);
+    assert_eq!(
+        held,
+        [("1.1.0".to_string(), vec![HeldBackReason::RolledBack])]
+    );
 }
 
 #[tokio::test]
@@ -402,7 +407,7 @@ async fn rollout_min_version_and_critical_decide_what_is_offered_and_say_why() {
     assert_eq!(reasons[0].0, "1.3.0");
     assert!(matches!(
         reasons[0].1[..],
-        [Hold::Rule(HoldReason::MinVersion { .. })]
+        [HeldBackReason::MinVersion { .. }]
     ));
 
     // A rollout that reaches nobody holds 1.2.0 back...
@@ -417,7 +422,7 @@ async fn rollout_min_version_and_critical_decide_what_is_offered_and_say_why() {
     assert_eq!(versions, ["1.3.0", "1.2.0"]);
     assert!(matches!(
         reasons[1].1[..],
-        [Hold::Rule(HoldReason::Rollout { percent: 0, .. })]
+        [HeldBackReason::Rollout { percent: 0, .. }]
     ));
     // ...and an older release within reach is offered, with what was held back above it.
     repo.release(&local.artifact("v1.1.0", 1000), "1.1.0", "stable", &[]);

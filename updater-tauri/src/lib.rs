@@ -38,8 +38,8 @@ use tauri::{Manager, Runtime};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use models::{
-    ChannelInfo, CheckStatus, DownloadEvent, HeldInfo, PolicyStatus, RollbackInfo, UpdateMetadata,
-    UpdaterStatus,
+    ChannelInfo, CheckStatus, DownloadEvent, HeldBackInfo, PolicyStatus, RollbackInfo,
+    UpdateMetadata, UpdaterStatus,
 };
 pub use updater::{events, Updater};
 pub use updater_core;

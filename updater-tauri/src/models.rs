@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use updater_core::policy::{Effective, Source};
-use updater_core::{CheckResult, Direction, Held, Progress, RollbackNotice, Update};
+use updater_core::{CheckResult, Direction, HeldBack, Progress, RollbackNotice, Update};
 
 /// An update found by a check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,7 +19,7 @@ pub struct UpdateMetadata {
     pub critical: bool,
     pub size: u64,
     pub direction: &'static str,
-    pub held_back: Vec<HeldInfo>,
+    pub held_back: Vec<HeldBackInfo>,
 }
 
 impl From<&Update> for UpdateMetadata {
@@ -37,7 +37,7 @@ impl From<&Update> for UpdateMetadata {
                 Direction::Downgrade => "downgrade",
                 Direction::RollbackToPin => "rollbackToPin",
             },
-            held_back: u.held_back.iter().map(HeldInfo::from).collect(),
+            held_back: u.held_back.iter().map(HeldBackInfo::from).collect(),
         }
     }
 }
@@ -45,15 +45,15 @@ impl From<&Update> for UpdateMetadata {
 /// A newer release that was not offered, and why (one sentence per reason).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct HeldInfo {
+pub struct HeldBackInfo {
     pub version: String,
     pub reasons: Vec<String>,
 }
 
-impl From<&Held> for HeldInfo {
-    fn from(h: &Held) -> Self {
-        HeldInfo {
-            version: h.version.to_string(),
+impl From<&HeldBack> for HeldBackInfo {
+    fn from(h: &HeldBack) -> Self {
+        HeldBackInfo {
+            version: h.version().to_string(),
             reasons: h.reasons.iter().map(ToString::to_string).collect(),
         }
     }
@@ -71,7 +71,7 @@ pub enum CheckStatus {
     },
     HeldBack {
         channel: String,
-        held: Vec<HeldInfo>,
+        held: Vec<HeldBackInfo>,
     },
     Disabled {
         reason: String,
@@ -89,7 +89,7 @@ impl From<&CheckResult> for CheckStatus {
             },
             CheckResult::HeldBack { channel, held } => CheckStatus::HeldBack {
                 channel: channel.clone(),
-                held: held.iter().map(HeldInfo::from).collect(),
+                held: held.iter().map(HeldBackInfo::from).collect(),
             },
             CheckResult::Disabled { reason } => CheckStatus::Disabled {
                 reason: reason.to_string(),

@@ -145,6 +145,13 @@ fn startup<R: Runtime>(updater: &Updater<R>, engine: &AppUpdater) {
         Ok(StartupOutcome::Busy) => {
             tracing::info!("another instance is updating; startup bookkeeping skipped");
         }
+        Ok(StartupOutcome::RollbackFinished {
+            failed_version,
+            restored_version,
+            ..
+        }) => {
+            tracing::info!(%failed_version, %restored_version, "running the restored version");
+        }
         Ok(StartupOutcome::Idle | StartupOutcome::Staged { .. }) => {}
         Err(e) => tracing::error!(error = %crate::error::full_chain(&e), "update startup failed"),
     }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use updater_core::files::{self, Capped};
 use updater_core::tuf::crypto::HashAlg;
 use updater_core::tuf::metadata::Key;
 use updater_core::tuf::signer::{KeyKind, LocalKey, Signer};
@@ -200,32 +201,22 @@ impl KeyStore {
             return Ok(plain);
         }
         let passphrase = self.passphrase.for_new_keys()?;
-        pem::encrypt(&plain, &passphrase)
-            .map_err(|e| PackError::invalid(format!("cannot encrypt the new key: {e}")))
+        pem::encrypt(&plain, &passphrase).map_err(PackError::KeyEncryption)
     }
 }
 
 fn read_key_file(path: &Path) -> Result<Option<Zeroizing<String>>> {
-    let data = updater_core::files::read_capped(path, MAX_KEY_FILE)
-        .map_err(|e| PackError::BadKeyFile {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?
-        .into_data();
-    let Some(data) = data else {
-        if path.exists() {
-            return Err(PackError::BadKeyFile {
-                path: path.to_path_buf(),
-                reason: format!("larger than {MAX_KEY_FILE} bytes"),
-            });
-        }
-        return Ok(None);
-    };
-    let data = Zeroizing::new(data);
-    let text = std::str::from_utf8(&data).map_err(|_| PackError::BadKeyFile {
+    let bad = |reason: String| PackError::BadKeyFile {
         path: path.to_path_buf(),
-        reason: "not a PEM text file".into(),
-    })?;
+        reason,
+    };
+    let data =
+        match files::read_capped(path, MAX_KEY_FILE).map_err(|e| bad(e.source.to_string()))? {
+            Capped::Missing => return Ok(None),
+            Capped::TooLarge => return Err(bad(format!("larger than {MAX_KEY_FILE} bytes"))),
+            Capped::Data(data) => Zeroizing::new(data),
+        };
+    let text = std::str::from_utf8(&data).map_err(|_| bad("not a PEM text file".into()))?;
     Ok(Some(Zeroizing::new(text.to_string())))
 }
 

@@ -3,23 +3,27 @@
 //! Root lists the root, targets, snapshot and timestamp keys; top-level targets lists no
 //! targets and delegates `<channel>/*/*/*/*` to one role per channel, each with its own key
 //! (so CI can hold the beta key while stable needs the release manager's).
+//!
+//! The new roles are signed like any change, by [`Draft::sign`] (as a [`Draft::first`]), and
+//! written, with the key files and settings, by one [`Transaction`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use updater_core::files::FileError;
 use updater_core::tuf::metadata::{
-    Common, DelegatedRole, Delegations, Extra, Key, RoleKeys, Root, Snapshot, Targets, Timestamp,
-    ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
+    Common, DelegatedRole, Delegations, Extra, Key, RoleKeys, Root, Targets, ROOT, SNAPSHOT,
+    TARGETS, TIMESTAMP,
 };
-use updater_core::tuf::signer::{expiry_in, LocalKey, Signer};
+use updater_core::tuf::signer::{LocalKey, Signer};
 
 use crate::error::{PackError, Result};
 use crate::keys::{short, KeyStore, Passphrase};
 use crate::lifetime::ExpiryPolicy;
 use crate::names::{channel_pattern, check_channel};
 use crate::project::{KeyType, Project, ProjectConfig};
-use crate::repo::{meta_file, sign_value, RoleVersion};
+use crate::repo::{Draft, RoleVersion, Roles};
 use crate::txn::{Lock, Phase, Transaction};
 
 #[derive(Clone, Debug)]
@@ -68,7 +72,11 @@ const MAX_ROOT_KEYS: u32 = 16;
 
 fn check_options(opts: &InitOptions) -> Result<()> {
     if opts.channels.is_empty() {
-        return Err(PackError::invalid("--channels: give at least one channel"));
+        return Err(PackError::BadArgument {
+            flag: "--channels",
+            value: None,
+            reason: "give at least one channel".into(),
+        });
     }
     for (i, c) in opts.channels.iter().enumerate() {
         check_channel(c)?;
@@ -80,26 +88,29 @@ fn check_options(opts: &InitOptions) -> Result<()> {
         }
     }
     if !(1..=MAX_ROOT_KEYS).contains(&opts.root_keys) {
-        return Err(PackError::invalid(format!(
-            "--root-keys {}: must be 1 to {MAX_ROOT_KEYS}",
-            opts.root_keys
-        )));
+        return Err(PackError::bad_value(
+            "--root-keys",
+            opts.root_keys,
+            format!("must be 1 to {MAX_ROOT_KEYS}"),
+        ));
     }
     if opts.root_threshold == 0 || opts.root_threshold > opts.root_keys {
-        return Err(PackError::invalid(format!(
-            "--root-threshold {}: must be 1 to the number of root keys ({})",
-            opts.root_threshold, opts.root_keys
-        )));
+        return Err(PackError::bad_value(
+            "--root-threshold",
+            opts.root_threshold,
+            format!("must be 1 to the number of root keys ({})", opts.root_keys),
+        ));
     }
     for role in &opts.encrypt {
         let known = role == "all"
             || [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role.as_str())
             || opts.channels.contains(role);
         if !known {
-            return Err(PackError::invalid(format!(
-                "--encrypt {role}: not a role of this repository (use all, root, targets, \
-                 snapshot, timestamp or a channel)"
-            )));
+            return Err(PackError::UnknownRole {
+                flag: "--encrypt",
+                name: role.clone(),
+                known: "use all, root, targets, snapshot, timestamp or a channel".into(),
+            });
         }
     }
     Ok(())
@@ -140,6 +151,115 @@ struct NewKey {
     key: LocalKey,
 }
 
+/// A key for every role: the root keys, targets, snapshot, timestamp, then the channels.
+fn generate_keys(opts: &InitOptions) -> Result<Vec<NewKey>> {
+    let roles = std::iter::repeat_n(ROOT, opts.root_keys as usize)
+        .chain([TARGETS, SNAPSHOT, TIMESTAMP])
+        .chain(opts.channels.iter().map(String::as_str));
+    roles
+        .map(|role| {
+            Ok(NewKey {
+                role: role.to_string(),
+                key: LocalKey::generate(opts.key_type.kind())?,
+            })
+        })
+        .collect()
+}
+
+fn ids_of(keys: &[NewKey], role: &str) -> Vec<String> {
+    keys.iter()
+        .filter(|k| k.role == role)
+        .map(|k| k.key.keyid().to_string())
+        .collect()
+}
+
+fn public_keys<'a>(keys: impl Iterator<Item = &'a NewKey>) -> BTreeMap<String, Key> {
+    keys.map(|k| (k.key.keyid().to_string(), k.key.public_key().clone()))
+        .collect()
+}
+
+/// The unsigned roles of the new repository: root lists the top-level keys, targets
+/// delegates each channel's paths to the channel's key, the channel roles list nothing.
+/// Versions and expiry dates are set when they are signed.
+fn first_roles(
+    project: &Project,
+    opts: &InitOptions,
+    keys: &[NewKey],
+    now: DateTime<Utc>,
+) -> Roles {
+    let top_level = [ROOT, TARGETS, SNAPSHOT, TIMESTAMP];
+    let root = Root {
+        common: Common::new(0, now),
+        consistent_snapshot: true,
+        keys: public_keys(keys.iter().filter(|k| top_level.contains(&k.role.as_str()))),
+        roles: top_level
+            .iter()
+            .map(|role| {
+                let threshold = if *role == ROOT {
+                    opts.root_threshold
+                } else {
+                    1
+                };
+                (
+                    role.to_string(),
+                    RoleKeys::new(ids_of(keys, role), u64::from(threshold)),
+                )
+            })
+            .collect(),
+        extra: Extra::new(),
+    };
+    let delegated = opts
+        .channels
+        .iter()
+        .map(|channel| DelegatedRole {
+            name: channel.clone(),
+            keyids: ids_of(keys, channel),
+            threshold: 1,
+            terminating: true,
+            paths: Some(vec![channel_pattern(channel)]),
+            path_hash_prefixes: None,
+            extra: Extra::new(),
+        })
+        .collect();
+    let mut targets = Targets::new(Common::new(0, now));
+    targets.delegations = Some(Delegations {
+        keys: public_keys(keys.iter().filter(|k| opts.channels.contains(&k.role))),
+        roles: Some(delegated),
+        succinct_roles: None,
+        extra: Extra::new(),
+    });
+    let channels = opts
+        .channels
+        .iter()
+        .map(|c| (c.clone(), Targets::new(Common::new(0, now))))
+        .collect();
+    Roles::new_repository(&project.metadata_dir(), root, targets, channels, now)
+}
+
+/// Stages the key files, encrypted for the roles `opts` names.
+fn stage_key_files(
+    store: &KeyStore,
+    txn: &mut Transaction,
+    opts: &InitOptions,
+    keys: &[NewKey],
+) -> Result<Vec<KeyInfo>> {
+    let encrypt_all = opts.encrypt.iter().any(|r| r == "all");
+    keys.iter()
+        .map(|NewKey { role, key }| {
+            let encrypted = encrypt_all || opts.encrypt.contains(role);
+            let pem = store.encode_new(key, encrypted)?;
+            let path = store.path_of(role, key.keyid());
+            txn.add_private(&path, pem.as_bytes())?;
+            Ok(KeyInfo {
+                role: role.clone(),
+                keyid: key.keyid().to_string(),
+                path,
+                encrypted,
+            })
+        })
+        .collect()
+}
+
 pub fn init(
     project: &Project,
     opts: &InitOptions,
@@ -150,184 +270,27 @@ pub fn init(
     refuse_existing(project)?;
     let mut created = CreatedDir(None);
     if !project.dir().exists() {
-        std::fs::create_dir_all(project.dir()).map_err(|e| PackError::io(project.dir(), e))?;
+        std::fs::create_dir_all(project.dir()).map_err(FileError::at(project.dir()))?;
         created.0 = Some(project.dir().to_path_buf());
     }
     let lock = Lock::acquire(&project.lock_path())?;
     let store = KeyStore::new(project.keys_dir(), passphrase);
     let mut txn = Transaction::new(project.dir())?;
 
-    let kind = opts.key_type.kind();
-    let mut new_keys: Vec<NewKey> = Vec::new();
-    let mut generate = |role: &str| -> Result<String> {
-        let key = LocalKey::generate(kind)?;
-        let id = key.keyid().to_string();
-        new_keys.push(NewKey {
-            role: role.to_string(),
-            key,
-        });
-        Ok(id)
-    };
-    let root_ids = (0..opts.root_keys)
-        .map(|_| generate(ROOT))
-        .collect::<Result<Vec<_>>>()?;
-    let targets_id = generate(TARGETS)?;
-    let snapshot_id = generate(SNAPSHOT)?;
-    let timestamp_id = generate(TIMESTAMP)?;
-    let channel_ids = opts
-        .channels
-        .iter()
-        .map(|c| generate(c).map(|id| (c.clone(), id)))
-        .collect::<Result<Vec<_>>>()?;
-
-    let public = |id: &str| -> Result<Key> {
-        new_keys
-            .iter()
-            .find(|k| k.key.keyid() == id)
-            .map(|k| k.key.public_key().clone())
-            .ok_or_else(|| PackError::invalid("key vanished"))
-    };
-    let expires = |role: &str| expiry_in(now, 0) + opts.expires.lifetime(role).duration();
-    let dir = project.metadata_dir();
-    let mut roles = Vec::new();
-
-    // Root.
-    let mut root_keys = BTreeMap::new();
-    for id in root_ids
-        .iter()
-        .chain([&targets_id, &snapshot_id, &timestamp_id])
-    {
-        root_keys.insert(id.clone(), public(id)?);
+    let new_keys = generate_keys(opts)?;
+    let keys = stage_key_files(&store, &mut txn, opts, &new_keys)?;
+    let mut draft = Draft::first(first_roles(project, opts, &new_keys, now));
+    for NewKey { key, .. } in new_keys {
+        draft.add_new_key(key);
     }
-    let root = Root {
-        common: Common::new(1, expires(ROOT)),
-        consistent_snapshot: true,
-        keys: root_keys,
-        roles: BTreeMap::from([
-            (
-                ROOT.to_string(),
-                RoleKeys::new(root_ids.clone(), u64::from(opts.root_threshold)),
-            ),
-            (
-                TARGETS.to_string(),
-                RoleKeys::new(vec![targets_id.clone()], 1),
-            ),
-            (
-                SNAPSHOT.to_string(),
-                RoleKeys::new(vec![snapshot_id.clone()], 1),
-            ),
-            (
-                TIMESTAMP.to_string(),
-                RoleKeys::new(vec![timestamp_id.clone()], 1),
-            ),
-        ]),
-        extra: Extra::new(),
-    };
-    let signers_of = |ids: &[String]| -> Vec<&LocalKey> {
-        new_keys
+    let mut roles = draft.sign(&store, &opts.expires, now, &mut txn)?;
+    // Channels in the order given, then the top-level roles.
+    roles.sort_by_key(|r| {
+        opts.channels
             .iter()
-            .filter(|k| ids.iter().any(|id| id == k.key.keyid()))
-            .map(|k| &k.key)
-            .collect()
-    };
-
-    // Channels, then targets delegating to them.
-    let mut snapshot_meta = BTreeMap::new();
-    let mut delegated = Vec::new();
-    let mut delegation_keys = BTreeMap::new();
-    for (channel, id) in &channel_ids {
-        let targets = Targets::new(Common::new(1, expires(channel)));
-        let bytes = sign_value(&targets.to_value(), &signers_of(std::slice::from_ref(id)))?;
-        let file = format!("1.{channel}.json");
-        txn.add_bytes(Phase::Delegated, &dir.join(&file), &bytes, false)?;
-        snapshot_meta.insert(format!("{channel}.json"), meta_file(1, &bytes));
-        roles.push(role_version(channel, &targets.common, file));
-        delegation_keys.insert(id.clone(), public(id)?);
-        delegated.push(DelegatedRole {
-            name: channel.clone(),
-            keyids: vec![id.clone()],
-            threshold: 1,
-            terminating: true,
-            paths: Some(vec![channel_pattern(channel)]),
-            path_hash_prefixes: None,
-            extra: Extra::new(),
-        });
-    }
-    let mut targets = Targets::new(Common::new(1, expires(TARGETS)));
-    targets.delegations = Some(Delegations {
-        keys: delegation_keys,
-        roles: Some(delegated),
-        succinct_roles: None,
-        extra: Extra::new(),
+            .position(|c| *c == r.role)
+            .unwrap_or(usize::MAX)
     });
-    let bytes = sign_value(
-        &targets.to_value(),
-        &signers_of(std::slice::from_ref(&targets_id)),
-    )?;
-    txn.add_bytes(
-        Phase::TopTargets,
-        &dir.join("1.targets.json"),
-        &bytes,
-        false,
-    )?;
-    snapshot_meta.insert("targets.json".into(), meta_file(1, &bytes));
-    roles.push(role_version(
-        TARGETS,
-        &targets.common,
-        "1.targets.json".into(),
-    ));
-
-    let snapshot = Snapshot {
-        common: Common::new(1, expires(SNAPSHOT)),
-        meta: snapshot_meta,
-        extra: Extra::new(),
-    };
-    let bytes = sign_value(
-        &snapshot.to_value(),
-        &signers_of(std::slice::from_ref(&snapshot_id)),
-    )?;
-    txn.add_bytes(Phase::Snapshot, &dir.join("1.snapshot.json"), &bytes, false)?;
-    roles.push(role_version(
-        SNAPSHOT,
-        &snapshot.common,
-        "1.snapshot.json".into(),
-    ));
-
-    let timestamp = Timestamp {
-        common: Common::new(1, expires(TIMESTAMP)),
-        snapshot_meta: meta_file(1, &bytes),
-        extra: Extra::new(),
-    };
-    let bytes = sign_value(
-        &timestamp.to_value(),
-        &signers_of(std::slice::from_ref(&timestamp_id)),
-    )?;
-    txn.add_bytes(Phase::Timestamp, &dir.join("timestamp.json"), &bytes, false)?;
-    roles.push(role_version(
-        TIMESTAMP,
-        &timestamp.common,
-        "timestamp.json".into(),
-    ));
-
-    let bytes = sign_value(&root.to_value(), &signers_of(&root_ids))?;
-    txn.add_bytes(Phase::Root, &project.first_root(), &bytes, false)?;
-    roles.push(role_version(ROOT, &root.common, "1.root.json".into()));
-
-    // Key files.
-    let encrypt_all = opts.encrypt.iter().any(|r| r == "all");
-    let mut keys = Vec::new();
-    for NewKey { role, key } in &new_keys {
-        let encrypted = encrypt_all || opts.encrypt.contains(role);
-        let pem = store.encode_new(key, encrypted)?;
-        let path = store.path_of(role, key.keyid());
-        txn.add_private(&path, pem.as_bytes())?;
-        keys.push(KeyInfo {
-            role: role.clone(),
-            keyid: key.keyid().to_string(),
-            path,
-            encrypted,
-        });
-    }
 
     let config = ProjectConfig::new(opts.key_type, opts.expires.clone());
     txn.add_bytes(
@@ -347,15 +310,6 @@ pub fn init(
         roles,
         channels: opts.channels.clone(),
     })
-}
-
-fn role_version(role: &str, common: &Common, file: String) -> RoleVersion {
-    RoleVersion {
-        role: role.to_string(),
-        version: common.version,
-        expires: common.expires,
-        file,
-    }
 }
 
 impl std::fmt::Display for InitReport {
@@ -405,4 +359,66 @@ pub fn display_rel(path: &Path, base: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(f: impl FnOnce(&mut InitOptions)) -> InitOptions {
+        let mut opts = InitOptions::default();
+        f(&mut opts);
+        opts
+    }
+
+    #[test]
+    fn bad_options_name_their_flag() {
+        let err = check_options(&options(|o| o.channels.clear())).unwrap_err();
+        assert!(matches!(
+            err,
+            PackError::BadArgument {
+                flag: "--channels",
+                value: None,
+                ..
+            }
+        ));
+        let err = check_options(&options(|o| o.root_keys = 0)).unwrap_err();
+        assert!(
+            matches!(err, PackError::BadArgument { flag: "--root-keys", value: Some(v), .. } if v == "0")
+        );
+        let err = check_options(&options(|o| {
+            o.root_keys = 2;
+            o.root_threshold = 3;
+        }))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            PackError::BadArgument {
+                flag: "--root-threshold",
+                ..
+            }
+        ));
+        let err = check_options(&options(|o| o.encrypt = vec!["nightly".into()])).unwrap_err();
+        assert!(
+            matches!(err, PackError::UnknownRole { flag: "--encrypt", name, .. } if name == "nightly")
+        );
+        let err = check_options(&options(|o| {
+            o.channels = vec!["beta".into(), "beta".into()]
+        }))
+        .unwrap_err();
+        assert!(matches!(err, PackError::BadChannelName { name, .. } if name == "beta"));
+        assert!(check_options(&options(|o| o.encrypt = vec!["all".into(), "beta".into()])).is_ok());
+    }
+
+    #[test]
+    fn refuses_an_existing_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::new(dir.path(), None);
+        assert!(refuse_existing(&project).is_ok());
+        std::fs::write(project.config_path(), b"{}").unwrap();
+        assert!(matches!(
+            refuse_existing(&project),
+            Err(PackError::AlreadyInitialized(_, path)) if path == project.config_path()
+        ));
+    }
 }

@@ -39,16 +39,21 @@ fn check(opts: &PromoteOptions) -> Result<semver::Version> {
     check_channel(&opts.from)?;
     check_channel(&opts.to)?;
     if opts.from == opts.to {
-        return Err(PackError::invalid(format!(
-            "--from and --to are both {}",
-            opts.from
-        )));
+        return Err(PackError::bad_value(
+            "--to",
+            &opts.to,
+            "the same channel as --from",
+        ));
     }
     if let Some(p) = &opts.platform {
         check_platform(p)?;
     }
-    if opts.rollout.is_some_and(|p| p > 100) {
-        return Err(PackError::invalid("--rollout: a percentage is 0 to 100"));
+    if let Some(pct) = opts.rollout.filter(|p| *p > 100) {
+        return Err(PackError::bad_value(
+            "--rollout",
+            pct,
+            "a percentage is 0 to 100",
+        ));
     }
     Ok(version)
 }
@@ -181,5 +186,34 @@ impl std::fmt::Display for PromoteReport {
             writeln!(f, "Promoted {t}")?;
         }
         crate::ops::write_roles(f, &self.outcome.roles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_options_name_their_flag() {
+        let opts = PromoteOptions {
+            app: "demo".into(),
+            version: "1.0.0".into(),
+            from: "beta".into(),
+            to: "beta".into(),
+            ..PromoteOptions::default()
+        };
+        assert!(matches!(
+            check(&opts),
+            Err(PackError::BadArgument { flag: "--to", .. })
+        ));
+        let opts = PromoteOptions {
+            to: "stable".into(),
+            rollout: Some(200),
+            ..opts
+        };
+        assert!(matches!(
+            check(&opts),
+            Err(PackError::BadArgument { flag: "--rollout", value: Some(v), .. }) if v == "200"
+        ));
     }
 }

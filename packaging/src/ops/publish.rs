@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use updater_core::files::{self, FileError};
 use updater_core::tuf::metadata::{ROOT, SNAPSHOT, TARGETS};
 
 use crate::error::{PackError, Result};
@@ -56,27 +57,25 @@ fn metadata_phase(name: &str) -> Option<(Phase, u64)> {
     Some((phase, n))
 }
 
-fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
+/// The files under `dir`, as paths relative to the repository (`dir` is at `rel`).
+fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(PackError::io(dir, e)),
+        Err(e) => return Err(FileError::new(dir, e).into()),
     };
     for entry in entries {
-        let entry = entry.map_err(|e| PackError::io(dir, e))?;
+        let entry = entry.map_err(FileError::at(dir))?;
         let path = entry.path();
-        let kind = entry.file_type().map_err(|e| PackError::io(&path, e))?;
+        let kind = entry.file_type().map_err(FileError::at(&path))?;
+        let Some(name) = entry.file_name().to_str().map(|n| format!("{rel}/{n}")) else {
+            tracing::warn!(file = %path.display(), "not a UTF-8 name; not published");
+            continue;
+        };
         if kind.is_dir() {
-            walk(&path, base, out)?;
+            walk(&path, &name, out)?;
         } else if kind.is_file() {
-            let rel = path
-                .strip_prefix(base)
-                .map_err(|_| PackError::invalid("path outside the repository"))?;
-            let rel: Vec<&str> = rel
-                .components()
-                .filter_map(|c| c.as_os_str().to_str())
-                .collect();
-            out.push(rel.join("/"));
+            out.push(name);
         }
     }
     Ok(())
@@ -85,14 +84,14 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
 /// Files of the repository in publication order.
 pub fn publication_order(repository: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
-    walk(&repository.join("targets"), repository, &mut files)?;
+    walk(&repository.join("targets"), "targets", &mut files)?;
     let mut ordered: Vec<(Phase, u64, String)> = files
         .into_iter()
         .filter(|f| !is_temporary(f))
         .map(|f| (Phase::Targets, 0, f))
         .collect();
     let mut metadata = Vec::new();
-    walk(&repository.join("metadata"), repository, &mut metadata)?;
+    walk(&repository.join("metadata"), "metadata", &mut metadata)?;
     for file in metadata {
         let name = file.rsplit('/').next().unwrap_or(&file);
         match metadata_phase(name) {
@@ -115,7 +114,7 @@ fn same(src: &Path, dest: &Path, is_target: bool) -> Result<bool> {
     let Ok(dest_meta) = std::fs::metadata(dest) else {
         return Ok(false);
     };
-    let src_meta = std::fs::metadata(src).map_err(|e| PackError::io(src, e))?;
+    let src_meta = std::fs::metadata(src).map_err(FileError::at(src))?;
     if src_meta.len() != dest_meta.len() {
         return Ok(false);
     }
@@ -126,32 +125,30 @@ fn same(src: &Path, dest: &Path, is_target: bool) -> Result<bool> {
 }
 
 fn copy_atomic(src: &Path, dest: &Path) -> Result<()> {
-    let dir = dest
-        .parent()
-        .ok_or_else(|| PackError::invalid(format!("{} has no parent", dest.display())))?;
-    std::fs::create_dir_all(dir).map_err(|e| PackError::io(dir, e))?;
+    // `dest` is DEST joined with a relative path: it always has a parent.
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(FileError::at(dir))?;
     let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .suffix(".part")
         .tempfile_in(dir)
-        .map_err(|e| PackError::io(dir, e))?;
-    let mut input = std::fs::File::open(src).map_err(|e| PackError::io(src, e))?;
+        .map_err(FileError::at(dir))?;
+    let mut input = std::fs::File::open(src).map_err(FileError::at(src))?;
     let mut output = tmp.as_file();
-    std::io::copy(&mut input, &mut output).map_err(|e| PackError::io(dest, e))?;
+    std::io::copy(&mut input, &mut output).map_err(FileError::at(dest))?;
     // Temporary files are owner-only; what is published must be readable by the server.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| PackError::io(dest, e))?;
+            .map_err(FileError::at(dest))?;
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| PackError::io(dest, e))?;
+    tmp.as_file().sync_all().map_err(FileError::at(dest))?;
     tmp.persist(dest)
-        .map_err(|e| PackError::io(dest, e.error))?;
-    updater_core::files::sync_dir(dir).map_err(|e| PackError::invalid(e.to_string()))
+        .map_err(|e| FileError::new(dest, e.error))?;
+    files::sync_dir(dir)?;
+    Ok(())
 }
 
 pub fn publish(
@@ -162,17 +159,16 @@ pub fn publish(
 ) -> Result<PublishReport> {
     let source = repository_of(dir);
     let verified = verify(&source, now)?;
-    let src_abs = std::fs::canonicalize(&source).map_err(|e| PackError::io(&source, e))?;
+    let src_abs = std::fs::canonicalize(&source).map_err(FileError::at(&source))?;
     let dest_abs = match std::fs::canonicalize(dest) {
         Ok(p) => p,
-        Err(_) => std::path::absolute(dest).map_err(|e| PackError::io(dest, e))?,
+        Err(_) => std::path::absolute(dest).map_err(FileError::at(dest))?,
     };
     if dest_abs.starts_with(&src_abs) || src_abs.starts_with(&dest_abs) {
-        return Err(PackError::invalid(format!(
-            "destination {} overlaps the repository {}",
-            dest.display(),
-            source.display()
-        )));
+        return Err(PackError::DestinationOverlaps {
+            dest: dest.to_path_buf(),
+            repository: source,
+        });
     }
     let mut copied = Vec::new();
     let mut skipped = 0;

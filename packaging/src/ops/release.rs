@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
+use updater_core::files::{self, Capped};
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::clock::format_time;
@@ -54,16 +55,20 @@ fn check(opts: &ReleaseOptions) -> Result<(TargetPath, semver::Version, String)>
     if let Some(min) = &opts.min_version {
         let min = parse_version(min)?;
         if min > version {
-            return Err(PackError::invalid(format!(
-                "--min-version {min} is above the release's version {version}"
-            )));
+            return Err(PackError::bad_value(
+                "--min-version",
+                min,
+                format!("above the release's version {version}"),
+            ));
         }
     }
     if let Some(pct) = opts.rollout {
         if pct > 100 {
-            return Err(PackError::invalid(format!(
-                "--rollout {pct}: a percentage is 0 to 100"
-            )));
+            return Err(PackError::bad_value(
+                "--rollout",
+                pct,
+                "a percentage is 0 to 100",
+            ));
         }
     }
     let artifact = &opts.artifact;
@@ -125,16 +130,11 @@ fn read_notes(path: &Path) -> Result<String> {
         path: path.to_path_buf(),
         reason,
     };
-    let data = updater_core::files::read_capped(path, MAX_NOTES)
-        .map_err(|e| bad(e.to_string()))?
-        .into_data()
-        .ok_or_else(|| {
-            bad(if path.exists() {
-                format!("larger than {MAX_NOTES} bytes")
-            } else {
-                "no such file".into()
-            })
-        })?;
+    let data = match files::read_capped(path, MAX_NOTES).map_err(|e| bad(e.source.to_string()))? {
+        Capped::Data(data) => data,
+        Capped::TooLarge => return Err(bad(format!("larger than {MAX_NOTES} bytes"))),
+        Capped::Missing => return Err(bad("no such file".into())),
+    };
     String::from_utf8(data).map_err(|_| bad("not UTF-8 text".into()))
 }
 
@@ -286,5 +286,59 @@ impl std::fmt::Display for ReleaseReport {
         writeln!(f, "  {} bytes, sha256 {}", self.length, self.sha256)?;
         writeln!(f, "  stored as {}", self.stored.display())?;
         crate::ops::write_roles(f, &self.outcome.roles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> ReleaseOptions {
+        ReleaseOptions {
+            app: "demo".into(),
+            version: "1.2.0".into(),
+            platform: "linux-x86_64".into(),
+            channel: "beta".into(),
+            artifact: PathBuf::from("/nonexistent/demo.AppImage"),
+            ..ReleaseOptions::default()
+        }
+    }
+
+    #[test]
+    fn bad_options_name_their_flag() {
+        let opts = ReleaseOptions {
+            rollout: Some(101),
+            ..options()
+        };
+        assert!(matches!(
+            check(&opts),
+            Err(PackError::BadArgument { flag: "--rollout", value: Some(v), .. }) if v == "101"
+        ));
+        let opts = ReleaseOptions {
+            min_version: Some("2.0.0".into()),
+            ..options()
+        };
+        assert!(matches!(
+            check(&opts),
+            Err(PackError::BadArgument {
+                flag: "--min-version",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(&options()),
+            Err(PackError::BadArtifact { reason, .. }) if reason == "no such file"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ReleaseOptions {
+            notes: Some(dir.path().join("missing.md")),
+            artifact: dir.path().join("demo.AppImage"),
+            ..options()
+        };
+        std::fs::write(&opts.artifact, b"bytes").unwrap();
+        assert!(matches!(
+            check(&opts),
+            Err(PackError::BadNotes { reason, .. }) if reason == "no such file"
+        ));
     }
 }

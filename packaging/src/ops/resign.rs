@@ -10,9 +10,11 @@ use crate::project::Project;
 
 pub fn resign(project: &Project, ctx: Context, roles: &[String]) -> Result<Outcome> {
     if roles.is_empty() {
-        return Err(PackError::invalid(
-            "resign: name at least one role with --role",
-        ));
+        return Err(PackError::BadArgument {
+            flag: "--role",
+            value: None,
+            reason: "name at least one role to re-sign".into(),
+        });
     }
     let mut session = Session::open(project, ctx)?;
     let channels = session.state().channel_names();
@@ -20,11 +22,14 @@ pub fn resign(project: &Project, ctx: Context, roles: &[String]) -> Result<Outco
         let known = [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role.as_str())
             || channels.contains(role);
         if !known {
-            return Err(PackError::invalid(format!(
-                "--role {role}: not a role of this repository (root, targets, snapshot, \
-                 timestamp, {})",
-                channels.join(", ")
-            )));
+            return Err(PackError::UnknownRole {
+                flag: "--role",
+                name: role.clone(),
+                known: format!(
+                    "root, targets, snapshot, timestamp, {}",
+                    channels.join(", ")
+                ),
+            });
         }
         session.draft.touch(role)?;
     }

@@ -12,7 +12,7 @@
 //! asked); outgoing key files move to `keys/retired/<role>/` once the change is published.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use updater_core::tuf::metadata::{Key, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
 use updater_core::tuf::signer::{LocalKey, Signer};
@@ -21,6 +21,7 @@ use crate::error::{PackError, Result};
 use crate::keys::short;
 use crate::ops::session::{Context, Outcome, Session};
 use crate::project::{KeyType, Project};
+use crate::repo::Draft;
 
 #[derive(Clone, Debug, Default)]
 pub struct RotateOptions {
@@ -76,43 +77,56 @@ fn current(session: &Session, role: &str) -> Result<RoleKeySet> {
             keyids: r.keyids.clone(),
             threshold: r.threshold,
         })
-        .ok_or_else(|| {
-            PackError::invalid(format!(
-                "--role {role}: not a role of this repository (root, targets, snapshot, \
-                 timestamp, {})",
+        .ok_or_else(|| PackError::UnknownRole {
+            flag: "--role",
+            name: role.to_string(),
+            known: format!(
+                "root, targets, snapshot, timestamp, {}",
                 state.channel_names().join(", ")
-            ))
+            ),
         })
 }
 
 fn resolve(keyids: &[String], wanted: &str, role: &str) -> Result<String> {
     if wanted.len() < 4 {
-        return Err(PackError::invalid(format!(
-            "--remove {wanted}: give at least 4 characters of the key ID"
-        )));
+        return Err(PackError::bad_value(
+            "--remove",
+            wanted,
+            "give at least 4 characters of the key ID",
+        ));
     }
     let matches: Vec<&String> = keyids.iter().filter(|k| k.starts_with(wanted)).collect();
     match matches.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(PackError::invalid(format!(
-            "--remove {wanted}: role {role} has no such key (its keys: {})",
-            keyids
+        [] => Err(PackError::UnknownKey {
+            role: role.to_string(),
+            wanted: wanted.to_string(),
+            known: keyids
                 .iter()
                 .map(|k| short(k))
                 .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-        _ => Err(PackError::invalid(format!(
-            "--remove {wanted}: matches several keys of {role}; give more characters"
-        ))),
+                .join(", "),
+        }),
+        _ => Err(PackError::bad_value(
+            "--remove",
+            wanted,
+            format!("matches several keys of {role}; give more characters"),
+        )),
     }
 }
 
-pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<RotateReport> {
-    let mut session = Session::open(project, ctx)?;
-    let role = opts.role.as_str();
-    let before = current(&session, role)?;
+/// What a rotation changes, decided before any key is made.
+struct Plan {
+    /// Keys leaving the role.
+    removed: Vec<String>,
+    /// Keys staying.
+    kept: Vec<String>,
+    /// New keys to make.
+    add: u32,
+    threshold: u64,
+}
 
+fn plan(opts: &RotateOptions, role: &str, before: &RoleKeySet) -> Result<Plan> {
     let mut removed: Vec<String> = Vec::new();
     if opts.replace {
         removed.extend(before.keyids.iter().cloned());
@@ -130,9 +144,10 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
     };
     let threshold = opts.threshold.unwrap_or(before.threshold);
     if removed.is_empty() && add == 0 && threshold == before.threshold {
-        return Err(PackError::invalid(
-            "rotate: nothing to change; use --replace, --add N, --remove KEYID or --threshold N",
-        ));
+        return Err(PackError::NothingToChange {
+            command: "rotate",
+            options: "--replace, --add N, --remove KEYID or --threshold N",
+        });
     }
     let kept: Vec<String> = before
         .keyids
@@ -142,16 +157,149 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
         .collect();
     let total = kept.len() + add as usize;
     if total > MAX_KEYS {
-        return Err(PackError::invalid(format!(
-            "role {role} would have {total} keys; at most {MAX_KEYS}"
-        )));
+        return Err(PackError::TooManyKeys {
+            role: role.to_string(),
+            count: total,
+            max: MAX_KEYS,
+        });
     }
     if threshold == 0 || threshold > total as u64 {
-        return Err(PackError::invalid(format!(
-            "threshold {threshold} for {role}, which would have {total} key(s): \
-             the threshold must be 1 to the number of keys"
-        )));
+        return Err(PackError::BadThreshold {
+            role: role.to_string(),
+            threshold,
+            keys: total,
+        });
     }
+    Ok(Plan {
+        removed,
+        kept,
+        add,
+        threshold,
+    })
+}
+
+/// New keys of `role`, staged as key files and available to sign with; their IDs, files and
+/// public keys.
+fn make_keys(
+    session: &mut Session,
+    role: &str,
+    opts: &RotateOptions,
+    before: &RoleKeySet,
+    count: u32,
+) -> Result<Vec<(String, PathBuf, Key)>> {
+    let key_type = opts.key_type.unwrap_or(session.config.key_type);
+    let encrypt = opts.encrypt.unwrap_or_else(|| {
+        before
+            .keyids
+            .iter()
+            .any(|id| session.keys.is_encrypted(role, id))
+    });
+    let mut made = Vec::new();
+    for _ in 0..count {
+        let key = LocalKey::generate(key_type.kind())?;
+        let id = key.keyid().to_string();
+        let pem = session.keys.encode_new(&key, encrypt)?;
+        let path = session.keys.path_of(role, &id);
+        session.txn.add_private(&path, pem.as_bytes())?;
+        made.push((id, path, key.public_key().clone()));
+        session.draft.add_new_key(key);
+    }
+    Ok(made)
+}
+
+/// Lists `keyids` and `threshold` for a top-level role in a new root.
+fn set_top_level_keys(
+    draft: &mut Draft,
+    role: &str,
+    new: &[(String, PathBuf, Key)],
+    keyids: Vec<String>,
+    threshold: u64,
+) {
+    let root = draft.root_mut();
+    for (id, _, key) in new {
+        root.keys.insert(id.clone(), key.clone());
+    }
+    if let Some(r) = root.roles.get_mut(role) {
+        r.keyids = keyids;
+        r.threshold = threshold;
+    }
+    let used: Vec<String> = root
+        .roles
+        .values()
+        .flat_map(|r| r.keyids.iter().cloned())
+        .collect();
+    root.keys.retain(|id, _| used.contains(id));
+    match role {
+        TARGETS => {
+            draft.targets_mut();
+        }
+        SNAPSHOT => draft.touch_snapshot(),
+        _ => {}
+    }
+}
+
+/// Lists `keyids` and `threshold` for a channel in the top-level targets' delegation.
+fn set_channel_keys(
+    draft: &mut Draft,
+    role: &str,
+    new: &[(String, PathBuf, Key)],
+    keyids: Vec<String>,
+    threshold: u64,
+) -> Result<()> {
+    let targets = draft.targets_mut();
+    if let Some(d) = targets.delegations.as_mut() {
+        for (id, _, key) in new {
+            d.keys.insert(id.clone(), key.clone());
+        }
+        if let Some(r) = d
+            .roles
+            .as_mut()
+            .and_then(|roles| roles.iter_mut().find(|r| r.name == role))
+        {
+            r.keyids = keyids;
+            r.threshold = threshold;
+        }
+        let used: Vec<String> = d
+            .roles
+            .iter()
+            .flatten()
+            .flat_map(|r| r.keyids.iter().cloned())
+            .collect();
+        d.keys.retain(|id, _| used.contains(id));
+    }
+    draft.channel_mut(role)?;
+    Ok(())
+}
+
+/// Moves the key files of `removed` keys from `role_dir` to `keys/retired/<role>/`; the
+/// files moved.
+fn retire(keys_dir: &Path, role_dir: &Path, role: &str, removed: &[String]) -> Vec<PathBuf> {
+    let mut retired = Vec::new();
+    let to_dir = keys_dir.join(crate::names::RETIRED).join(role);
+    for id in removed {
+        let from = role_dir.join(format!("{id}.pem"));
+        if !from.exists() {
+            continue;
+        }
+        let to = to_dir.join(format!("{id}.pem"));
+        match private_dir(&to_dir).and_then(|_| std::fs::rename(&from, &to)) {
+            Ok(()) => retired.push(to),
+            Err(e) => tracing::warn!(file = %from.display(), error = %e, "key file not retired"),
+        }
+    }
+    retired
+}
+
+pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<RotateReport> {
+    let mut session = Session::open(project, ctx)?;
+    let role = opts.role.as_str();
+    let before = current(&session, role)?;
+    let Plan {
+        removed,
+        kept,
+        add,
+        threshold,
+    } = plan(opts, role, &before)?;
 
     // Outgoing keys co-sign the role's next metadata when they are at hand.
     let old_keys: BTreeMap<String, Key> = role_keys(&session, role);
@@ -161,99 +309,23 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
             session.draft.add_co_signer(role, key);
         }
     }
-
-    // New keys, staged as files.
-    let key_type = opts.key_type.unwrap_or(session.config.key_type);
-    let encrypt = opts.encrypt.unwrap_or_else(|| {
-        before
-            .keyids
-            .iter()
-            .any(|id| session.keys.is_encrypted(role, id))
-    });
-    let mut added = Vec::new();
-    let mut new_publics: Vec<(String, Key)> = Vec::new();
-    for _ in 0..add {
-        let key = LocalKey::generate(key_type.kind())?;
-        let id = key.keyid().to_string();
-        let pem = session.keys.encode_new(&key, encrypt)?;
-        let path = session.keys.path_of(role, &id);
-        session.txn.add_private(&path, pem.as_bytes())?;
-        new_publics.push((id.clone(), key.public_key().clone()));
-        added.push((id, path));
-        session.draft.add_new_key(key);
-    }
+    let new = make_keys(&mut session, role, opts, &before, add)?;
     let mut keyids = kept;
-    keyids.extend(new_publics.iter().map(|(id, _)| id.clone()));
-
+    keyids.extend(new.iter().map(|(id, _, _)| id.clone()));
     if [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role) {
-        let root = session.draft.root_mut();
-        for (id, key) in &new_publics {
-            root.keys.insert(id.clone(), key.clone());
-        }
-        if let Some(r) = root.roles.get_mut(role) {
-            r.keyids = keyids;
-            r.threshold = threshold;
-        }
-        let used: Vec<String> = root
-            .roles
-            .values()
-            .flat_map(|r| r.keyids.iter().cloned())
-            .collect();
-        root.keys.retain(|id, _| used.contains(id));
-        match role {
-            TARGETS => {
-                session.draft.targets_mut();
-            }
-            SNAPSHOT => session.draft.touch_snapshot(),
-            _ => {}
-        }
+        set_top_level_keys(&mut session.draft, role, &new, keyids, threshold);
     } else {
-        let targets = session.draft.targets_mut();
-        if let Some(d) = targets.delegations.as_mut() {
-            for (id, key) in &new_publics {
-                d.keys.insert(id.clone(), key.clone());
-            }
-            if let Some(r) = d
-                .roles
-                .as_mut()
-                .and_then(|roles| roles.iter_mut().find(|r| r.name == role))
-            {
-                r.keyids = keyids;
-                r.threshold = threshold;
-            }
-            let used: Vec<String> = d
-                .roles
-                .iter()
-                .flatten()
-                .flat_map(|r| r.keyids.iter().cloned())
-                .collect();
-            d.keys.retain(|id, _| used.contains(id));
-        }
-        session.draft.channel_mut(role)?;
+        set_channel_keys(&mut session.draft, role, &new, keyids, threshold)?;
     }
 
     let keys_dir = session.keys.dir().to_path_buf();
     let role_dir = session.keys.role_dir(role);
     let outcome = session.commit()?;
-
     // Published: retire the outgoing key files.
-    let mut retired_files = Vec::new();
-    for id in &removed {
-        let from = role_dir.join(format!("{id}.pem"));
-        if !from.exists() {
-            continue;
-        }
-        let to_dir = keys_dir.join(crate::names::RETIRED).join(role);
-        let to = to_dir.join(format!("{id}.pem"));
-        let moved = private_dir(&to_dir).and_then(|_| std::fs::rename(&from, &to));
-        match moved {
-            Ok(()) => retired_files.push(to),
-            Err(e) => tracing::warn!(file = %from.display(), error = %e, "key file not retired"),
-        }
-    }
+    let retired_files = retire(&keys_dir, &role_dir, role, &removed);
     Ok(RotateReport {
         role: role.to_string(),
-        added,
+        added: new.into_iter().map(|(id, path, _)| (id, path)).collect(),
         removed,
         retired_files,
         threshold,
@@ -262,7 +334,7 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
 }
 
 /// Creates `dir` (and parents) owner-only, as the keys directory is.
-fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -304,5 +376,70 @@ impl std::fmt::Display for RotateReport {
             writeln!(f, "  retired     {}", p.display())?;
         }
         crate::ops::write_roles(f, &self.outcome.roles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_prefixes_resolve_to_one_key() {
+        let ids = vec!["abcd1111".to_string(), "abcd2222".to_string()];
+        assert_eq!(resolve(&ids, "abcd1", "beta").unwrap(), "abcd1111");
+        assert!(matches!(
+            resolve(&ids, "abc", "beta"),
+            Err(PackError::BadArgument {
+                flag: "--remove",
+                ..
+            })
+        ));
+        assert!(matches!(
+            resolve(&ids, "abcd", "beta"),
+            Err(PackError::BadArgument { flag: "--remove", reason, .. }) if reason.contains("several")
+        ));
+        assert!(matches!(
+            resolve(&ids, "ffff", "beta"),
+            Err(PackError::UnknownKey { role, wanted, .. }) if role == "beta" && wanted == "ffff"
+        ));
+    }
+
+    #[test]
+    fn plans_refuse_no_change_too_many_keys_and_bad_thresholds() {
+        let before = RoleKeySet {
+            keyids: vec!["abcd1111".into()],
+            threshold: 1,
+        };
+        let opts = |f: fn(&mut RotateOptions)| {
+            let mut o = RotateOptions::default();
+            f(&mut o);
+            o
+        };
+        assert!(matches!(
+            plan(&opts(|_| {}), "beta", &before),
+            Err(PackError::NothingToChange {
+                command: "rotate",
+                ..
+            })
+        ));
+        assert!(matches!(
+            plan(&opts(|o| o.add = 16), "beta", &before),
+            Err(PackError::TooManyKeys {
+                count: 17,
+                max: 16,
+                ..
+            })
+        ));
+        assert!(matches!(
+            plan(&opts(|o| o.threshold = Some(2)), "beta", &before),
+            Err(PackError::BadThreshold {
+                threshold: 2,
+                keys: 1,
+                ..
+            })
+        ));
+        let replace = plan(&opts(|o| o.replace = true), "beta", &before).unwrap();
+        assert_eq!((replace.add, replace.removed.len()), (1, 1));
+        assert!(replace.kept.is_empty());
     }
 }

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::keys::{KeyStore, Passphrase};
 use crate::lifetime::{ExpiryOverride, ExpiryPolicy};
 use crate::project::{Project, ProjectConfig};
-use crate::repo::{Draft, RepoState, RoleVersion};
+use crate::repo::{Draft, RepoState, RoleVersion, Roles};
 use crate::txn::{Committed, Lock, Transaction};
 
 /// Settings of one run.
@@ -67,13 +67,13 @@ impl Session {
             policy,
             now: ctx.now,
             keys: KeyStore::new(project.keys_dir(), ctx.passphrase),
-            draft: Draft::new(state),
+            draft: Draft::new(Roles::from(state)),
             txn,
             _lock: lock,
         })
     }
 
-    pub fn state(&self) -> &RepoState {
+    pub fn state(&self) -> &Roles {
         &self.draft.state
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use updater_core::files::FileError;
 use updater_core::tuf::metadata::{TargetFile, TARGETS};
 use updater_core::tuf::{ClientConfig, TufClient};
 
@@ -38,7 +39,7 @@ pub fn verify(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| PackError::io(repository, e))?;
+        .map_err(FileError::at(repository))?;
     runtime.block_on(verify_async(repository, now))
 }
 
@@ -54,7 +55,7 @@ pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<Verif
             first_root_path.display()
         ))
     })?;
-    let cache = tempfile::tempdir().map_err(|e| PackError::io(std::env::temp_dir(), e))?;
+    let cache = tempfile::tempdir().map_err(FileError::at(&std::env::temp_dir()))?;
     let mut config = ClientConfig::new(format!("{SCHEME}metadata/"), cache.path());
     config.targets_url = Some(format!("{SCHEME}targets/"));
     let fetcher = Arc::new(DirFetcher::new(repository));
@@ -97,48 +98,14 @@ pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<Verif
         .unwrap_or_default();
 
     for channel in &channels {
-        // Any path under the channel makes the client load the channel role.
-        let probe = format!("{channel}/x/x/x/x");
-        if let Err(e) = updater.get_target_info(&probe).await {
-            problems.push(format!("channel {channel}: {e}"));
-            continue;
-        }
-        let Some(role) = updater.trusted().targets(channel).cloned() else {
-            problems.push(format!("channel {channel}: not reachable from targets"));
-            continue;
-        };
-        report
-            .channels
-            .push((channel.clone(), role.common.version, role.targets.len()));
-        for (path, file) in &role.targets {
-            check_conventions(channel, path, file, &mut problems);
-            match updater.get_target_info(path).await {
-                Ok(Some(info)) if info == *file => {}
-                Ok(_) => {
-                    problems.push(format!(
-                        "{path}: a client looking it up does not find this entry"
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    problems.push(format!("{path}: {e}"));
-                    continue;
-                }
-            }
-            let stored = stored_file(repository, path, file);
-            match stored.map(|p| updater.find_cached_target(file, &p).map(|ok| (ok, p))) {
-                Some(Ok((Some(_), _))) => {
-                    report.targets_checked += 1;
-                    report.bytes_checked += file.length;
-                }
-                Some(Ok((None, p))) => problems.push(format!(
-                    "{path}: {} is missing or does not match the signed length and hashes",
-                    p.display()
-                )),
-                Some(Err(e)) => problems.push(format!("{path}: {e}")),
-                None => problems.push(format!("{path}: not a storable target path")),
-            }
-        }
+        check_channel(
+            &mut updater,
+            repository,
+            channel,
+            &mut report,
+            &mut problems,
+        )
+        .await;
     }
     if problems.is_empty() {
         Ok(report)
@@ -148,6 +115,59 @@ pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<Verif
             problems.len(),
             problems.join("\n  - ")
         )))
+    }
+}
+
+/// Loads `channel` as a client does, then looks up each of its targets and checks its stored
+/// file; what is wrong goes to `problems`.
+async fn check_channel(
+    updater: &mut TufClient,
+    repository: &Path,
+    channel: &str,
+    report: &mut VerifyReport,
+    problems: &mut Vec<String>,
+) {
+    // Any path under the channel makes the client load the channel role.
+    let probe = format!("{channel}/x/x/x/x");
+    if let Err(e) = updater.get_target_info(&probe).await {
+        problems.push(format!("channel {channel}: {e}"));
+        return;
+    }
+    let Some(role) = updater.trusted().targets(channel).cloned() else {
+        problems.push(format!("channel {channel}: not reachable from targets"));
+        return;
+    };
+    report
+        .channels
+        .push((channel.to_string(), role.common.version, role.targets.len()));
+    for (path, file) in &role.targets {
+        check_conventions(channel, path, file, problems);
+        match updater.get_target_info(path).await {
+            Ok(Some(info)) if info == *file => {}
+            Ok(_) => {
+                problems.push(format!(
+                    "{path}: a client looking it up does not find this entry"
+                ));
+                continue;
+            }
+            Err(e) => {
+                problems.push(format!("{path}: {e}"));
+                continue;
+            }
+        }
+        let stored = stored_file(repository, path, file);
+        match stored.map(|p| updater.find_cached_target(file, &p).map(|ok| (ok, p))) {
+            Some(Ok((Some(_), _))) => {
+                report.targets_checked += 1;
+                report.bytes_checked += file.length;
+            }
+            Some(Ok((None, p))) => problems.push(format!(
+                "{path}: {} is missing or does not match the signed length and hashes",
+                p.display()
+            )),
+            Some(Err(e)) => problems.push(format!("{path}: {e}")),
+            None => problems.push(format!("{path}: not a storable target path")),
+        }
     }
 }
 

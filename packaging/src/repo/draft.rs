@@ -2,9 +2,11 @@
 //! every changed role a new version and expiry, signs it, and re-signs what refers to it
 //! (a channel or `targets` -> snapshot -> timestamp; a new root is signed by the old and
 //! the new root keys), staging the files in a [`Transaction`]. Nothing is written until
-//! the transaction commits.
+//! the transaction commits. `init` signs a new repository the same way
+//! ([`Draft::first`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -12,12 +14,13 @@ use sha2::{Digest, Sha256};
 use updater_core::tuf::metadata::{
     Key, MetaFile, Root, Targets, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
-use updater_core::tuf::signer::{sign_metadata, LocalKey, Signer};
+use updater_core::tuf::signer::{expiry_in, sign_metadata, LocalKey, Signer};
 
 use crate::error::{PackError, Result};
 use crate::keys::{same_key, KeyStore};
 use crate::lifetime::ExpiryPolicy;
-use crate::repo::state::{RepoState, Signed};
+use crate::repo::roles::Roles;
+use crate::repo::state::Signed;
 use crate::txn::{Phase, Transaction};
 
 /// One role written by a command.
@@ -29,11 +32,22 @@ pub struct RoleVersion {
     pub file: String,
 }
 
+/// What happens to root.
+#[derive(Debug)]
+enum RootChange {
+    Unchanged,
+    /// A new version, signed by the previous root's keys too.
+    Successor {
+        previous: Box<Root>,
+    },
+    /// The first root of a new repository, signed by its own keys.
+    First,
+}
+
 #[derive(Debug)]
 pub struct Draft {
-    pub state: RepoState,
-    /// The root before this change, when root changes: it must sign the new one.
-    previous_root: Option<Root>,
+    pub state: Roles,
+    root: RootChange,
     targets_changed: bool,
     channels_changed: BTreeSet<String>,
     snapshot_changed: bool,
@@ -60,11 +74,48 @@ pub fn meta_file(version: u64, bytes: &[u8]) -> MetaFile {
     meta
 }
 
+/// One signing pass: where files go, their expiry, and what was written.
+struct Pass<'a> {
+    store: &'a KeyStore,
+    policy: &'a ExpiryPolicy,
+    now: DateTime<Utc>,
+    txn: &'a mut Transaction,
+    dir: PathBuf,
+    written: Vec<RoleVersion>,
+}
+
+impl Pass<'_> {
+    fn expiry(&self, role: &str) -> DateTime<Utc> {
+        expiry_in(self.now, 0) + self.policy.lifetime(role).duration()
+    }
+
+    /// Stages the signed file of `role` and notes it.
+    fn stage(
+        &mut self,
+        phase: Phase,
+        role: &str,
+        common: (u64, DateTime<Utc>),
+        file: String,
+        bytes: &[u8],
+    ) -> Result<()> {
+        let replace = phase == Phase::Timestamp;
+        self.txn
+            .add_bytes(phase, &self.dir.join(&file), bytes, replace)?;
+        self.written.push(RoleVersion {
+            role: role.to_string(),
+            version: common.0,
+            expires: common.1,
+            file,
+        });
+        Ok(())
+    }
+}
+
 impl Draft {
-    pub fn new(state: RepoState) -> Self {
+    pub fn new(state: Roles) -> Self {
         Draft {
             state,
-            previous_root: None,
+            root: RootChange::Unchanged,
             targets_changed: false,
             channels_changed: BTreeSet::new(),
             snapshot_changed: false,
@@ -73,16 +124,27 @@ impl Draft {
         }
     }
 
+    /// A new repository: every role of `state` is signed, root by its own keys.
+    pub fn first(state: Roles) -> Self {
+        let mut draft = Draft::new(state);
+        draft.root = RootChange::First;
+        draft.targets_changed = true;
+        draft.channels_changed = draft.state.channels.keys().cloned().collect();
+        draft
+    }
+
     /// The root, to change; the current one is kept to sign its successor.
     pub fn root_mut(&mut self) -> &mut Root {
-        if self.previous_root.is_none() {
-            self.previous_root = Some(self.state.root.value.clone());
+        if let RootChange::Unchanged = self.root {
+            self.root = RootChange::Successor {
+                previous: Box::new(self.state.root.value.clone()),
+            };
         }
         &mut self.state.root.value
     }
 
     pub fn root_changed(&self) -> bool {
-        self.previous_root.is_some()
+        !matches!(self.root, RootChange::Unchanged)
     }
 
     pub fn targets_mut(&mut self) -> &mut Targets {
@@ -187,132 +249,135 @@ impl Draft {
         now: DateTime<Utc>,
         txn: &mut Transaction,
     ) -> Result<Vec<RoleVersion>> {
-        let dir = self.state.metadata_dir().to_path_buf();
-        let expiry = |role: &str| {
-            updater_core::tuf::signer::expiry_in(now, 0) + policy.lifetime(role).duration()
+        let mut pass = Pass {
+            store,
+            policy,
+            now,
+            txn,
+            dir: self.state.metadata_dir().to_path_buf(),
+            written: Vec::new(),
         };
-        let mut written = Vec::new();
-        let mut note = |role: &str, version: u64, expires: DateTime<Utc>, file: String| {
-            written.push(RoleVersion {
-                role: role.to_string(),
-                version,
-                expires,
-                file,
-            })
-        };
-
         if self.root_changed() {
             let version = self.state.next_version(ROOT);
             let root = &mut self.state.root.value;
             root.common.version = version;
-            root.common.expires = expiry(ROOT);
+            root.common.expires = pass.expiry(ROOT);
         }
         let root = self.state.root.value.clone();
-
         // Channels, signed by the keys the (possibly changed) top-level targets delegates to.
-        let delegations = self.state.targets.value.delegations.clone();
         let channels: Vec<String> = self.channels_changed.iter().cloned().collect();
         for channel in &channels {
-            let version = self.state.next_version(channel);
-            let expires = expiry(channel);
-            let value = {
-                let signed = self.state.channels.get_mut(channel).ok_or_else(|| {
-                    PackError::invalid(format!("channel {channel} vanished while signing"))
-                })?;
-                signed.value.common.version = version;
-                signed.value.common.expires = expires;
-                signed.value.to_value()
-            };
-            let (keys, role) = delegations
-                .as_ref()
-                .and_then(|d| {
-                    d.roles
-                        .as_ref()
-                        .and_then(|r| r.iter().find(|r| &r.name == channel))
-                        .map(|r| (&d.keys, r))
-                })
-                .ok_or_else(|| {
-                    PackError::invalid(format!("targets does not delegate to {channel}"))
-                })?;
-            let mut loaded = Vec::new();
-            let signers = self.collect(
-                &mut loaded,
-                store,
-                channel,
-                &role.keyids,
-                keys,
-                role.threshold,
-            )?;
-            let bytes = sign_value(&value, &signers)?;
-            let file = format!("{version}.{channel}.json");
-            txn.add_bytes(Phase::Delegated, &dir.join(&file), &bytes, false)?;
-            self.state
-                .snapshot
-                .value
-                .meta
-                .insert(format!("{channel}.json"), meta_file(version, &bytes));
-            if let Some(signed) = self.state.channels.get_mut(channel) {
-                signed.bytes = bytes;
-            }
-            note(channel, version, expires, file);
+            self.sign_channel(&mut pass, channel)?;
         }
-
         if self.targets_changed {
-            let version = self.state.next_version(TARGETS);
-            let expires = expiry(TARGETS);
-            self.state.targets.value.common.version = version;
-            self.state.targets.value.common.expires = expires;
-            let value = self.state.targets.value.to_value();
-            let bytes = self.sign_top_level(store, &root, TARGETS, &value)?;
-            let file = format!("{version}.targets.json");
-            txn.add_bytes(Phase::TopTargets, &dir.join(&file), &bytes, false)?;
-            self.state
-                .snapshot
-                .value
-                .meta
-                .insert("targets.json".into(), meta_file(version, &bytes));
-            self.state.targets.bytes = bytes;
-            note(TARGETS, version, expires, file);
+            self.sign_targets(&mut pass, &root)?;
         }
-
-        let snapshot_changed =
-            self.snapshot_changed || self.targets_changed || !channels.is_empty();
-        if snapshot_changed {
-            let version = self.state.next_version(SNAPSHOT);
-            let expires = expiry(SNAPSHOT);
-            self.state.snapshot.value.common.version = version;
-            self.state.snapshot.value.common.expires = expires;
-            let value = self.state.snapshot.value.to_value();
-            let bytes = self.sign_top_level(store, &root, SNAPSHOT, &value)?;
-            let file = format!("{version}.snapshot.json");
-            txn.add_bytes(Phase::Snapshot, &dir.join(&file), &bytes, false)?;
-            self.state.timestamp.value.snapshot_meta = meta_file(version, &bytes);
-            self.state.snapshot.bytes = bytes;
-            note(SNAPSHOT, version, expires, file);
+        if self.snapshot_changed || self.targets_changed || !channels.is_empty() {
+            self.sign_snapshot(&mut pass, &root)?;
         }
-
         // Every change ends with a new timestamp.
-        let version = self.state.next_version(TIMESTAMP);
-        let expires = expiry(TIMESTAMP);
-        self.state.timestamp.value.common.version = version;
-        self.state.timestamp.value.common.expires = expires;
-        let value = self.state.timestamp.value.to_value();
-        let bytes = self.sign_top_level(store, &root, TIMESTAMP, &value)?;
-        txn.add_bytes(Phase::Timestamp, &dir.join("timestamp.json"), &bytes, true)?;
-        self.state.timestamp.bytes = bytes;
-        note(TIMESTAMP, version, expires, "timestamp.json".into());
+        self.sign_timestamp(&mut pass, &root)?;
+        self.sign_root(&mut pass, root)?;
+        Ok(pass.written)
+    }
 
-        if let Some(previous) = self.previous_root.take() {
-            let bytes = self.sign_root(store, &previous, &root)?;
-            let file = format!("{}.root.json", root.common.version);
-            txn.add_bytes(Phase::Root, &dir.join(&file), &bytes, false)?;
-            self.state.root = Signed {
-                value: root.clone(),
-                bytes,
-            };
-            note(ROOT, root.common.version, root.common.expires, file);
+    fn sign_channel(&mut self, pass: &mut Pass<'_>, channel: &str) -> Result<()> {
+        let version = self.state.next_version(channel);
+        let expires = pass.expiry(channel);
+        let value = {
+            let signed = self.state.channels.get_mut(channel).ok_or_else(|| {
+                PackError::inconsistent(format!("channel {channel} is not in the repository"))
+            })?;
+            signed.value.common.version = version;
+            signed.value.common.expires = expires;
+            signed.value.to_value()
+        };
+        let delegations = self.state.targets.value.delegations.as_ref();
+        let (keys, role) = delegations
+            .and_then(|d| {
+                d.roles
+                    .as_ref()
+                    .and_then(|r| r.iter().find(|r| r.name == channel))
+                    .map(|r| (&d.keys, r))
+            })
+            .ok_or_else(|| {
+                PackError::inconsistent(format!("targets does not delegate to {channel}"))
+            })?;
+        let mut loaded = Vec::new();
+        let signers = self.collect(
+            &mut loaded,
+            pass.store,
+            channel,
+            &role.keyids,
+            keys,
+            role.threshold,
+        )?;
+        let bytes = sign_value(&value, &signers)?;
+        let file = format!("{version}.{channel}.json");
+        pass.stage(Phase::Delegated, channel, (version, expires), file, &bytes)?;
+        self.state
+            .snapshot
+            .value
+            .meta
+            .insert(format!("{channel}.json"), meta_file(version, &bytes));
+        if let Some(signed) = self.state.channels.get_mut(channel) {
+            signed.bytes = bytes;
         }
-        Ok(written)
+        Ok(())
+    }
+
+    fn sign_targets(&mut self, pass: &mut Pass<'_>, root: &Root) -> Result<()> {
+        let version = self.state.next_version(TARGETS);
+        let expires = pass.expiry(TARGETS);
+        let targets = &mut self.state.targets.value;
+        targets.common.version = version;
+        targets.common.expires = expires;
+        let value = targets.to_value();
+        let bytes = self.sign_top_level(pass.store, root, TARGETS, &value)?;
+        let file = format!("{version}.targets.json");
+        pass.stage(Phase::TopTargets, TARGETS, (version, expires), file, &bytes)?;
+        self.state
+            .snapshot
+            .value
+            .meta
+            .insert("targets.json".into(), meta_file(version, &bytes));
+        self.state.targets.bytes = bytes;
+        Ok(())
+    }
+
+    fn sign_snapshot(&mut self, pass: &mut Pass<'_>, root: &Root) -> Result<()> {
+        let version = self.state.next_version(SNAPSHOT);
+        let expires = pass.expiry(SNAPSHOT);
+        let snapshot = &mut self.state.snapshot.value;
+        snapshot.common.version = version;
+        snapshot.common.expires = expires;
+        let value = snapshot.to_value();
+        let bytes = self.sign_top_level(pass.store, root, SNAPSHOT, &value)?;
+        let file = format!("{version}.snapshot.json");
+        pass.stage(Phase::Snapshot, SNAPSHOT, (version, expires), file, &bytes)?;
+        self.state.timestamp.value.snapshot_meta = meta_file(version, &bytes);
+        self.state.snapshot.bytes = bytes;
+        Ok(())
+    }
+
+    fn sign_timestamp(&mut self, pass: &mut Pass<'_>, root: &Root) -> Result<()> {
+        let version = self.state.next_version(TIMESTAMP);
+        let expires = pass.expiry(TIMESTAMP);
+        let timestamp = &mut self.state.timestamp.value;
+        timestamp.common.version = version;
+        timestamp.common.expires = expires;
+        let value = timestamp.to_value();
+        let bytes = self.sign_top_level(pass.store, root, TIMESTAMP, &value)?;
+        let file = "timestamp.json".to_string();
+        pass.stage(
+            Phase::Timestamp,
+            TIMESTAMP,
+            (version, expires),
+            file,
+            &bytes,
+        )?;
+        self.state.timestamp.bytes = bytes;
+        Ok(())
     }
 
     fn sign_top_level(
@@ -324,7 +389,7 @@ impl Draft {
     ) -> Result<Vec<u8>> {
         let keys = root
             .role(role)
-            .ok_or_else(|| PackError::invalid(format!("root has no {role} role")))?;
+            .ok_or_else(|| PackError::inconsistent(format!("root has no {role} role")))?;
         let mut loaded = Vec::new();
         let signers = self.collect(
             &mut loaded,
@@ -337,39 +402,54 @@ impl Draft {
         sign_value(value, &signers)
     }
 
-    /// A new root is signed by a threshold of the previous root's root keys and of its own
-    /// (spec 5.3.4), so that clients trusting the previous one accept it.
-    fn sign_root(&self, store: &KeyStore, previous: &Root, root: &Root) -> Result<Vec<u8>> {
-        let old = previous
-            .role(ROOT)
-            .ok_or_else(|| PackError::invalid("the previous root has no root role"))?;
+    /// Signs a changed root: a successor by a threshold of the previous root's root keys and
+    /// of its own (spec 5.3.4), so that clients trusting the previous one accept it; a first
+    /// root by its own.
+    fn sign_root(&mut self, pass: &mut Pass<'_>, root: Root) -> Result<()> {
+        let previous = match std::mem::replace(&mut self.root, RootChange::Unchanged) {
+            RootChange::Unchanged => return Ok(()),
+            RootChange::Successor { previous } => Some(previous),
+            RootChange::First => None,
+        };
+        let mut loaded_old = Vec::new();
+        let mut signers = match &previous {
+            Some(previous) => {
+                let old = previous
+                    .role(ROOT)
+                    .ok_or_else(|| PackError::inconsistent("the previous root has no root role"))?;
+                self.collect(
+                    &mut loaded_old,
+                    pass.store,
+                    ROOT,
+                    &old.keyids,
+                    &previous.keys,
+                    old.threshold,
+                )?
+            }
+            None => Vec::new(),
+        };
         let new = root
             .role(ROOT)
-            .ok_or_else(|| PackError::invalid("the new root has no root role"))?;
-        let mut loaded_old = Vec::new();
-        let old_signers = self.collect(
-            &mut loaded_old,
-            store,
-            ROOT,
-            &old.keyids,
-            &previous.keys,
-            old.threshold,
-        )?;
+            .ok_or_else(|| PackError::inconsistent("the new root has no root role"))?;
         let mut loaded_new = Vec::new();
         let new_signers = self.collect(
             &mut loaded_new,
-            store,
+            pass.store,
             ROOT,
             &new.keyids,
             &root.keys,
             new.threshold,
         )?;
-        let mut signers: Vec<&LocalKey> = old_signers;
         for key in new_signers {
             if !signers.iter().any(|s| s.keyid() == key.keyid()) {
                 signers.push(key);
             }
         }
-        sign_value(&root.to_value(), &signers)
+        let bytes = sign_value(&root.to_value(), &signers)?;
+        let (version, expires) = (root.common.version, root.common.expires);
+        let file = format!("{version}.root.json");
+        pass.stage(Phase::Root, ROOT, (version, expires), file, &bytes)?;
+        self.state.root = Signed { value: root, bytes };
+        Ok(())
     }
 }

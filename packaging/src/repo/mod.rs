@@ -1,8 +1,10 @@
-//! The repository's metadata: reading what is on disk ([`state`]) and signing a change
-//! ([`draft`]).
+//! The repository's metadata: reading what is on disk ([`state`]), the roles a change starts
+//! from ([`roles`]) and signing a change ([`draft`]).
 
 pub mod draft;
+pub mod roles;
 pub mod state;
 
 pub use draft::{meta_file, sign_value, Draft, RoleVersion};
+pub use roles::Roles;
 pub use state::{RepoState, Signed};

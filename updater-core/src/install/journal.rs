@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{read_capped, write_atomic, Durability};
-use crate::install::InstallError;
+use super::error::InstallError;
+use crate::files::{read_capped, write_atomic, Capped, Durability};
+use crate::release::InstallFormat;
 
 /// Where an install stands. The order is the order of the steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum State {
     /// The verified new version is unpacked in `staged`; the app is untouched.
     Staged,
@@ -29,6 +31,7 @@ pub enum State {
 /// What is being installed where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "path", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InstallTarget {
     /// A single file: an executable or an AppImage.
     Executable(PathBuf),
@@ -40,6 +43,15 @@ impl InstallTarget {
     pub fn path(&self) -> &Path {
         match self {
             InstallTarget::Executable(p) | InstallTarget::Bundle(p) => p,
+        }
+    }
+
+    /// The release formats this target can be updated from: a file is replaced by a bare
+    /// executable or an AppImage, a bundle directory by a `.app` in a `.tar.gz`.
+    pub fn formats(&self) -> Vec<InstallFormat> {
+        match self {
+            InstallTarget::Executable(_) => vec![InstallFormat::Exe, InstallFormat::AppImage],
+            InstallTarget::Bundle(_) => vec![InstallFormat::App],
         }
     }
 }
@@ -64,8 +76,15 @@ const MAX_JOURNAL: u64 = 64 * 1024;
 
 impl Journal {
     pub fn load(path: &Path) -> Result<Option<Journal>, InstallError> {
-        let Some(bytes) = read_capped(path, MAX_JOURNAL)?.into_data() else {
-            return Ok(None);
+        let bytes = match read_capped(path, MAX_JOURNAL)? {
+            Capped::Data(bytes) => bytes,
+            Capped::Missing => return Ok(None),
+            Capped::TooLarge => {
+                return Err(InstallError::Journal {
+                    path: path.to_path_buf(),
+                    reason: format!("larger than {MAX_JOURNAL} bytes"),
+                })
+            }
         };
         serde_json::from_slice(&bytes)
             .map(Some)

@@ -17,6 +17,7 @@
 //! exchanged with the staged one in one system call. The previous version is kept until
 //! [`Installer::confirm`]. A lock file keeps two processes from updating at once.
 
+mod error;
 mod journal;
 mod swap;
 mod unpack;
@@ -24,61 +25,14 @@ mod unpack;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use thiserror::Error;
+use crate::files::{remove_any, sync_dir, FileError};
 
+pub use error::InstallError;
 pub use journal::{InstallTarget, Journal, State};
 pub use swap::sha256_file;
 
-#[derive(Debug, Error)]
-pub enum InstallError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("install journal {path} is unreadable: {reason}")]
-    Journal { path: PathBuf, reason: String },
-    #[error("another process is updating this app (lock {0} is held)")]
-    Busy(PathBuf),
-    #[error("an install is already in progress ({0:?}); finish it first")]
-    InProgress(String),
-    #[error("nothing is staged to install")]
-    NothingStaged,
-    #[error("the staged update at {0} changed since it was verified")]
-    StagedTampered(PathBuf),
-    #[error("bad update artifact: {0}")]
-    Artifact(String),
-    #[error("cannot write the install location {path}: {source}")]
-    NotWritable {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl From<crate::tuf::TufError> for InstallError {
-    fn from(e: crate::tuf::TufError) -> Self {
-        match e {
-            crate::tuf::TufError::Io { path, source } => InstallError::Io {
-                path: path.into(),
-                source,
-            },
-            other => InstallError::Artifact(other.to_string()),
-        }
-    }
-}
-
-impl From<crate::files::FileError> for InstallError {
-    fn from(e: crate::files::FileError) -> Self {
-        InstallError::Io {
-            path: e.path,
-            source: e.source,
-        }
-    }
-}
-
 /// What [`Installer::startup`] found and did.
+// Exhaustive on purpose: an app must handle every outcome (decisions.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartupOutcome {
     /// No install in progress.
@@ -95,9 +49,18 @@ pub enum StartupOutcome {
         failed_version: String,
         restored_version: String,
         reason: String,
-        restart_required: bool,
+    },
+    /// An earlier start rolled the failed version back (this process runs the restored one);
+    /// this start cleaned up after it. Nothing to restart: tell the user, if not done yet.
+    RollbackFinished {
+        failed_version: String,
+        restored_version: String,
+        reason: String,
     },
 }
+
+/// The lock file in the install state directory.
+const LOCK_FILE: &str = "lock";
 
 /// Held while updating; released on drop.
 #[derive(Debug)]
@@ -111,13 +74,6 @@ pub struct Installer {
     dir: PathBuf,
     target: InstallTarget,
     max_unconfirmed_launches: u32,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
-    move |source| InstallError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// Kills the process at a named step when `UPDATER_CRASH_AT` names it: the kill tests use
@@ -151,7 +107,8 @@ impl Installer {
         if let Some(appimage) = std::env::var_os("APPIMAGE") {
             return Ok(InstallTarget::Executable(PathBuf::from(appimage)));
         }
-        let exe = std::env::current_exe().map_err(io(Path::new("current executable")))?;
+        let exe =
+            std::env::current_exe().map_err(FileError::at(Path::new("current executable")))?;
         let exe = fs::canonicalize(&exe).unwrap_or(exe);
         if cfg!(target_os = "macos") {
             if let Some(bundle) = exe
@@ -178,18 +135,18 @@ impl Installer {
 
     /// Takes the update lock without waiting; `Busy` if another process has it.
     pub fn lock(&self) -> Result<UpdateLock, InstallError> {
-        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let path = self.dir.join("lock");
+        fs::create_dir_all(&self.dir).map_err(FileError::at(&self.dir))?;
+        let path = self.dir.join(LOCK_FILE);
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(io(&path))?;
+            .map_err(FileError::at(&path))?;
         match file.try_lock() {
             Ok(()) => Ok(UpdateLock { _file: file }),
             Err(fs::TryLockError::WouldBlock) => Err(InstallError::Busy(path)),
-            Err(fs::TryLockError::Error(e)) => Err(InstallError::Io { path, source: e }),
+            Err(fs::TryLockError::Error(e)) => Err(FileError::new(path, e).into()),
         }
     }
 
@@ -213,7 +170,7 @@ impl Installer {
         let (staged, backup, new_id) = match &self.target {
             InstallTarget::Executable(_) => {
                 let staged = self.dir.join(format!("staged-{}", sanitize(to_version)));
-                swap::remove_any(&staged)?;
+                remove_any(&staged)?;
                 unpack::stage_executable(artifact, artifact_name, &staged)?;
                 let id = sha256_file(&staged)?;
                 (staged, self.dir.join("previous"), id)
@@ -221,7 +178,7 @@ impl Installer {
             InstallTarget::Bundle(target) => {
                 // Beside the bundle, so the exchange is a rename on one file system.
                 let staged = swap::sibling(target, ".staged");
-                swap::remove_any(&staged)?;
+                remove_any(&staged)?;
                 unpack::stage_bundle(artifact, artifact_name, &staged)?;
                 let id = dir_identity(&staged)?;
                 (staged.clone(), staged, id)
@@ -313,6 +270,13 @@ impl Installer {
             Err(InstallError::Busy(_)) => return Ok(StartupOutcome::Busy),
             Err(e) => return Err(e),
         };
+        let outcome = self.recover(&lock)?;
+        self.remove_leftovers(&lock);
+        Ok(outcome)
+    }
+
+    /// Finishes or undoes what the journal says was in progress.
+    fn recover(&self, lock: &UpdateLock) -> Result<StartupOutcome, InstallError> {
         let Some(mut j) = self.journal()? else {
             return Ok(StartupOutcome::Idle);
         };
@@ -325,7 +289,7 @@ impl Installer {
                 if self.new_version_in_place(&j)? {
                     // The swap happened; only its journal entry was lost.
                     j.state = State::Swapped { launches: 0 };
-                    self.count_launch(&lock, j)
+                    self.count_launch(lock, j)
                 } else {
                     j.state = State::Staged;
                     j.save(&self.journal_path())?;
@@ -334,20 +298,23 @@ impl Installer {
                     })
                 }
             }
-            State::Swapped { .. } => self.count_launch(&lock, j),
+            State::Swapped { .. } => self.count_launch(lock, j),
             State::RollingBack { reason } => {
                 self.finish_rollback(j.clone(), &reason)?;
                 Ok(StartupOutcome::RolledBack {
                     failed_version: j.to_version,
                     restored_version: j.from_version,
                     reason,
-                    restart_required: true,
                 })
             }
-            State::RolledBack { .. } => {
+            State::RolledBack { reason } => {
                 self.discard_staged(&j)?;
                 self.remove_journal()?;
-                Ok(StartupOutcome::Idle)
+                Ok(StartupOutcome::RollbackFinished {
+                    failed_version: j.to_version,
+                    restored_version: j.from_version,
+                    reason,
+                })
             }
         }
     }
@@ -371,7 +338,6 @@ impl Installer {
                 failed_version: j.to_version,
                 restored_version: j.from_version,
                 reason,
-                restart_required: true,
             });
         }
         j.state = State::Swapped { launches: launch };
@@ -385,7 +351,7 @@ impl Installer {
     /// The new version is healthy: forget the previous one. `Ok(false)` if nothing was
     /// pending.
     pub fn confirm(&self) -> Result<bool, InstallError> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let Some(j) = self.journal()? else {
             return Ok(false);
         };
@@ -393,9 +359,38 @@ impl Installer {
             return Ok(false);
         }
         self.remove_journal()?;
-        swap::remove_any(&j.backup)?;
-        swap::remove_any(&j.staged)?;
+        remove_any(&j.backup)?;
+        remove_any(&j.staged)?;
+        self.remove_leftovers(&lock);
         Ok(true)
+    }
+
+    /// Removes what a killed process can leave in the install state directory: temporary
+    /// files of a copy or a journal write (only the lock holder makes them, so with the lock
+    /// held they are leftovers), and with no install in progress, everything but the lock (a
+    /// staged copy written before its journal entry, the previous version whose removal a
+    /// confirmation did not finish).
+    fn remove_leftovers(&self, _lock: &UpdateLock) {
+        let idle = match self.journal() {
+            Ok(journal) => journal.is_none(),
+            Err(_) => return,
+        };
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let temporary = name.starts_with(".update-") || name.starts_with(".tmp-");
+            if name == LOCK_FILE || !(temporary || idle) {
+                continue;
+            }
+            let path = entry.path();
+            tracing::info!(path = %path.display(), "removing what an interrupted update left");
+            if let Err(e) = remove_any(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove");
+            }
+        }
     }
 
     /// Puts the previous version back (after a swap that must not stand).
@@ -428,17 +423,17 @@ impl Installer {
         };
         j.save(&self.journal_path())?;
         crash_point("rolled_back");
-        swap::remove_any(&j.staged)?;
+        remove_any(&j.staged)?;
         if j.backup != j.staged {
-            swap::remove_any(&j.backup)?;
+            remove_any(&j.backup)?;
         }
         Ok(())
     }
 
     fn discard_staged(&self, j: &Journal) -> Result<(), InstallError> {
-        swap::remove_any(&j.staged)?;
+        remove_any(&j.staged)?;
         if j.backup != j.staged {
-            swap::remove_any(&j.backup)?;
+            remove_any(&j.backup)?;
         }
         Ok(())
     }
@@ -446,9 +441,9 @@ impl Installer {
     fn remove_journal(&self) -> Result<(), InstallError> {
         let path = self.journal_path();
         match fs::remove_file(&path) {
-            Ok(()) => crate::files::sync_dir(&self.dir).map_err(InstallError::from),
+            Ok(()) => Ok(sync_dir(&self.dir)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(InstallError::Io { path, source: e }),
+            Err(e) => Err(FileError::new(path, e).into()),
         }
     }
 
@@ -462,7 +457,7 @@ impl Installer {
         };
         for entry in entries.flatten() {
             if entry.file_name().to_string_lossy().starts_with(".update-") {
-                let _ = swap::remove_any(&entry.path());
+                let _ = remove_any(&entry.path());
             }
         }
     }
@@ -487,7 +482,7 @@ fn dir_identity(path: &Path) -> Result<String, InstallError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let m = fs::metadata(path).map_err(io(path))?;
+        let m = fs::metadata(path).map_err(FileError::at(path))?;
         Ok(format!("{}:{}", m.dev(), m.ino()))
     }
     #[cfg(not(unix))]
@@ -497,7 +492,7 @@ fn dir_identity(path: &Path) -> Result<String, InstallError> {
             return Ok(id);
         }
         let id = format!("{:x}", rand_core::RngCore::next_u64(&mut rand_core::OsRng));
-        fs::write(&marker, &id).map_err(io(&marker))?;
+        fs::write(&marker, &id).map_err(FileError::at(&marker))?;
         Ok(id)
     }
 }

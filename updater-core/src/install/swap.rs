@@ -8,15 +8,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::files::sync_dir;
-use crate::install::InstallError;
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
-    move |source| InstallError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use super::error::InstallError;
+use crate::files::{sync_dir, FileError};
 
 fn parent_of(path: &Path) -> &Path {
     path.parent()
@@ -39,23 +32,20 @@ pub fn replace_file(from: &Path, to: &Path) -> Result<(), InstallError> {
     // (Not exercised here: our CI is Linux.)
     #[cfg(windows)]
     if std::env::current_exe().is_ok_and(|exe| exe == to) {
-        return self_replace::self_replace(from).map_err(io(to));
+        return self_replace::self_replace(from).map_err(FileError::at(to));
     }
     let dir = parent_of(to);
     let mut tmp = tempfile::Builder::new()
         .prefix(".update-")
         .tempfile_in(dir)
-        .map_err(io(dir))?;
-    let mut src = fs::File::open(from).map_err(io(from))?;
-    std::io::copy(&mut src, tmp.as_file_mut()).map_err(io(to))?;
-    tmp.as_file_mut().flush().map_err(io(to))?;
-    let permissions = src.metadata().map_err(io(from))?.permissions();
-    fs::set_permissions(tmp.path(), permissions).map_err(io(to))?;
-    tmp.as_file().sync_all().map_err(io(to))?;
-    tmp.persist(to).map_err(|e| InstallError::Io {
-        path: to.to_path_buf(),
-        source: e.error,
-    })?;
+        .map_err(FileError::at(dir))?;
+    let mut src = fs::File::open(from).map_err(FileError::at(from))?;
+    std::io::copy(&mut src, tmp.as_file_mut()).map_err(FileError::at(to))?;
+    tmp.as_file_mut().flush().map_err(FileError::at(to))?;
+    let permissions = src.metadata().map_err(FileError::at(from))?.permissions();
+    fs::set_permissions(tmp.path(), permissions).map_err(FileError::at(to))?;
+    tmp.as_file().sync_all().map_err(FileError::at(to))?;
+    tmp.persist(to).map_err(|e| FileError::new(to, e.error))?;
     sync_dir(dir)?;
     Ok(())
 }
@@ -64,10 +54,8 @@ pub fn replace_file(from: &Path, to: &Path) -> Result<(), InstallError> {
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "macos"))]
 pub fn exchange(a: &Path, b: &Path) -> Result<(), InstallError> {
     use rustix::fs::{renameat_with, RenameFlags, CWD};
-    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(|e| InstallError::Io {
-        path: a.to_path_buf(),
-        source: e.into(),
-    })?;
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)
+        .map_err(|e| FileError::new(a, e.into()))?;
     sync_dir(parent_of(a))?;
     if parent_of(a) != parent_of(b) {
         sync_dir(parent_of(b))?;
@@ -80,36 +68,25 @@ pub fn exchange(a: &Path, b: &Path) -> Result<(), InstallError> {
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
 pub fn exchange(a: &Path, b: &Path) -> Result<(), InstallError> {
     let tmp = sibling(a, ".exchange");
-    fs::rename(a, &tmp).map_err(io(a))?;
-    fs::rename(b, a).map_err(io(b))?;
-    fs::rename(&tmp, b).map_err(io(&tmp))?;
+    fs::rename(a, &tmp).map_err(FileError::at(a))?;
+    fs::rename(b, a).map_err(FileError::at(b))?;
+    fs::rename(&tmp, b).map_err(FileError::at(&tmp))?;
     Ok(())
 }
 
 /// The hex SHA-256 of a file, read in chunks.
 pub fn sha256_file(path: &Path) -> Result<String, InstallError> {
-    let mut file = fs::File::open(path).map_err(io(path))?;
+    let mut file = fs::File::open(path).map_err(FileError::at(path))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = file.read(&mut buf).map_err(io(path))?;
+        let n = file.read(&mut buf).map_err(FileError::at(path))?;
         match buf.get(..n) {
             Some(chunk) if !chunk.is_empty() => hasher.update(chunk),
             _ => break,
         }
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-/// Removes a file or a directory tree; absent is fine.
-pub fn remove_any(path: &Path) -> Result<(), InstallError> {
-    let result = match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
-        Ok(_) => fs::remove_file(path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    };
-    result.map_err(io(path))
 }
 
 #[cfg(test)]

@@ -5,14 +5,8 @@
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use crate::install::InstallError;
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
-    move |source| InstallError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use super::error::InstallError;
+use crate::files::FileError;
 
 pub fn is_tar_gz(name: &str) -> bool {
     name.ends_with(".tar.gz") || name.ends_with(".tgz")
@@ -25,19 +19,20 @@ pub fn stage_executable(artifact: &Path, name: &str, dest: &Path) -> Result<(), 
         let _ = fs::remove_dir_all(&dir);
         unpack_tar_gz(artifact, &dir)?;
         let file = single_file(&dir)?;
-        fs::rename(&file, dest).map_err(io(dest))?;
-        fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        fs::rename(&file, dest).map_err(FileError::at(dest))?;
+        fs::remove_dir_all(&dir).map_err(FileError::at(&dir))?;
     } else {
-        fs::copy(artifact, dest).map_err(io(dest))?;
+        fs::copy(artifact, dest).map_err(FileError::at(dest))?;
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dest, fs::Permissions::from_mode(0o755)).map_err(io(dest))?;
+        fs::set_permissions(dest, fs::Permissions::from_mode(0o755))
+            .map_err(FileError::at(dest))?;
     }
     fs::File::open(dest)
         .and_then(|f| f.sync_all())
-        .map_err(io(dest))?;
+        .map_err(FileError::at(dest))?;
     Ok(())
 }
 
@@ -53,27 +48,27 @@ pub fn stage_bundle(artifact: &Path, name: &str, dest: &Path) -> Result<(), Inst
     let _ = fs::remove_dir_all(&unpack);
     unpack_tar_gz(artifact, &unpack)?;
     let entries: Vec<PathBuf> = fs::read_dir(&unpack)
-        .map_err(io(&unpack))?
+        .map_err(FileError::at(&unpack))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     match entries.as_slice() {
         [only] if only.is_dir() => {
-            fs::rename(only, dest).map_err(io(dest))?;
-            fs::remove_dir_all(&unpack).map_err(io(&unpack))?;
+            fs::rename(only, dest).map_err(FileError::at(dest))?;
+            fs::remove_dir_all(&unpack).map_err(FileError::at(&unpack))?;
         }
-        _ => fs::rename(&unpack, dest).map_err(io(dest))?,
+        _ => fs::rename(&unpack, dest).map_err(FileError::at(dest))?,
     }
     Ok(())
 }
 
 fn unpack_tar_gz(archive: &Path, dir: &Path) -> Result<(), InstallError> {
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let file = fs::File::open(archive).map_err(io(archive))?;
+    fs::create_dir_all(dir).map_err(FileError::at(dir))?;
+    let file = fs::File::open(archive).map_err(FileError::at(archive))?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
     tar.set_preserve_permissions(true);
-    for entry in tar.entries().map_err(io(archive))? {
-        let mut entry = entry.map_err(io(archive))?;
-        let path = entry.path().map_err(io(archive))?.into_owned();
+    for entry in tar.entries().map_err(FileError::at(archive))? {
+        let mut entry = entry.map_err(FileError::at(archive))?;
+        let path = entry.path().map_err(FileError::at(archive))?.into_owned();
         // unpack_in refuses `..` and absolute paths too; we say why instead of skipping.
         if path
             .components()
@@ -84,7 +79,7 @@ fn unpack_tar_gz(archive: &Path, dir: &Path) -> Result<(), InstallError> {
                 path.display()
             )));
         }
-        entry.unpack_in(dir).map_err(io(dir))?;
+        entry.unpack_in(dir).map_err(FileError::at(dir))?;
     }
     Ok(())
 }
@@ -94,8 +89,8 @@ fn single_file(dir: &Path) -> Result<PathBuf, InstallError> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).map_err(io(&d))? {
-            let path = entry.map_err(io(&d))?.path();
+        for entry in fs::read_dir(&d).map_err(FileError::at(&d))? {
+            let path = entry.map_err(FileError::at(&d))?.path();
             if path.is_dir() {
                 stack.push(path);
             } else {

@@ -1,0 +1,161 @@
+//! The verified artifact: download (resumable, mirrors in order) and install.
+
+use std::path::{Path, PathBuf};
+
+use super::app_updater::AppUpdater;
+use super::types::{Result, Update, UpdateError};
+use crate::files::remove_any;
+use crate::tuf::download::{file_matches, Progress};
+use crate::tuf::fetch::FetchError;
+use crate::tuf::TufError;
+
+impl AppUpdater {
+    fn downloads_dir(&self) -> PathBuf {
+        self.data_dir.join("downloads")
+    }
+
+    /// Where the verified artifact of `update` is kept.
+    pub fn download_path(&self, update: &Update) -> PathBuf {
+        crate::tuf::TufClient::local_target_path(&self.downloads_dir(), &update.target_path)
+    }
+
+    /// Downloads the artifact of `update` into the data dir, verified against the signed
+    /// length and hashes while it streams; an interrupted download (a cut connection, or a
+    /// process that was killed) resumes where it stopped. A file already downloaded is
+    /// re-verified and reused. Mirrors are tried in order when one fails. Returns the path
+    /// of the verified file.
+    pub async fn download<F>(&self, update: &Update, mut progress: F) -> Result<PathBuf>
+    where
+        F: FnMut(Progress) + Send,
+    {
+        let _lock = self.installer.lock()?;
+        let dest = self.download_path(update);
+        self.remove_other_downloads(Some(&dest));
+        let cached = verify_local(&dest, update)?;
+        if cached {
+            progress(Progress::Started {
+                content_length: update.size,
+                resumed_from: update.size,
+            });
+            progress(Progress::Verifying);
+            progress(Progress::Finished);
+            return Ok(dest);
+        }
+        let mut bases = vec![update.repository.clone()];
+        bases.extend(
+            self.repositories
+                .iter()
+                .filter(|b| **b != update.repository)
+                .cloned(),
+        );
+        let mut last = None;
+        for base in bases {
+            let result = match self.tuf_client(&base) {
+                Ok(tuf) => {
+                    tuf.download_target_with_progress(
+                        &update.target_path,
+                        &update.target,
+                        &dest,
+                        &mut progress,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(path) => return Ok(path),
+                Err(source) => {
+                    let source = if range_not_satisfiable(&source) {
+                        // Resuming past the end of the server's file: the file is shorter
+                        // than its signed length, and what we have is of no use.
+                        let part = crate::tuf::download::part_path(&dest);
+                        if let Err(e) = remove_any(&part) {
+                            tracing::warn!(path = %part.display(), error = %e, "cannot remove");
+                        }
+                        TufError::LengthOrHash {
+                            rule: crate::tuf::error::Rule::TargetLengthAndHashes,
+                            what: format!("target {}", update.target_path),
+                            detail: "the server has fewer bytes than the signed length \
+                                     (HTTP 416 when resuming)"
+                                .into(),
+                        }
+                    } else {
+                        source
+                    };
+                    tracing::warn!(repository = %base, error = %source, "download failed");
+                    last = Some(UpdateError::Repository { url: base, source });
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| UpdateError::Config("no repository URL".into())))
+    }
+
+    /// After a check: a download of anything but the update found (an artifact an
+    /// interrupted install left, an older partial download) is of no more use.
+    pub(super) fn prune_downloads(&self, keep: Option<&Update>) {
+        let Ok(_lock) = self.installer.lock() else {
+            return; // another process is updating; it keeps its own download
+        };
+        let keep = keep.map(|u| self.download_path(u));
+        self.remove_other_downloads(keep.as_deref());
+    }
+
+    /// Deletes everything in the downloads directory but `keep` and its partial file.
+    fn remove_other_downloads(&self, keep: Option<&Path>) {
+        let keep_part = keep.map(crate::tuf::download::part_path);
+        let Ok(entries) = std::fs::read_dir(self.downloads_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if Some(path.as_path()) != keep && Some(&path) != keep_part.as_ref() {
+                if let Err(e) = remove_any(&path) {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot remove an old download");
+                }
+            }
+        }
+    }
+
+    /// Installs the downloaded `update`: re-verifies the file, stages it, keeps the current
+    /// version as the backup and swaps the new one in, each step in the journal. On return
+    /// the new version is in place and waits for its own [`confirm`](Self::confirm) after
+    /// a [`restart`](Self::restart). Fails with `Busy` when another process is updating.
+    pub fn install(&self, update: &Update) -> Result<()> {
+        let lock = self.installer.lock()?;
+        let artifact = self.download_path(update);
+        if !verify_local(&artifact, update)? {
+            return Err(UpdateError::NotDownloaded {
+                version: update.version.clone(),
+            });
+        }
+        self.installer.stage(
+            &lock,
+            &artifact,
+            &update.file_name,
+            &self.current.to_string(),
+            &update.version.to_string(),
+        )?;
+        self.installer.install(&lock)?;
+        tracing::info!(from = %self.current, to = %update.version, "update installed; restart to run it");
+        if let Err(e) = std::fs::remove_file(&artifact) {
+            tracing::debug!(path = %artifact.display(), error = %e, "download not removed");
+        }
+        Ok(())
+    }
+}
+
+fn range_not_satisfiable(e: &TufError) -> bool {
+    matches!(e, TufError::Fetch(FetchError::Status { status: 416, .. }))
+}
+
+/// Whether the file at `path` has the signed length and hashes of `update`'s artifact.
+fn verify_local(path: &Path, update: &Update) -> Result<bool> {
+    file_matches(path, &update.target).map_err(|e| match e {
+        TufError::Io { source, .. } => UpdateError::Io(crate::files::FileError::new(path, source)),
+        // An unusable hash algorithm in the signed metadata, say.
+        other => UpdateError::Repository {
+            url: update.repository.clone(),
+            source: other,
+        },
+    })
+}

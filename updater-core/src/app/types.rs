@@ -1,0 +1,124 @@
+//! What the facade hands the app: the update found, the check's outcome, the errors.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use semver::Version;
+use thiserror::Error;
+
+use crate::files::FileError;
+use crate::install::InstallError;
+use crate::policy::Disabled;
+use crate::release::{Direction, HeldBack, ReleaseError};
+use crate::settings::SettingsError;
+use crate::tuf::fetch::FetchError;
+use crate::tuf::metadata::TargetFile;
+use crate::tuf::TufError;
+
+/// Launches a new version may take before it must have called [`AppUpdater::confirm`].
+pub const DEFAULT_MAX_UNCONFIRMED_LAUNCHES: u32 = 3;
+
+/// Everything that can go wrong in the update engine, with the module's own error inside.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum UpdateError {
+    #[error("invalid updater configuration: {0}")]
+    Config(String),
+    #[error("app version {version:?} is not a semantic version: {reason}")]
+    InvalidVersion { version: String, reason: String },
+    #[error("no release platform is known for {os}-{arch}; set one with `platform()`")]
+    UnknownPlatform {
+        os: &'static str,
+        arch: &'static str,
+    },
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(#[source] FetchError),
+    /// The repository (or the last of the mirrors tried) failed or was refused.
+    #[error("update repository {url}: {source}")]
+    Repository {
+        url: String,
+        #[source]
+        source: TufError,
+    },
+    #[error("channel {channel:?} is not published by the update repository (it has: {})", available.join(", "))]
+    UnknownChannel {
+        channel: String,
+        available: Vec<String>,
+    },
+    #[error("release {path}: {source}")]
+    Release {
+        path: String,
+        #[source]
+        source: ReleaseError,
+    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Install(#[from] InstallError),
+    #[error("update {version} is not downloaded, or its file no longer matches the signed hashes: call download() first")]
+    NotDownloaded { version: Version },
+    #[error("version {running} cannot confirm the pending install of {pending}: a new version confirms itself, after it started")]
+    ConfirmByOtherVersion { running: Version, pending: String },
+    #[error("cannot restart {path}: {source}")]
+    Restart {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Io(#[from] FileError),
+}
+
+pub type Result<T, E = UpdateError> = std::result::Result<T, E>;
+
+/// An update that [`AppUpdater::check`] found in verified metadata. Only a check makes one:
+/// the signed length and hashes it carries are what download and install verify against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub version: Version,
+    /// The running version.
+    pub current_version: Version,
+    /// Release notes (markdown).
+    pub notes: String,
+    /// When the release was published.
+    pub date: DateTime<Utc>,
+    /// Size of the artifact in bytes.
+    pub size: u64,
+    pub channel: String,
+    /// A critical release skips the staged rollout; an app may install it without asking.
+    pub critical: bool,
+    /// An upgrade, or a step down the administrator allowed (pin, leaving a channel).
+    pub direction: Direction,
+    /// The TUF target path, `<channel>/<app>/<version>/<platform>/<file>`.
+    pub target_path: String,
+    /// The artifact's file name.
+    pub file_name: String,
+    /// Newer releases that were not offered, and why.
+    pub held_back: Vec<HeldBack>,
+    pub(super) target: TargetFile,
+    /// The repository base that answered the check; downloads try it first.
+    pub(super) repository: String,
+}
+
+/// What [`AppUpdater::check`] found.
+// Made once per check and matched by value; a box would only get in the way.
+#[allow(clippy::large_enum_variant)]
+// Exhaustive on purpose: an app must handle every outcome (decisions.md).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckResult {
+    Available(Update),
+    /// Nothing newer on the channel for this app and platform.
+    UpToDate {
+        channel: String,
+    },
+    /// Newer releases exist, but the policy, the rollout, a `min_version` or an earlier
+    /// rollback holds them back: `held` says which and why.
+    HeldBack {
+        channel: String,
+        held: Vec<HeldBack>,
+    },
+    /// Updates are off; `reason` says who turned them off (a broken policy file included).
+    Disabled {
+        reason: Disabled,
+    },
+}

@@ -1,0 +1,32 @@
+//! [`InstallError`]: what can stop an install, each naming what it was doing.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::files::FileError;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum InstallError {
+    #[error(transparent)]
+    Io(#[from] FileError),
+    #[error("install journal {path} is unreadable: {reason}")]
+    Journal { path: PathBuf, reason: String },
+    #[error("another process is updating this app (lock {0} is held)")]
+    Busy(PathBuf),
+    #[error("an install is already in progress ({0:?}); finish it first")]
+    InProgress(String),
+    #[error("nothing is staged to install")]
+    NothingStaged,
+    #[error("the staged update at {0} changed since it was verified")]
+    StagedTampered(PathBuf),
+    #[error("bad update artifact: {0}")]
+    Artifact(String),
+    #[error("cannot write the install location {path}: {source}")]
+    NotWritable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
