@@ -265,6 +265,38 @@ fn is_transient(e: &TufError) -> bool {
     }
 }
 
+/// The hashes of what a writer thread wrote, and how its writing ended.
+type Written = (Hashes, std::io::Result<()>);
+
+/// Starts the thread that hashes and writes what arrives for `partial`, so that the network,
+/// the hash and the disk overlap: on a fast link the hash alone takes as long as the
+/// transfer. It lends `partial`'s hash state, given back when the thread is joined.
+fn spawn_writer(
+    partial: &mut Partial,
+) -> Result<(
+    tokio::sync::mpsc::Sender<bytes::Bytes>,
+    std::thread::JoinHandle<Written>,
+)> {
+    let file = partial
+        .file
+        .try_clone()
+        .map_err(FileError::at(&partial.path))?;
+    let mut hashes = std::mem::replace(&mut partial.hashes, Hashes::none());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+    let worker = std::thread::spawn(move || {
+        let mut writer = std::io::BufWriter::with_capacity(CHUNK, file);
+        let mut written = Ok(());
+        while let Some(chunk) = rx.blocking_recv() {
+            if written.is_ok() {
+                hashes.update(&chunk);
+                written = writer.write_all(&chunk);
+            }
+        }
+        (hashes, written.and_then(|()| writer.flush()))
+    });
+    Ok((tx, worker))
+}
+
 /// One request: from `partial.received` to the end, or until the connection fails. The
 /// partial file keeps what arrived, hashed and written, so a retry resumes after it.
 async fn stream_once(
@@ -303,26 +335,7 @@ async fn stream_once(
         }
         .into());
     }
-    // Hashing and writing run on a second thread, so that the network, the hash and the
-    // disk overlap: on a fast link the hash alone takes as long as the transfer.
-    let file = partial
-        .file
-        .try_clone()
-        .map_err(FileError::at(&partial.path))?;
-    let hashes = std::mem::replace(&mut partial.hashes, Hashes::none());
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
-    let worker = std::thread::spawn(move || {
-        let mut hashes = hashes;
-        let mut writer = std::io::BufWriter::with_capacity(CHUNK, file);
-        let mut written = Ok(());
-        while let Some(chunk) = rx.blocking_recv() {
-            if written.is_ok() {
-                hashes.update(&chunk);
-                written = writer.write_all(&chunk);
-            }
-        }
-        (hashes, written.and_then(|()| writer.flush()))
-    });
+    let (tx, worker) = spawn_writer(partial)?;
     let mut received = partial.received;
     let mut result = Ok(());
     let mut guard = SpeedGuard::new(options.slow_grace, options.min_bytes_per_sec);

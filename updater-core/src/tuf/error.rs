@@ -7,56 +7,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
-use crate::tuf::metadata::{expiry, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
-
-/// A role, as errors name it: one of the four top-level roles, or a delegated targets role.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Role {
-    Root,
-    Timestamp,
-    Snapshot,
-    Targets,
-    /// A targets role delegated by name (or a succinct hashed bin).
-    Delegated(String),
-}
-
-impl Role {
-    /// The role called `name` in metadata. Delegated roles never take a top-level name
-    /// (metadata parsing refuses them), so the mapping is one to one.
-    pub fn named(name: &str) -> Role {
-        match name {
-            ROOT => Role::Root,
-            TIMESTAMP => Role::Timestamp,
-            SNAPSHOT => Role::Snapshot,
-            TARGETS => Role::Targets,
-            other => Role::Delegated(other.to_string()),
-        }
-    }
-
-    /// The role's name in metadata (`root`, `targets`, `stable`, ...).
-    pub fn name(&self) -> &str {
-        match self {
-            Role::Root => ROOT,
-            Role::Timestamp => TIMESTAMP,
-            Role::Snapshot => SNAPSHOT,
-            Role::Targets => TARGETS,
-            Role::Delegated(name) => name,
-        }
-    }
-}
-
-impl From<&str> for Role {
-    fn from(name: &str) -> Role {
-        Role::named(name)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::tuf::expiry;
+pub use crate::tuf::role::Role;
 
 /// A rule of the client workflow (spec section 5) that metadata or a target can break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -333,23 +285,6 @@ pub type Result<T, E = TufError> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_round_trip_their_names() {
-        for name in [
-            "root",
-            "timestamp",
-            "snapshot",
-            "targets",
-            "stable",
-            "bins-0a",
-        ] {
-            assert_eq!(Role::named(name).name(), name);
-            assert_eq!(Role::named(name).to_string(), name);
-        }
-        assert_eq!(Role::named("targets"), Role::Targets);
-        assert_eq!(Role::named("beta"), Role::Delegated("beta".into()));
-    }
 
     #[test]
     fn rules_display_their_section() {

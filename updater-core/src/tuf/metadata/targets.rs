@@ -7,10 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{
-    to_json, validate_keyids_threshold, Common, Extra, Fields, Key, TARGETS, TOP_LEVEL_ROLES,
-};
+use super::common::{to_json, validate_keyids_threshold, Common, Extra, Fields, Key};
 use crate::tuf::error::{Result, TufError};
+use crate::tuf::role::{TARGETS, TOP_LEVEL_ROLES};
 
 /// Hash algorithm to hex digest. A sorted vector rather than a `BTreeMap`: a target has one
 /// or two hashes, and a B-tree node for each of 10,000 targets is half a kilobyte apiece.
