@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use semver::Version;
 use updater_core::files::{self, Capped};
 use updater_core::release::names::{check_app, check_file_name, parse_version};
-use updater_core::release::{PlatformSegment, ReleaseFields, ReleasePath};
+use updater_core::release::{PlatformSegment, Release, ReleaseError, ReleaseFields, ReleasePath};
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
@@ -181,12 +181,39 @@ pub fn stored_path(project: &Project, target: &ReleasePath, sha256: &str) -> Pat
         .join(stored_name(sha256, &target.file))
 }
 
-/// The releases `channel` lists: its targets whose path is a release path, with their
-/// signed data (fields unchecked).
+/// Why a target a channel lists is not one of its releases: clients skip it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ListingError {
+    #[error("not a valid release: {0}")]
+    Invalid(#[from] ReleaseError),
+    /// A client never finds it: the channel's delegation covers its own paths only.
+    #[error("a release of channel {release} listed by channel {listed}")]
+    OtherChannel { release: String, listed: String },
+}
+
+/// The target `path` listed by `channel`, read as the client reads it.
+pub fn channel_release(
+    channel: &str,
+    path: &str,
+    file: &TargetFile,
+) -> Result<Release, ListingError> {
+    let release = Release::parse(path, file)?;
+    if release.path.channel != channel {
+        return Err(ListingError::OtherChannel {
+            release: release.path.channel,
+            listed: channel.to_string(),
+        });
+    }
+    Ok(release)
+}
+
+/// The releases `channel` lists: its targets whose path is a release path of that channel,
+/// with their signed data (fields unchecked).
 pub fn listed<'a>(
     session: &'a Session,
     channel: &str,
 ) -> impl Iterator<Item = (ReleasePath, &'a TargetFile)> + 'a {
+    let name = channel.to_string();
     session
         .state()
         .channels
@@ -194,6 +221,7 @@ pub fn listed<'a>(
         .into_iter()
         .flat_map(|signed| signed.value.targets.iter())
         .filter_map(|(path, file)| path.parse().ok().map(|p| (p, file)))
+        .filter(move |(p, _): &(ReleasePath, _)| p.channel == name)
 }
 
 /// Which channel already has `app version` for `segment` (any segment if `None`), if any;
@@ -393,6 +421,34 @@ mod tests {
         assert_eq!(
             ReleaseFields::parse(Some(&custom)).unwrap(),
             checked.fields(now)
+        );
+    }
+
+    #[test]
+    fn a_channel_lists_its_own_valid_releases() {
+        let mut file = TargetFile::new(1, BTreeMap::new());
+        let custom = |version: &str| {
+            serde_json::json!({"version": version, "published": "2030-01-01T00:00:00Z",
+                "kind": "full"})
+        };
+        file.custom = Some(custom("1.0.0"));
+        let path = "beta/demo/1.0.0/linux-x86_64-deb/demo.deb";
+        let release = channel_release("beta", path, &file).unwrap();
+        assert_eq!(release.target_path(), path);
+        let err = channel_release("stable", path, &file).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a release of channel beta listed by channel stable"
+        );
+        file.custom = Some(custom("1.0.1"));
+        let err = channel_release("beta", path, &file).unwrap_err();
+        assert!(matches!(
+            err,
+            ListingError::Invalid(ReleaseError::VersionMismatch { .. })
+        ));
+        assert!(
+            err.to_string().starts_with("not a valid release: "),
+            "{err}"
         );
     }
 

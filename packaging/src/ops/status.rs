@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use updater_core::release::fields::format_published;
-use updater_core::release::Release;
 use updater_core::tuf::metadata::{
     Common, TargetFile, Targets, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
@@ -18,6 +17,7 @@ use updater_core::tuf::metadata::{
 use crate::clock::{format_time, relative};
 use crate::error::Result;
 use crate::keys::short;
+use crate::ops::release::channel_release;
 use crate::project::Project;
 use crate::repo::{RepoState, Signed};
 
@@ -47,7 +47,7 @@ pub struct ReleaseStatus {
     pub min_version: Option<String>,
 }
 
-/// A target of a channel that is not a valid release (clients skip it), and why.
+/// A target of a channel that is not one of its releases (clients skip it), and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct MalformedRelease {
     pub path: String,
@@ -177,10 +177,10 @@ fn channel_status(
              of it after each release to {name}: yank old releases (--delete-files) to shrink it"
         ));
     }
-    let (releases, malformed) = releases(&signed.value.targets);
+    let (releases, malformed) = releases(name, &signed.value.targets);
     for m in &malformed {
         warnings.push(format!(
-            "channel {name}: {} is not a valid release, clients skip it: {}",
+            "channel {name} lists {}, which clients skip: {}",
             m.path, m.reason
         ));
     }
@@ -193,12 +193,15 @@ fn channel_status(
 }
 
 /// Releases of a channel, one per app and version, newest version first; and the targets
-/// that are not valid releases, with the reason.
-fn releases(targets: &BTreeMap<String, TargetFile>) -> (Vec<ReleaseStatus>, Vec<MalformedRelease>) {
+/// that are not its releases, with the reason.
+fn releases(
+    channel: &str,
+    targets: &BTreeMap<String, TargetFile>,
+) -> (Vec<ReleaseStatus>, Vec<MalformedRelease>) {
     let mut by_release: BTreeMap<(String, semver::Version), ReleaseStatus> = BTreeMap::new();
     let mut malformed = Vec::new();
     for (path, file) in targets {
-        let release = match Release::parse(path, file) {
+        let release = match channel_release(channel, path, file) {
             Ok(release) => release,
             Err(e) => {
                 malformed.push(MalformedRelease {
@@ -282,7 +285,7 @@ impl std::fmt::Display for Status {
                 writeln!(f)?;
             }
             for m in &c.malformed {
-                writeln!(f, "    ! {}: not a valid release: {}", m.path, m.reason)?;
+                writeln!(f, "    ! {}: {}", m.path, m.reason)?;
             }
         }
         writeln!(f, "Latest root: {}", self.trusted_root.display())?;

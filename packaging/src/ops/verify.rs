@@ -13,13 +13,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use updater_core::files::FileError;
-use updater_core::release::Release;
 use updater_core::tuf::metadata::{TargetFile, TARGETS};
 use updater_core::tuf::{Updater, UpdaterConfig};
 
 use crate::dirfetch::{DirFetcher, SCHEME};
 use crate::error::{PackError, Result};
 use crate::names::stored_name;
+use crate::ops::release::channel_release;
 
 #[derive(Clone, Debug, Default)]
 pub struct VerifyReport {
@@ -142,7 +142,9 @@ async fn check_channel(
         .channels
         .push((channel.to_string(), role.common.version, role.targets.len()));
     for (path, file) in &role.targets {
-        check_release(channel, path, file, problems);
+        if let Err(e) = channel_release(channel, path, file) {
+            problems.push(format!("{path}: {e}"));
+        }
         match updater.get_target_info(path).await {
             Ok(Some(info)) if info == *file => {}
             Ok(_) => {
@@ -175,7 +177,7 @@ async fn check_channel(
 /// Where a client fetches `path` from in a consistent-snapshot repository: the first hash
 /// (in key order, as our client and python-tuf pick it) prefixed to the file name. This is
 /// TUF's rule for any target path, so it splits the path itself: a target that is not a
-/// valid release (reported by [`check_release`]) still has its stored file checked.
+/// valid release (reported by [`channel_release`]) still has its stored file checked.
 fn stored_file(repository: &Path, path: &str, file: &TargetFile) -> Option<PathBuf> {
     let hash = file.hashes.values().next()?;
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
@@ -187,18 +189,6 @@ fn stored_file(repository: &Path, path: &str, file: &TargetFile) -> Option<PathB
         out.push(segment);
     }
     Some(out.join(stored_name(hash, name)))
-}
-
-/// The target must be a release the client reads, of the channel that lists it.
-fn check_release(channel: &str, path: &str, file: &TargetFile, problems: &mut Vec<String>) {
-    match Release::parse(path, file) {
-        Err(e) => problems.push(format!("{path}: not a valid release: {e}")),
-        Ok(release) if release.path.channel != channel => problems.push(format!(
-            "{path}: a release of channel {} listed by channel {channel}",
-            release.path.channel
-        )),
-        Ok(_) => {}
-    }
 }
 
 impl std::fmt::Display for VerifyReport {
