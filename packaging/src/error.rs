@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 use updater_core::files::FileError;
+use updater_core::release::{NameError, ReleaseError};
 use updater_core::tuf::signer::SignError;
 use updater_core::tuf::TufError;
 
@@ -69,25 +70,13 @@ pub enum PackError {
     },
 
     // Names and releases.
-    #[error("invalid channel name {name:?}: {reason}")]
-    BadChannelName { name: String, reason: String },
+    /// A channel, app, version, platform or file name that breaks a rule of the release
+    /// schema; the message names the rule.
+    #[error(transparent)]
+    Name(#[from] NameError),
 
     #[error("unknown channel {name:?}: this repository has {known}")]
     UnknownChannel { name: String, known: String },
-
-    #[error("invalid app name {name:?}: {reason}")]
-    BadAppName { name: String, reason: String },
-
-    #[error(
-        "version {version:?} is not a semantic version (MAJOR.MINOR.PATCH, like 1.4.0): {reason}"
-    )]
-    BadVersion { version: String, reason: String },
-
-    #[error("invalid platform {name:?}: {reason}")]
-    BadPlatform { name: String, reason: String },
-
-    #[error("invalid target file name {name:?}: {reason}")]
-    BadFileName { name: String, reason: String },
 
     #[error("{what} is already released on {channel}{hint}")]
     AlreadyReleased {
@@ -98,6 +87,10 @@ pub enum PackError {
 
     #[error("no release {what} on channel {channel}")]
     NoSuchRelease { what: String, channel: String },
+
+    /// A target of the repository that is not a release as the client reads it.
+    #[error("{path} is not a valid release: {reason}")]
+    BadRelease { path: String, reason: ReleaseError },
 
     #[error("artifact {path}: {reason}")]
     BadArtifact { path: PathBuf, reason: String },
@@ -239,6 +232,18 @@ mod tests {
             reason: "give at least one channel".into(),
         };
         assert_eq!(e.to_string(), "--channels: give at least one channel");
+    }
+
+    #[test]
+    fn a_name_error_reads_as_the_schema_wrote_it() {
+        let name = updater_core::release::names::check_app("-x").unwrap_err();
+        let e = PackError::from(name.clone());
+        assert_eq!(e.to_string(), name.to_string());
+        assert_eq!(
+            e.to_string(),
+            "invalid app name \"-x\": must start with a letter or digit"
+        );
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]

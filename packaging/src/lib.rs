@@ -2,7 +2,8 @@
 //! The `updater-pack` binary is a thin command line over [`ops`].
 //!
 //! - [`project`]: the layout of a project (keys, repository, settings);
-//!   [`names`]: channels, apps, versions, platforms and file names;
+//!   [`names`]: the `--channels` list and stored file names (every name of a release, its
+//!   target path and its custom fields are the release schema's, [`updater_core::release`]);
 //!   [`lifetime`]: expiry policy; [`clock`]: "now".
 //! - [`keys`]: key files, encryption, the signers of a role.
 //! - [`repo`]: the repository's metadata as read from disk and as changed and signed.

@@ -173,7 +173,8 @@ struct ReleaseArgs {
     /// Semantic version, e.g. 1.4.0.
     #[arg(long)]
     version: String,
-    /// Tauri platform name, e.g. linux-x86_64, darwin-aarch64, windows-x86_64.
+    /// Platform, <os>-<arch>[-<format>]: e.g. linux-x86_64-appimage, darwin-aarch64-app,
+    /// windows-x86_64-nsis (formats: exe, appimage, app, deb, rpm, nsis, msi).
     #[arg(long)]
     platform: String,
     /// Channel, e.g. stable or beta.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use updater_core::files::FileError;
+use updater_core::release::path::channel_pattern;
 use updater_core::tuf::metadata::{
     Common, DelegatedRole, Delegations, Extra, Key, RoleKeys, Root, Targets, ROOT, SNAPSHOT,
     TARGETS, TIMESTAMP,
@@ -21,7 +22,7 @@ use updater_core::tuf::signer::{LocalKey, Signer};
 use crate::error::{PackError, Result};
 use crate::keys::{short, KeyStore, Passphrase};
 use crate::lifetime::ExpiryPolicy;
-use crate::names::{channel_pattern, check_channel};
+use crate::names::check_channels;
 use crate::project::{KeyType, Project, ProjectConfig};
 use crate::repo::{Draft, RoleVersion, Roles};
 use crate::txn::{Lock, Phase, Transaction};
@@ -78,15 +79,7 @@ fn check_options(opts: &InitOptions) -> Result<()> {
             reason: "give at least one channel".into(),
         });
     }
-    for (i, c) in opts.channels.iter().enumerate() {
-        check_channel(c)?;
-        if opts.channels.iter().take(i).any(|d| d == c) {
-            return Err(PackError::BadChannelName {
-                name: c.clone(),
-                reason: "listed twice".into(),
-            });
-        }
-    }
+    check_channels(&opts.channels)?;
     if !(1..=MAX_ROOT_KEYS).contains(&opts.root_keys) {
         return Err(PackError::bad_value(
             "--root-keys",
@@ -364,6 +357,7 @@ pub fn display_rel(path: &Path, base: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use updater_core::release::NameError;
 
     fn options(f: impl FnOnce(&mut InitOptions)) -> InitOptions {
         let mut opts = InitOptions::default();
@@ -406,7 +400,7 @@ mod tests {
             o.channels = vec!["beta".into(), "beta".into()]
         }))
         .unwrap_err();
-        assert!(matches!(err, PackError::BadChannelName { name, .. } if name == "beta"));
+        assert!(matches!(err, PackError::Name(NameError::Channel { name, .. }) if name == "beta"));
         assert!(check_options(&options(|o| o.encrypt = vec!["all".into(), "beta".into()])).is_ok());
     }
 

@@ -1,16 +1,18 @@
 //! `promote`: publishes a release of one channel on another: the same bytes and hashes (a
 //! hard link of the stored file, no new upload), under `<to>/<app>/<version>/...`, signed
-//! by the destination channel's key. `published` becomes the time of the promotion; the
-//! other custom fields are kept unless overridden.
+//! by the destination channel's key. The source is read as the client reads it
+//! ([`Release::parse`]); `published` becomes the time of the promotion, and the other
+//! custom fields, unknown ones included, are kept unless overridden.
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use semver::Version;
+use updater_core::release::names::{check_app, check_channel, parse_version};
+use updater_core::release::{PlatformSegment, Release, ReleasePath};
+use updater_core::tuf::metadata::TargetFile;
 
-use crate::clock::format_time;
 use crate::error::{PackError, Result};
-use crate::names::{check_app, check_channel, check_platform, parse_version, TargetPath};
-use crate::ops::release::stored_path;
+use crate::ops::release::{listed, release_name, stored_path};
 use crate::ops::session::{Context, Outcome, Session};
 use crate::project::Project;
 use crate::txn::{hash_file, Phase};
@@ -21,7 +23,8 @@ pub struct PromoteOptions {
     pub version: String,
     pub from: String,
     pub to: String,
-    /// Only this platform; default: every platform of the release.
+    /// Only this platform segment (`<os>-<arch>[-<format>]`); default: every one of the
+    /// release's.
     pub platform: Option<String>,
     pub rollout: Option<u8>,
     pub critical: Option<bool>,
@@ -33,7 +36,13 @@ pub struct PromoteReport {
     pub outcome: Outcome,
 }
 
-fn check(opts: &PromoteOptions) -> Result<semver::Version> {
+/// The options, checked.
+struct Checked {
+    version: Version,
+    segment: Option<PlatformSegment>,
+}
+
+fn check(opts: &PromoteOptions) -> Result<Checked> {
     check_app(&opts.app)?;
     let version = parse_version(&opts.version)?;
     check_channel(&opts.from)?;
@@ -45,9 +54,10 @@ fn check(opts: &PromoteOptions) -> Result<semver::Version> {
             "the same channel as --from",
         ));
     }
-    if let Some(p) = &opts.platform {
-        check_platform(p)?;
-    }
+    let segment = match &opts.platform {
+        Some(p) => Some(p.parse::<PlatformSegment>()?),
+        None => None,
+    };
     if let Some(pct) = opts.rollout.filter(|p| *p > 100) {
         return Err(PackError::bad_value(
             "--rollout",
@@ -55,11 +65,11 @@ fn check(opts: &PromoteOptions) -> Result<semver::Version> {
             "a percentage is 0 to 100",
         ));
     }
-    Ok(version)
+    Ok(Checked { version, segment })
 }
 
 pub fn promote(project: &Project, ctx: Context, opts: &PromoteOptions) -> Result<PromoteReport> {
-    let version = check(opts)?.to_string();
+    let checked = check(opts)?;
     let mut session = Session::open(project, ctx)?;
     let known = session.state().channel_names();
     for channel in [&opts.from, &opts.to] {
@@ -70,67 +80,14 @@ pub fn promote(project: &Project, ctx: Context, opts: &PromoteOptions) -> Result
             });
         }
     }
-    let sources: Vec<(TargetPath, updater_core::tuf::metadata::TargetFile)> = session
-        .state()
-        .channels
-        .get(&opts.from)
-        .map(|c| {
-            c.value
-                .targets
-                .iter()
-                .filter_map(|(path, file)| TargetPath::parse(path).map(|p| (p, file.clone())))
-                .filter(|(p, _)| p.is_release(&opts.app, &version, opts.platform.as_deref()))
-                .collect()
-        })
-        .unwrap_or_default();
-    if sources.is_empty() {
-        return Err(PackError::NoSuchRelease {
-            what: release_name(&opts.app, &version, opts.platform.as_deref()),
-            channel: opts.from.clone(),
-        });
-    }
-    let mut promoted = Vec::new();
+    let sources = sources(&session, opts, &checked)?;
     let mut additions = Vec::new();
-    for (source, file) in sources {
-        if let Some((channel, _)) =
-            released_on_channel(&session, &opts.to, &source.app, &version, &source.platform)
-        {
-            return Err(PackError::AlreadyReleased {
-                what: release_name(&source.app, &version, Some(&source.platform)),
-                channel,
-                hint: String::new(),
-            });
-        }
-        let sha256 = file
-            .hashes
-            .get("sha256")
-            .cloned()
-            .ok_or_else(|| PackError::inconsistent(format!("{source} has no sha256 hash")))?;
-        let from_file = stored_path(&session.project, &source, &sha256);
-        check_stored(&from_file, file.length, &sha256)?;
-        let dest = source.on_channel(&opts.to);
-        let to_file = stored_path(&session.project, &dest, &sha256);
-        session.txn.add_link(Phase::Targets, &to_file, &from_file)?;
-        let mut file = file;
-        let mut custom = match file.custom.take() {
-            Some(Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        custom.insert("published".into(), json!(format_time(&session.now)));
-        if let Some(pct) = opts.rollout {
-            custom.insert("rollout".into(), json!({ "percent": pct }));
-        }
-        if let Some(critical) = opts.critical {
-            custom.insert("critical".into(), json!(critical));
-        }
-        file.custom = Some(Value::Object(custom));
-        promoted.push(dest.to_string());
-        additions.push((dest.to_string(), file));
+    for source in sources {
+        additions.push(promoted(&mut session, opts, source)?);
     }
+    let promoted: Vec<String> = additions.iter().map(|(path, _)| path.clone()).collect();
     let channel = session.draft.channel_mut(&opts.to)?;
-    for (path, file) in additions {
-        channel.targets.insert(path, file);
-    }
+    channel.targets.extend(additions);
     let outcome = session.commit()?;
     Ok(PromoteReport {
         targets: promoted,
@@ -138,20 +95,74 @@ pub fn promote(project: &Project, ctx: Context, opts: &PromoteOptions) -> Result
     })
 }
 
+/// The releases to promote, read as the client reads them: a source whose fields are
+/// malformed is an error that names it.
+fn sources(session: &Session, opts: &PromoteOptions, checked: &Checked) -> Result<Vec<Release>> {
+    let sources: Vec<Release> = listed(session, &opts.from)
+        .filter(|(p, _)| p.is_release(&opts.app, &checked.version, checked.segment.as_ref()))
+        .map(|(p, file)| {
+            let path = p.to_string();
+            Release::parse(&path, file).map_err(|reason| PackError::BadRelease { path, reason })
+        })
+        .collect::<Result<_>>()?;
+    if sources.is_empty() {
+        return Err(PackError::NoSuchRelease {
+            what: release_name(&opts.app, &checked.version, checked.segment.as_ref()),
+            channel: opts.from.clone(),
+        });
+    }
+    Ok(sources)
+}
+
+/// Stages the link of `source`'s stored file on the destination channel; returns the new
+/// target with its edited fields.
+fn promoted(
+    session: &mut Session,
+    opts: &PromoteOptions,
+    source: Release,
+) -> Result<(String, TargetFile)> {
+    let Release {
+        path,
+        mut fields,
+        target: mut file,
+    } = source;
+    if let Some(dest) = released_on_channel(session, &opts.to, &path) {
+        return Err(PackError::AlreadyReleased {
+            what: release_name(&dest.app, &dest.version, Some(&dest.segment)),
+            channel: opts.to.clone(),
+            hint: String::new(),
+        });
+    }
+    let sha256 = file
+        .hashes
+        .get("sha256")
+        .cloned()
+        .ok_or_else(|| PackError::inconsistent(format!("{path} has no sha256 hash")))?;
+    let from_file = stored_path(&session.project, &path, &sha256);
+    check_stored(&from_file, file.length, &sha256)?;
+    let dest = path.on_channel(&opts.to);
+    let to_file = stored_path(&session.project, &dest, &sha256);
+    session.txn.add_link(Phase::Targets, &to_file, &from_file)?;
+    fields.published = session.now;
+    if let Some(pct) = opts.rollout {
+        fields.rollout_percent = pct;
+    }
+    if let Some(critical) = opts.critical {
+        fields.critical = critical;
+    }
+    file.custom = Some(fields.to_custom());
+    Ok((dest.to_string(), file))
+}
+
+/// The release of the same app, version and platform segment as `source` on `channel`.
 fn released_on_channel(
     session: &Session,
     channel: &str,
-    app: &str,
-    version: &str,
-    platform: &str,
-) -> Option<(String, TargetPath)> {
-    let role = session.state().channels.get(channel)?;
-    role.value
-        .targets
-        .keys()
-        .filter_map(|path| TargetPath::parse(path))
-        .find(|p| p.is_release(app, version, Some(platform)))
-        .map(|p| (channel.to_string(), p))
+    source: &ReleasePath,
+) -> Option<ReleasePath> {
+    listed(session, channel)
+        .map(|(p, _)| p)
+        .find(|p| p.is_release(&source.app, &source.version, Some(&source.segment)))
 }
 
 /// The stored file must still be the one the metadata describes before it is published
@@ -171,13 +182,6 @@ fn check_stored(path: &Path, length: u64, sha256: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-pub fn release_name(app: &str, version: &str, platform: Option<&str>) -> String {
-    match platform {
-        Some(p) => format!("{app} {version} for {p}"),
-        None => format!("{app} {version}"),
-    }
 }
 
 impl std::fmt::Display for PromoteReport {

@@ -1,19 +1,23 @@
-//! `release`: adds an artifact to a channel as `<channel>/<app>/<version>/<platform>/<file>`
-//! with the custom fields of the design brief, stored as `<sha256>.<file>`, and re-signs the
-//! channel role, snapshot and timestamp.
+//! `release`: adds an artifact to a channel as the release
+//! `<channel>/<app>/<version>/<os>-<arch>[-<format>]/<file>` ([`ReleasePath`]) with its
+//! [`ReleaseFields`] as the target's custom data, stored as `<sha256>.<file>`, and re-signs
+//! the channel role, snapshot and timestamp.
 //!
 //! Any regular file is accepted: what `tauri build` produces (AppImage, `.app.tar.gz`,
-//! NSIS or MSI installers), a plain executable or an archive.
+//! NSIS or MSI installers, `.deb`, `.rpm`), a plain executable or an archive.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Map, Value};
+use chrono::{DateTime, Utc};
+use semver::Version;
 use updater_core::files::{self, Capped};
+use updater_core::release::names::{check_app, check_file_name, parse_version};
+use updater_core::release::{PlatformSegment, Release, ReleaseError, ReleaseFields, ReleasePath};
 use updater_core::tuf::metadata::TargetFile;
 
-use crate::clock::format_time;
 use crate::error::{PackError, Result};
-use crate::names::{check_app, check_file_name, check_platform, parse_version, TargetPath};
+use crate::names::stored_name;
 use crate::ops::session::{Context, Outcome, Session};
 use crate::project::Project;
 use crate::txn::Phase;
@@ -22,6 +26,7 @@ use crate::txn::Phase;
 pub struct ReleaseOptions {
     pub app: String,
     pub version: String,
+    /// The platform segment, `<os>-<arch>[-<format>]` (`linux-x86_64`, `windows-x86_64-nsis`).
     pub platform: String,
     pub channel: String,
     pub artifact: PathBuf,
@@ -47,82 +52,108 @@ pub struct ReleaseReport {
 /// Largest notes file: they travel in the channel metadata every client downloads.
 const MAX_NOTES: u64 = 64 * 1024;
 
-/// Checks everything that does not need the repository; returns the target path and notes.
-fn check(opts: &ReleaseOptions) -> Result<(TargetPath, semver::Version, String)> {
+/// The options, checked: everything about the release but the time it is published.
+#[derive(Clone, Debug)]
+struct Checked {
+    path: ReleasePath,
+    notes: String,
+    min_version: Option<Version>,
+    critical: bool,
+    rollout_percent: u8,
+}
+
+impl Checked {
+    /// The release's custom fields, published at `published`.
+    fn fields(&self, published: DateTime<Utc>) -> ReleaseFields {
+        ReleaseFields {
+            notes: self.notes.clone(),
+            critical: self.critical,
+            min_version: self.min_version.clone(),
+            rollout_percent: self.rollout_percent,
+            ..ReleaseFields::full(self.path.version.clone(), published)
+        }
+    }
+}
+
+/// Checks everything that does not need the repository.
+fn check(opts: &ReleaseOptions) -> Result<Checked> {
     check_app(&opts.app)?;
     let version = parse_version(&opts.version)?;
-    check_platform(&opts.platform)?;
-    if let Some(min) = &opts.min_version {
-        let min = parse_version(min)?;
-        if min > version {
-            return Err(PackError::bad_value(
-                "--min-version",
-                min,
-                format!("above the release's version {version}"),
-            ));
-        }
-    }
-    if let Some(pct) = opts.rollout {
-        if pct > 100 {
-            return Err(PackError::bad_value(
-                "--rollout",
-                pct,
-                "a percentage is 0 to 100",
-            ));
-        }
-    }
-    let artifact = &opts.artifact;
-    let meta = std::fs::metadata(artifact).map_err(|e| PackError::BadArtifact {
-        path: artifact.clone(),
-        reason: match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".into(),
-            _ => e.to_string(),
-        },
-    })?;
-    if meta.is_dir() {
-        return Err(PackError::BadArtifact {
-            path: artifact.clone(),
-            reason: "is a directory; publish an archive of it (tauri build makes .app.tar.gz \
-                     for macOS bundles)"
-                .into(),
-        });
-    }
-    if !meta.is_file() {
-        return Err(PackError::BadArtifact {
-            path: artifact.clone(),
-            reason: "is not a regular file".into(),
-        });
-    }
-    if meta.len() == 0 {
-        return Err(PackError::BadArtifact {
-            path: artifact.clone(),
-            reason: "is empty".into(),
-        });
-    }
-    let file = match &opts.name {
-        Some(name) => name.clone(),
-        None => artifact
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-            .ok_or_else(|| PackError::BadArtifact {
-                path: artifact.clone(),
-                reason: "has no UTF-8 file name; give one with --name".into(),
-            })?,
+    let segment: PlatformSegment = opts.platform.parse()?;
+    let min_version = match &opts.min_version {
+        Some(min) => Some(parse_version(min)?),
+        None => None,
     };
+    if let Some(min) = min_version.as_ref().filter(|min| **min > version) {
+        return Err(PackError::bad_value(
+            "--min-version",
+            min,
+            format!("above the release's version {version}"),
+        ));
+    }
+    let rollout_percent = opts.rollout.unwrap_or(100);
+    if rollout_percent > 100 {
+        return Err(PackError::bad_value(
+            "--rollout",
+            rollout_percent,
+            "a percentage is 0 to 100",
+        ));
+    }
+    let file = check_artifact(opts)?;
     check_file_name(&file)?;
     let notes = match &opts.notes {
         Some(path) => read_notes(path)?,
         None => String::new(),
     };
-    let target = TargetPath {
-        channel: opts.channel.clone(),
-        app: opts.app.clone(),
-        version: version.to_string(),
-        platform: opts.platform.clone(),
-        file,
+    Ok(Checked {
+        path: ReleasePath {
+            channel: opts.channel.clone(),
+            app: opts.app.clone(),
+            version,
+            segment,
+            file,
+        },
+        notes,
+        min_version,
+        critical: opts.critical,
+        rollout_percent,
+    })
+}
+
+/// The artifact must be a non-empty regular file; returns the target's file name.
+fn check_artifact(opts: &ReleaseOptions) -> Result<String> {
+    let artifact = &opts.artifact;
+    let bad = |reason: String| PackError::BadArtifact {
+        path: artifact.clone(),
+        reason,
     };
-    Ok((target, version, notes))
+    let meta = std::fs::metadata(artifact).map_err(|e| {
+        bad(match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".into(),
+            _ => e.to_string(),
+        })
+    })?;
+    if meta.is_dir() {
+        return Err(bad(
+            "is a directory; publish an archive of it (tauri build makes .app.tar.gz \
+             for macOS bundles)"
+                .into(),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(bad("is not a regular file".into()));
+    }
+    if meta.len() == 0 {
+        return Err(bad("is empty".into()));
+    }
+    match &opts.name {
+        Some(name) => Ok(name.clone()),
+        None => artifact
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .ok_or_else(|| bad("has no UTF-8 file name; give one with --name".into())),
+    }
 }
 
 fn read_notes(path: &Path) -> Result<String> {
@@ -138,65 +169,82 @@ fn read_notes(path: &Path) -> Result<String> {
     String::from_utf8(data).map_err(|_| bad("not UTF-8 text".into()))
 }
 
-/// The custom fields of a release target (design brief, "The update repository").
-pub fn custom_fields(
-    version: &semver::Version,
-    notes: &str,
-    published: &str,
-    critical: bool,
-    min_version: Option<&str>,
-    rollout: u8,
-) -> Value {
-    let mut map = Map::new();
-    map.insert("version".into(), json!(version.to_string()));
-    map.insert("notes".into(), json!(notes));
-    map.insert("published".into(), json!(published));
-    map.insert("kind".into(), json!("full"));
-    map.insert("critical".into(), json!(critical));
-    if let Some(min) = min_version {
-        map.insert("min_version".into(), json!(min));
-    }
-    map.insert("rollout".into(), json!({ "percent": rollout }));
-    Value::Object(map)
+/// Where the bytes of `target` are stored: `targets/<channel>/<app>/<version>/<segment>/`
+/// `<sha256>.<file>`.
+pub fn stored_path(project: &Project, target: &ReleasePath, sha256: &str) -> PathBuf {
+    project
+        .targets_dir()
+        .join(&target.channel)
+        .join(&target.app)
+        .join(target.version.to_string())
+        .join(target.segment.to_string())
+        .join(stored_name(sha256, &target.file))
 }
 
-/// Where the bytes of `target` are stored: `targets/<dir>/<sha256>.<file>`.
-pub fn stored_path(project: &Project, target: &TargetPath, sha256: &str) -> PathBuf {
-    let mut path = project.targets_dir();
-    for segment in target.dir().split('/') {
-        path.push(segment);
-    }
-    path.join(target.stored_name(sha256))
+/// Why a target a channel lists is not one of its releases: clients skip it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ListingError {
+    #[error("not a valid release: {0}")]
+    Invalid(#[from] ReleaseError),
+    /// A client never finds it: the channel's delegation covers its own paths only.
+    #[error("a release of channel {release} listed by channel {listed}")]
+    OtherChannel { release: String, listed: String },
 }
 
-/// Which channel already has `app version` for `platform`, if any; `prefer` is looked at
-/// first, so that the error names the channel the user is releasing to.
+/// The target `path` listed by `channel`, read as the client reads it.
+pub fn channel_release(
+    channel: &str,
+    path: &str,
+    file: &TargetFile,
+) -> Result<Release, ListingError> {
+    let release = Release::parse(path, file)?;
+    if release.path.channel != channel {
+        return Err(ListingError::OtherChannel {
+            release: release.path.channel,
+            listed: channel.to_string(),
+        });
+    }
+    Ok(release)
+}
+
+/// The releases `channel` lists: its targets whose path is a release path of that channel,
+/// with their signed data (fields unchecked).
+pub fn listed<'a>(
+    session: &'a Session,
+    channel: &str,
+) -> impl Iterator<Item = (ReleasePath, &'a TargetFile)> + 'a {
+    let name = channel.to_string();
+    session
+        .state()
+        .channels
+        .get(channel)
+        .into_iter()
+        .flat_map(|signed| signed.value.targets.iter())
+        .filter_map(|(path, file)| path.parse().ok().map(|p| (p, file)))
+        .filter(move |(p, _): &(ReleasePath, _)| p.channel == name)
+}
+
+/// Which channel already has `app version` for `segment` (any segment if `None`), if any;
+/// `prefer` is looked at first, so that the error names the channel the user is releasing to.
 pub fn released_on(
     session: &Session,
     app: &str,
-    version: &str,
-    platform: Option<&str>,
+    version: &Version,
+    segment: Option<&PlatformSegment>,
     prefer: &str,
-) -> Option<(String, TargetPath)> {
-    let channels = &session.state().channels;
-    let preferred = channels.get_key_value(prefer);
-    preferred
-        .into_iter()
-        .chain(channels.iter().filter(|(name, _)| name.as_str() != prefer))
-        .flat_map(|(name, signed)| {
-            signed
-                .value
-                .targets
-                .keys()
-                .filter_map(|path| TargetPath::parse(path))
-                .map(move |p| (name.clone(), p))
-        })
-        .find(|(_, p)| p.is_release(app, version, platform))
+) -> Option<(String, ReleasePath)> {
+    let channels = session.state().channel_names();
+    let others = channels.iter().filter(|c| c.as_str() != prefer);
+    std::iter::once(prefer)
+        .chain(others.map(String::as_str))
+        .flat_map(|channel| listed(session, channel).map(move |(p, _)| (channel.to_string(), p)))
+        .find(|(_, p)| p.is_release(app, version, segment))
 }
 
 /// Adds the release to the session's draft; the caller commits.
 pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<ReleaseReportPlan> {
-    let (target, version, notes) = check(opts)?;
+    let checked = check(opts)?;
+    let target = &checked.path;
     let known = session.state().channel_names();
     if !known.contains(&opts.channel) {
         return Err(PackError::UnknownChannel {
@@ -208,7 +256,7 @@ pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<Rele
         session,
         &target.app,
         &target.version,
-        Some(&target.platform),
+        Some(&target.segment),
         &opts.channel,
     ) {
         let hint = if channel == opts.channel {
@@ -220,28 +268,17 @@ pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<Rele
             )
         };
         return Err(PackError::AlreadyReleased {
-            what: format!("{} {} for {}", target.app, target.version, target.platform),
+            what: release_name(&target.app, &target.version, Some(&target.segment)),
             channel,
             hint,
         });
     }
     let (staged, length, sha256) = session.txn.add_copy_unplaced(&opts.artifact)?;
-    let stored = stored_path(&session.project, &target, &sha256);
+    let stored = stored_path(&session.project, target, &sha256);
     session.txn.place(Phase::Targets, staged, &stored);
 
-    let published = format_time(&session.now);
-    let mut file = TargetFile::new(
-        length,
-        std::collections::BTreeMap::from([("sha256".to_string(), sha256.clone())]),
-    );
-    file.custom = Some(custom_fields(
-        &version,
-        &notes,
-        &published,
-        opts.critical,
-        opts.min_version.as_deref(),
-        opts.rollout.unwrap_or(100),
-    ));
+    let mut file = TargetFile::new(length, BTreeMap::from([("sha256".into(), sha256.clone())]));
+    file.custom = Some(checked.fields(session.now).to_custom());
     let path = target.to_string();
     session
         .draft
@@ -254,6 +291,14 @@ pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<Rele
         sha256,
         stored,
     })
+}
+
+/// `demo 1.4.0 for linux-x86_64-appimage`, or `demo 1.4.0` for every platform.
+pub fn release_name(app: &str, version: &Version, segment: Option<&PlatformSegment>) -> String {
+    match segment {
+        Some(s) => format!("{app} {version} for {s}"),
+        None => format!("{app} {version}"),
+    }
 }
 
 /// A release planned but not yet committed.
@@ -292,6 +337,7 @@ impl std::fmt::Display for ReleaseReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use updater_core::release::NameError;
 
     fn options() -> ReleaseOptions {
         ReleaseOptions {
@@ -340,5 +386,95 @@ mod tests {
             check(&opts),
             Err(PackError::BadNotes { reason, .. }) if reason == "no such file"
         ));
+    }
+
+    #[test]
+    fn checked_options_are_a_release_path_and_its_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = dir.path().join("notes.md");
+        std::fs::write(&notes, "## 1.2.0").unwrap();
+        let opts = ReleaseOptions {
+            platform: "windows-x86_64-nsis".into(),
+            artifact: dir.path().join("Demo_1.2.0_x64-setup.exe"),
+            notes: Some(notes),
+            min_version: Some("1.0.0".into()),
+            rollout: Some(30),
+            critical: true,
+            ..options()
+        };
+        std::fs::write(&opts.artifact, b"MZ").unwrap();
+        let checked = check(&opts).unwrap();
+        assert_eq!(
+            checked.path.to_string(),
+            "beta/demo/1.2.0/windows-x86_64-nsis/Demo_1.2.0_x64-setup.exe"
+        );
+        let now = crate::clock::parse_time("2030-01-01T00:00:00Z").unwrap();
+        let custom = checked.fields(now).to_custom();
+        assert_eq!(
+            custom,
+            serde_json::json!({
+                "version": "1.2.0", "notes": "## 1.2.0", "published": "2030-01-01T00:00:00Z",
+                "kind": "full", "critical": true, "min_version": "1.0.0",
+                "rollout": { "percent": 30 }
+            })
+        );
+        assert_eq!(
+            ReleaseFields::parse(Some(&custom)).unwrap(),
+            checked.fields(now)
+        );
+    }
+
+    #[test]
+    fn a_channel_lists_its_own_valid_releases() {
+        let mut file = TargetFile::new(1, BTreeMap::new());
+        let custom = |version: &str| {
+            serde_json::json!({"version": version, "published": "2030-01-01T00:00:00Z",
+                "kind": "full"})
+        };
+        file.custom = Some(custom("1.0.0"));
+        let path = "beta/demo/1.0.0/linux-x86_64-deb/demo.deb";
+        let release = channel_release("beta", path, &file).unwrap();
+        assert_eq!(release.target_path(), path);
+        let err = channel_release("stable", path, &file).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a release of channel beta listed by channel stable"
+        );
+        file.custom = Some(custom("1.0.1"));
+        let err = channel_release("beta", path, &file).unwrap_err();
+        assert!(matches!(
+            err,
+            ListingError::Invalid(ReleaseError::VersionMismatch { .. })
+        ));
+        assert!(
+            err.to_string().starts_with("not a valid release: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn platform_and_format_follow_the_schema() {
+        for bad in ["darwin-i686", "linux-x86_64-zip", "macos-aarch64", "linux"] {
+            let opts = ReleaseOptions {
+                platform: bad.into(),
+                ..options()
+            };
+            let err = check(&opts).unwrap_err();
+            assert!(
+                matches!(&err, PackError::Name(NameError::Platform { name, .. }) if name == bad),
+                "{bad}: {err}"
+            );
+            assert!(
+                err.to_string().contains("expected <os>-<arch>[-<format>]"),
+                "{err}"
+            );
+        }
+        let segment = |s: &str| s.parse::<PlatformSegment>().ok();
+        let v = Version::new(1, 0, 0);
+        assert_eq!(
+            release_name("demo", &v, segment("linux-x86_64-exe").as_ref()),
+            "demo 1.0.0 for linux-x86_64-exe"
+        );
+        assert_eq!(release_name("demo", &v, None), "demo 1.0.0");
     }
 }

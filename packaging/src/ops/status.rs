@@ -9,15 +9,17 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::Value;
-use updater_core::tuf::metadata::{Common, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
+use updater_core::release::fields::format_published;
+use updater_core::tuf::metadata::{
+    Common, TargetFile, Targets, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
+};
 
 use crate::clock::{format_time, relative};
 use crate::error::Result;
 use crate::keys::short;
-use crate::names::TargetPath;
+use crate::ops::release::channel_release;
 use crate::project::Project;
-use crate::repo::RepoState;
+use crate::repo::{RepoState, Signed};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RoleStatus {
@@ -31,15 +33,25 @@ pub struct RoleStatus {
     pub key_files: usize,
 }
 
+/// One version of an app on a channel, as the client reads it: the fields are those of the
+/// first of its targets (by path).
 #[derive(Clone, Debug, Serialize)]
 pub struct ReleaseStatus {
     pub app: String,
     pub version: String,
+    /// Platform segments, `<os>-<arch>[-<format>]`.
     pub platforms: Vec<String>,
-    pub published: Option<String>,
-    pub rollout: Option<u64>,
+    pub published: String,
+    pub rollout: u8,
     pub critical: bool,
     pub min_version: Option<String>,
+}
+
+/// A target of a channel that is not one of its releases (clients skip it), and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct MalformedRelease {
+    pub path: String,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -48,6 +60,7 @@ pub struct ChannelStatus {
     /// Size of the channel's metadata file: what every client downloads after a release.
     pub metadata_bytes: usize,
     pub releases: Vec<ReleaseStatus>,
+    pub malformed: Vec<MalformedRelease>,
 }
 
 /// Above this, `status` suggests pruning a channel: a client re-downloads the whole channel
@@ -121,7 +134,7 @@ pub fn status(project: &Project, now: DateTime<Utc>, within_days: i64) -> Result
         add(role, common, &ids, threshold);
     }
     let mut channels = Vec::new();
-    let mut size_warnings = Vec::new();
+    let mut channel_warnings = Vec::new();
     for delegated in state.delegated_roles() {
         let Some(signed) = state.channels.get(&delegated.name) else {
             continue;
@@ -132,21 +145,13 @@ pub fn status(project: &Project, now: DateTime<Utc>, within_days: i64) -> Result
             &delegated.keyids,
             delegated.threshold,
         );
-        let metadata_bytes = signed.bytes.len();
-        if metadata_bytes > LARGE_CHANNEL {
-            size_warnings.push(format!(
-                "channel {} metadata is {metadata_bytes} bytes, and every client downloads all \
-                 of it after each release to {}: yank old releases (--delete-files) to shrink it",
-                delegated.name, delegated.name
-            ));
-        }
-        channels.push(ChannelStatus {
-            name: delegated.name.clone(),
-            metadata_bytes,
-            releases: releases(&signed.value.targets),
-        });
+        channels.push(channel_status(
+            &delegated.name,
+            signed,
+            &mut channel_warnings,
+        ));
     }
-    warnings.extend(size_warnings);
+    warnings.extend(channel_warnings);
     Ok(Status {
         repository: project.repository(),
         now: format_time(&now),
@@ -159,48 +164,70 @@ pub fn status(project: &Project, now: DateTime<Utc>, within_days: i64) -> Result
     })
 }
 
-/// Releases of a channel, one per app and version, newest version first.
+/// A channel's releases and size; what is wrong with them goes to `warnings`.
+fn channel_status(
+    name: &str,
+    signed: &Signed<Targets>,
+    warnings: &mut Vec<String>,
+) -> ChannelStatus {
+    let metadata_bytes = signed.bytes.len();
+    if metadata_bytes > LARGE_CHANNEL {
+        warnings.push(format!(
+            "channel {name} metadata is {metadata_bytes} bytes, and every client downloads all \
+             of it after each release to {name}: yank old releases (--delete-files) to shrink it"
+        ));
+    }
+    let (releases, malformed) = releases(name, &signed.value.targets);
+    for m in &malformed {
+        warnings.push(format!(
+            "channel {name} lists {}, which clients skip: {}",
+            m.path, m.reason
+        ));
+    }
+    ChannelStatus {
+        name: name.to_string(),
+        metadata_bytes,
+        releases,
+        malformed,
+    }
+}
+
+/// Releases of a channel, one per app and version, newest version first; and the targets
+/// that are not its releases, with the reason.
 fn releases(
-    targets: &BTreeMap<String, updater_core::tuf::metadata::TargetFile>,
-) -> Vec<ReleaseStatus> {
-    let mut by_release: BTreeMap<(String, semver::Version, String), ReleaseStatus> =
-        BTreeMap::new();
+    channel: &str,
+    targets: &BTreeMap<String, TargetFile>,
+) -> (Vec<ReleaseStatus>, Vec<MalformedRelease>) {
+    let mut by_release: BTreeMap<(String, semver::Version), ReleaseStatus> = BTreeMap::new();
+    let mut malformed = Vec::new();
     for (path, file) in targets {
-        let Some(p) = TargetPath::parse(path) else {
-            continue;
+        let release = match channel_release(channel, path, file) {
+            Ok(release) => release,
+            Err(e) => {
+                malformed.push(MalformedRelease {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
         };
-        let Ok(version) = semver::Version::parse(&p.version) else {
-            continue;
-        };
-        let custom = file.custom.as_ref();
-        let text = |key: &str| {
-            custom
-                .and_then(|c| c.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
+        let (p, fields) = (&release.path, &release.fields);
         let entry = by_release
-            .entry((p.app.clone(), version, p.version.clone()))
+            .entry((p.app.clone(), p.version.clone()))
             .or_insert_with(|| ReleaseStatus {
                 app: p.app.clone(),
-                version: p.version.clone(),
+                version: p.version.to_string(),
                 platforms: Vec::new(),
-                published: text("published"),
-                rollout: custom
-                    .and_then(|c| c.get("rollout"))
-                    .and_then(|r| r.get("percent"))
-                    .and_then(Value::as_u64),
-                critical: custom
-                    .and_then(|c| c.get("critical"))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                min_version: text("min_version"),
+                published: format_published(&fields.published),
+                rollout: fields.rollout_percent,
+                critical: fields.critical,
+                min_version: fields.min_version.as_ref().map(ToString::to_string),
             });
-        entry.platforms.push(p.platform.clone());
+        entry.platforms.push(p.segment.to_string());
     }
     let mut list: Vec<ReleaseStatus> = by_release.into_values().collect();
     list.reverse();
-    list
+    (list, malformed)
 }
 
 impl std::fmt::Display for Status {
@@ -248,12 +275,7 @@ impl std::fmt::Display for Status {
                     r.version,
                     r.platforms.join(", ")
                 )?;
-                if let Some(p) = &r.published {
-                    write!(f, "  published {p}")?;
-                }
-                if let Some(pct) = r.rollout {
-                    write!(f, "  rollout {pct}%")?;
-                }
+                write!(f, "  published {}  rollout {}%", r.published, r.rollout)?;
                 if r.critical {
                     write!(f, "  CRITICAL")?;
                 }
@@ -261,6 +283,9 @@ impl std::fmt::Display for Status {
                     write!(f, "  min_version {min}")?;
                 }
                 writeln!(f)?;
+            }
+            for m in &c.malformed {
+                writeln!(f, "    ! {}: {}", m.path, m.reason)?;
             }
         }
         writeln!(f, "Latest root: {}", self.trusted_root.display())?;

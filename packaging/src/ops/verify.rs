@@ -4,21 +4,22 @@
 //! target must be found through the delegations, and its stored file
 //! (`targets/<dir>/<sha256>.<file>`) must match the signed length and hashes.
 //!
-//! It also checks updater-pack's conventions (path shape, semver, custom fields) and
-//! reports every problem it finds, not just the first.
+//! Every target must also be a release as the client reads it ([`Release::parse`]: path,
+//! names, custom fields, versions that agree) listed by the channel its path names. Every
+//! problem found is reported, each with its target path, not just the first.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use updater_core::files::FileError;
 use updater_core::tuf::metadata::{TargetFile, TARGETS};
 use updater_core::tuf::{ClientConfig, TufClient};
 
 use crate::dirfetch::{DirFetcher, SCHEME};
 use crate::error::{PackError, Result};
-use crate::names::TargetPath;
+use crate::names::stored_name;
+use crate::ops::release::channel_release;
 
 #[derive(Clone, Debug, Default)]
 pub struct VerifyReport {
@@ -141,7 +142,9 @@ async fn check_channel(
         .channels
         .push((channel.to_string(), role.common.version, role.targets.len()));
     for (path, file) in &role.targets {
-        check_conventions(channel, path, file, problems);
+        if let Err(e) = channel_release(channel, path, file) {
+            problems.push(format!("{path}: {e}"));
+        }
         match updater.get_target_info(path).await {
             Ok(Some(info)) if info == *file => {}
             Ok(_) => {
@@ -172,7 +175,9 @@ async fn check_channel(
 }
 
 /// Where a client fetches `path` from in a consistent-snapshot repository: the first hash
-/// (in key order, as our client and python-tuf pick it) prefixed to the file name.
+/// (in key order, as our client and python-tuf pick it) prefixed to the file name. This is
+/// TUF's rule for any target path, so it splits the path itself: a target that is not a
+/// valid release (reported by [`channel_release`]) still has its stored file checked.
 fn stored_file(repository: &Path, path: &str, file: &TargetFile) -> Option<PathBuf> {
     let hash = file.hashes.values().next()?;
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
@@ -183,32 +188,7 @@ fn stored_file(repository: &Path, path: &str, file: &TargetFile) -> Option<PathB
         }
         out.push(segment);
     }
-    Some(out.join(format!("{hash}.{name}")))
-}
-
-fn check_conventions(channel: &str, path: &str, file: &TargetFile, problems: &mut Vec<String>) {
-    let Some(p) = TargetPath::parse(path) else {
-        problems.push(format!(
-            "{path}: not <channel>/<app>/<version>/<platform>/<file>"
-        ));
-        return;
-    };
-    if p.channel != channel {
-        problems.push(format!("{path}: listed by channel {channel}"));
-    }
-    if semver::Version::parse(&p.version).is_err() {
-        problems.push(format!("{path}: version {} is not semver", p.version));
-    }
-    let custom = file.custom.as_ref();
-    let field = |k: &str| custom.and_then(|c| c.get(k));
-    if field("version").and_then(Value::as_str) != Some(p.version.as_str()) {
-        problems.push(format!(
-            "{path}: custom.version does not match the path's version"
-        ));
-    }
-    if field("kind").and_then(Value::as_str).is_none() {
-        problems.push(format!("{path}: custom.kind is missing"));
-    }
+    Some(out.join(stored_name(hash, name)))
 }
 
 impl std::fmt::Display for VerifyReport {

@@ -5,10 +5,11 @@
 
 use std::path::PathBuf;
 
+use updater_core::release::names::{check_app, check_channel, parse_version};
+use updater_core::release::{PlatformSegment, ReleasePath};
+
 use crate::error::{PackError, Result};
-use crate::names::{check_app, check_channel, check_platform, parse_version, TargetPath};
-use crate::ops::promote::release_name;
-use crate::ops::release::stored_path;
+use crate::ops::release::{release_name, stored_path};
 use crate::ops::session::{Context, Outcome, Session};
 use crate::project::Project;
 
@@ -30,35 +31,32 @@ pub struct YankReport {
 
 pub fn yank(project: &Project, ctx: Context, opts: &YankOptions) -> Result<YankReport> {
     check_app(&opts.app)?;
-    let version = parse_version(&opts.version)?.to_string();
+    let version = parse_version(&opts.version)?;
     check_channel(&opts.channel)?;
-    if let Some(p) = &opts.platform {
-        check_platform(p)?;
-    }
+    let segment = match &opts.platform {
+        Some(p) => Some(p.parse::<PlatformSegment>()?),
+        None => None,
+    };
     let mut session = Session::open(project, ctx)?;
     let project = session.project.clone();
     let channel = session.draft.channel_mut(&opts.channel)?;
-    let doomed: Vec<String> = channel
+    let doomed: Vec<(String, ReleasePath)> = channel
         .targets
         .keys()
-        .filter(|path| {
-            TargetPath::parse(path)
-                .is_some_and(|p| p.is_release(&opts.app, &version, opts.platform.as_deref()))
-        })
-        .cloned()
+        .filter_map(|key| key.parse().ok().map(|p: ReleasePath| (key.clone(), p)))
+        .filter(|(_, p)| p.is_release(&opts.app, &version, segment.as_ref()))
         .collect();
     if doomed.is_empty() {
         return Err(PackError::NoSuchRelease {
-            what: release_name(&opts.app, &version, opts.platform.as_deref()),
+            what: release_name(&opts.app, &version, segment.as_ref()),
             channel: opts.channel.clone(),
         });
     }
     let mut files = Vec::new();
-    for path in &doomed {
-        if let Some(file) = channel.targets.remove(path) {
-            if let (Some(p), Some(sha)) = (TargetPath::parse(path), file.hashes.get("sha256")) {
-                files.push(stored_path(&project, &p, sha));
-            }
+    for (key, path) in &doomed {
+        let removed = channel.targets.remove(key);
+        if let Some(sha) = removed.as_ref().and_then(|f| f.hashes.get("sha256")) {
+            files.push(stored_path(&project, path, sha));
         }
     }
     let outcome = session.commit()?;
@@ -75,7 +73,7 @@ pub fn yank(project: &Project, ctx: Context, opts: &YankOptions) -> Result<YankR
         }
     }
     Ok(YankReport {
-        removed: doomed,
+        removed: doomed.into_iter().map(|(key, _)| key).collect(),
         deleted_files,
         outcome,
     })

@@ -14,6 +14,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use packaging::keys::Passphrase;
+use packaging::ops::session::{Context, Session};
+use packaging::Project;
 use sha2::{Digest, Sha256};
 use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
 use updater_core::tuf::metadata::TargetFile;
@@ -384,5 +387,19 @@ impl Fixture {
 
     pub fn verify(&self) -> String {
         self.pack.ok(&["verify", self.p()])
+    }
+
+    /// Changes the repository through the library at `now` (RFC 3339): `edit` changes the
+    /// session's draft and stages files, then the change is signed with the project's keys
+    /// and committed, as a command would.
+    pub fn change(&self, now: &str, edit: impl FnOnce(&mut Session)) {
+        let ctx = Context {
+            now: time(now),
+            expires: Vec::new(),
+            passphrase: Passphrase::none(),
+        };
+        let mut session = Session::open(&Project::new(&self.project, None), ctx).unwrap();
+        edit(&mut session);
+        session.commit().unwrap();
     }
 }
