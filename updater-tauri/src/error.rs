@@ -56,10 +56,10 @@ mod tests {
 
     #[test]
     fn serialized_error_is_the_message_with_its_causes() {
-        let err = Error::Update(UpdateError::Io {
-            path: "/data/x".into(),
-            source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied"),
-        });
+        let err = Error::Update(UpdateError::Io(updater_core::files::FileError::new(
+            "/data/x",
+            std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied"),
+        )));
         assert_eq!(serde_json::to_value(&err).unwrap(), "/data/x: denied");
         let err = Error::NotChecked {
             requested: "2.0.0".into(),
