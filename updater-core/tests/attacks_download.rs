@@ -263,3 +263,71 @@ async fn slow_target_download_is_aborted() {
     let path = sim.download(&client, "app.bin").await.unwrap();
     assert_eq!(std::fs::read(path).unwrap(), content);
 }
+
+/// The app's API key, sent as its own header on every request.
+fn fetcher_with_api_key() -> updater_core::tuf::fetch::HttpFetcher {
+    updater_core::tuf::fetch::HttpFetcher::new(&updater_core::tuf::fetch::HttpConfig {
+        headers: vec![("X-Api-Key".into(), "secret-key".into())],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn api_key_does_not_follow_a_redirect_to_another_origin() {
+    let mirror = Server::start();
+    let attacker = Server::start();
+    // Another port on the same host is another origin.
+    mirror.put(
+        "/app.bin",
+        Reply::Redirect(format!("{}/loot", attacker.base)),
+    );
+    attacker.put_bytes("/loot", APP.to_vec());
+    let fetcher = fetcher_with_api_key();
+    let url = format!("{}/app.bin", mirror.base);
+    let body =
+        updater_core::tuf::fetch::fetch_capped(&fetcher, &url, 1024, Duration::from_secs(10))
+            .await
+            .unwrap();
+    assert_eq!(body, APP);
+    assert_eq!(
+        mirror.header_values("/app.bin", "x-api-key"),
+        vec![Some("secret-key".to_string())]
+    );
+    assert_eq!(attacker.header_values("/loot", "x-api-key"), vec![None]);
+}
+
+#[tokio::test]
+async fn api_key_follows_a_same_origin_redirect() {
+    let mirror = Server::start();
+    mirror.put("/app.bin", Reply::Redirect("/moved/app.bin".into()));
+    mirror.put_bytes("/moved/app.bin", APP.to_vec());
+    let fetcher = fetcher_with_api_key();
+    let url = format!("{}/app.bin", mirror.base);
+    let body =
+        updater_core::tuf::fetch::fetch_capped(&fetcher, &url, 1024, Duration::from_secs(10))
+            .await
+            .unwrap();
+    assert_eq!(body, APP);
+    assert_eq!(
+        mirror.header_values("/moved/app.bin", "x-api-key"),
+        vec![Some("secret-key".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_loop_ends_in_an_error() {
+    let mirror = Server::start();
+    mirror.put("/app.bin", Reply::Redirect("/app.bin".into()));
+    let url = format!("{}/app.bin", mirror.base);
+    let err = updater_core::tuf::fetch::fetch_capped(
+        &fetcher_with_api_key(),
+        &url,
+        1024,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("redirects"), "{err}");
+    assert_eq!(mirror.count("/app.bin"), 6);
+}

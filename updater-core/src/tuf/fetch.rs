@@ -74,11 +74,19 @@ impl Default for HttpConfig {
     }
 }
 
+/// Redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
 /// The default fetcher: reqwest with rustls and the webpki roots (no system store scan at
 /// start-up, which costs tens of milliseconds on every launch).
+///
+/// Redirects are followed here, not by reqwest, so that the app's own headers (an API key,
+/// say) go only to the origin (scheme, host and port) of the URL asked for: a mirror that
+/// redirects to another host, or from https to http, does not get them.
 #[derive(Clone)]
 pub struct HttpFetcher {
     client: reqwest::Client,
+    headers: reqwest::header::HeaderMap,
 }
 
 impl HttpFetcher {
@@ -107,16 +115,59 @@ impl HttpFetcher {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .user_agent(config.user_agent.clone())
-            .default_headers(headers)
             .no_gzip()
-            .redirect(reqwest::redirect::Policy::limited(5));
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(proxy) = &config.proxy {
             builder = builder.proxy(reqwest::Proxy::all(proxy).map_err(err)?);
         }
         Ok(HttpFetcher {
             client: builder.build().map_err(err)?,
+            headers,
         })
     }
+
+    /// GETs `url`, following up to [`MAX_REDIRECTS`] redirects; the app's headers go only
+    /// to the origin of `url`.
+    async fn send(&self, url: &str, offset: u64) -> Result<reqwest::Response, FetchError> {
+        let bad_url = |reason: String| FetchError::Transport {
+            url: url.to_string(),
+            reason,
+        };
+        let origin = reqwest::Url::parse(url).map_err(|e| bad_url(format!("bad URL: {e}")))?;
+        let mut current = origin.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let mut request = self.client.get(current.clone());
+            if same_origin(&origin, &current) {
+                request = request.headers(self.headers.clone());
+            }
+            if offset > 0 {
+                request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+            }
+            let response = request.send().await.map_err(|e| transport(url, e))?;
+            if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+                return Ok(response);
+            }
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| bad_url("redirect without a usable Location".into()))?;
+            current = current
+                .join(location)
+                .map_err(|e| bad_url(format!("bad redirect {location:?}: {e}")))?;
+            if !matches!(current.scheme(), "http" | "https") {
+                return Err(bad_url(format!("redirect to {current}: not HTTP")));
+            }
+        }
+        Err(bad_url(format!("more than {MAX_REDIRECTS} redirects")))
+    }
+}
+
+/// Same scheme, host and port (the default port of the scheme when none is given).
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn transport(url: &str, e: reqwest::Error) -> FetchError {
@@ -135,11 +186,7 @@ fn transport(url: &str, e: reqwest::Error) -> FetchError {
 impl Fetcher for HttpFetcher {
     fn get<'a>(&'a self, url: &'a str, offset: u64) -> BoxFuture<'a, Result<Body, FetchError>> {
         Box::pin(async move {
-            let mut request = self.client.get(url);
-            if offset > 0 {
-                request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
-            }
-            let response = request.send().await.map_err(|e| transport(url, e))?;
+            let response = self.send(url, offset).await?;
             let status = response.status().as_u16();
             if status == 404 || status == 403 {
                 return Err(FetchError::NotFound {

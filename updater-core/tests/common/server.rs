@@ -25,16 +25,22 @@ pub enum Reply {
     Endless,
     /// An empty response with this status.
     Status(u16),
+    /// A 302 to this `Location` (absolute, or relative to the request).
+    Redirect(String),
 }
 
 /// One request as the server saw it: the raw request path and the status answered.
 pub type LogEntry = (String, u16);
+
+/// The headers of one request: its path, then (lower-case name, value) pairs.
+pub type HeaderEntry = (String, Vec<(String, String)>);
 
 pub struct Server {
     /// `http://127.0.0.1:<port>`, no trailing slash.
     pub base: String,
     files: Arc<Mutex<HashMap<String, Reply>>>,
     log: Arc<Mutex<Vec<LogEntry>>>,
+    headers: Arc<Mutex<Vec<HeaderEntry>>>,
     /// Body bytes written by `Trickle` and `Endless` replies so far.
     streamed: Arc<AtomicU64>,
     inner: Arc<tiny_http::Server>,
@@ -52,11 +58,13 @@ impl Server {
         let addr = inner.server_addr().to_ip().expect("an IP listener");
         let files: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let log: Arc<Mutex<Vec<LogEntry>>> = Arc::default();
+        let headers: Arc<Mutex<Vec<HeaderEntry>>> = Arc::default();
         let streamed: Arc<AtomicU64> = Arc::default();
         let server = Server {
             base: format!("http://{addr}"),
             files: files.clone(),
             log: log.clone(),
+            headers: headers.clone(),
             streamed: streamed.clone(),
             inner: inner.clone(),
         };
@@ -67,8 +75,20 @@ impl Server {
                 let status = match &reply {
                     None => 404,
                     Some(Reply::Status(s)) => *s,
+                    Some(Reply::Redirect(_)) => 302,
                     Some(_) => 200,
                 };
+                let seen = request
+                    .headers()
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.field.as_str().as_str().to_ascii_lowercase(),
+                            h.value.to_string(),
+                        )
+                    })
+                    .collect();
+                headers.lock().unwrap().push((path.clone(), seen));
                 log.lock().unwrap().push((path, status));
                 let streamed = streamed.clone();
                 // One thread per request, so a reply that never ends blocks nobody else.
@@ -111,6 +131,20 @@ impl Server {
 
     pub fn clear_log(&self) {
         self.log.lock().unwrap().clear();
+        self.headers.lock().unwrap().clear();
+    }
+
+    /// The value of header `name` (any case) in each request for `path`, in order (`None`
+    /// where a request did not carry it).
+    pub fn header_values(&self, path: &str, name: &str) -> Vec<Option<String>> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, hs)| hs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))
+            .collect()
     }
 
     pub fn requested(&self, path: &str) -> bool {
@@ -134,6 +168,11 @@ fn respond(request: tiny_http::Request, reply: Option<Reply>, streamed: &AtomicU
         }
         Some(Reply::Status(status)) => {
             let _ = request.respond(tiny_http::Response::empty(status));
+        }
+        Some(Reply::Redirect(location)) => {
+            let header = tiny_http::Header::from_bytes("Location", location.as_bytes())
+                .expect("a valid Location");
+            let _ = request.respond(tiny_http::Response::empty(302).with_header(header));
         }
         Some(Reply::Bytes(bytes)) => {
             // Always a Content-Length: tiny_http would switch large bodies to chunked.
