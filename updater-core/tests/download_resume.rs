@@ -23,6 +23,10 @@ enum Mode {
     Fail,
     /// Honour Range.
     Normal,
+    /// The first response sends wrong bytes and is cut after `cut`; later ones honour Range.
+    CorruptThenCut,
+    /// Answers a Range with a 206 of the whole file, labelled `bytes 0-…` (not where asked).
+    WrongContentRange,
 }
 
 struct Server {
@@ -70,15 +74,19 @@ fn serve(data: Vec<u8>, mode: Mode, cut: usize) -> Server {
                 .and_then(|r| r.strip_suffix('-'))
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            let cut_now =
-                served == 1 && matches!(mode, Mode::CutOnceThenRange | Mode::CutOnceIgnoreRange);
+            let cut_now = served == 1
+                && matches!(
+                    mode,
+                    Mode::CutOnceThenRange | Mode::CutOnceIgnoreRange | Mode::CorruptThenCut
+                );
             let _ = match mode {
                 Mode::Fail => request.respond(tiny_http::Response::empty(500)),
                 _ if cut_now => {
-                    let reader = CutReader {
-                        data: data[..cut].to_vec(),
-                        pos: 0,
-                    };
+                    let mut sent = data[..cut].to_vec();
+                    if mode == Mode::CorruptThenCut {
+                        sent.iter_mut().for_each(|b| *b ^= 0x5A);
+                    }
+                    let reader = CutReader { data: sent, pos: 0 };
                     request.respond(tiny_http::Response::new(
                         200.into(),
                         vec![],
@@ -86,6 +94,18 @@ fn serve(data: Vec<u8>, mode: Mode, cut: usize) -> Server {
                         Some(data.len()),
                         None,
                     ))
+                }
+                Mode::WrongContentRange if offset > 0 => {
+                    let header = tiny_http::Header::from_bytes(
+                        "Content-Range",
+                        format!("bytes 0-{}/{}", data.len() - 1, data.len()),
+                    )
+                    .unwrap();
+                    request.respond(
+                        tiny_http::Response::from_data(data.clone())
+                            .with_status_code(206)
+                            .with_header(header),
+                    )
                 }
                 Mode::CutOnceIgnoreRange => {
                     request.respond(tiny_http::Response::from_data(data.clone()))
@@ -249,20 +269,73 @@ async fn continues_a_partial_file_left_by_an_earlier_process() {
 }
 
 #[tokio::test]
-async fn a_corrupt_partial_file_is_refused_then_replaced() {
+async fn a_corrupt_partial_file_is_discarded_and_the_download_starts_again_from_zero() {
     let data = payload();
     let server = serve(data.clone(), Mode::Normal, 0);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("file.bin");
     std::fs::write(part_path(&dest), vec![0xAA; 1000]).unwrap();
-    let err = download(&server, &data, &dest).await.unwrap_err();
-    assert!(matches!(err, TufError::LengthOrHash { .. }), "{err}");
-    assert!(err.to_string().contains("5.7.3"), "{err}");
-    assert!(!dest.exists());
-    assert!(!part_path(&dest).exists());
-    // The next attempt starts clean and succeeds.
     download(&server, &data, &dest).await.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), data);
+    // Resumed, refused at verification, then once from byte 0.
+    assert_eq!(
+        *server.ranges.lock().unwrap(),
+        vec!["bytes=1000-".to_string(), String::new()]
+    );
+    assert!(!part_path(&dest).exists());
+}
+
+#[tokio::test]
+async fn wrong_bytes_then_a_cut_do_not_poison_the_next_download() {
+    let data = payload();
+    let cut = 1024 * 1024;
+    // The hostile mirror sends a corrupted prefix and cuts; no retry against it.
+    let hostile = serve(data.clone(), Mode::CorruptThenCut, cut);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    let once = DownloadOptions {
+        retries: 0,
+        ..fast_retries()
+    };
+    let err = download_verified(
+        &fetcher(),
+        &hostile.url,
+        &info_for(&data),
+        &dest,
+        &once,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, TufError::Fetch(_)), "{err}");
+    let left = std::fs::read(part_path(&dest)).unwrap();
+    assert!(!left.is_empty() && left[..] != data[..left.len()]);
+    // A good mirror: the resume fails verification, the retry from byte 0 succeeds.
+    let good = serve(data.clone(), Mode::Normal, 0);
+    download(&good, &data, &dest).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    let ranges = good.ranges.lock().unwrap().clone();
+    assert_eq!(
+        ranges,
+        vec![format!("bytes={}-", left.len()), String::new()]
+    );
+}
+
+#[tokio::test]
+async fn a_206_that_starts_elsewhere_is_not_appended() {
+    let data = payload();
+    let server = serve(data.clone(), Mode::WrongContentRange, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    // A genuine prefix from an earlier process.
+    std::fs::write(part_path(&dest), &data[..1000]).unwrap();
+    download(&server, &data, &dest).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    // The 206 labelled "bytes 0-" was refused, the file fetched again from byte 0.
+    assert_eq!(
+        *server.ranges.lock().unwrap(),
+        vec!["bytes=1000-".to_string(), String::new()]
+    );
 }
 
 #[tokio::test]

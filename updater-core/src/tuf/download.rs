@@ -110,6 +110,8 @@ struct Partial {
     path: PathBuf,
     hashes: Hashes,
     received: u64,
+    /// Holds bytes of more than one response (or of an earlier process).
+    spliced: bool,
 }
 
 impl Partial {
@@ -135,6 +137,7 @@ impl Partial {
             path,
             hashes,
             received,
+            spliced: received > 0,
         };
         if len > info.length {
             partial.restart(info, what)?;
@@ -149,7 +152,21 @@ impl Partial {
             .map_err(FileError::at(&self.path))?;
         self.hashes = Hashes::new(info.hashes.iter(), what, Rule::TargetLengthAndHashes)?;
         self.received = 0;
+        self.spliced = false;
         Ok(())
+    }
+
+    /// Whether what arrived has the trusted length and hashes (spec 5.7.3).
+    fn verify(&mut self, info: &TargetFile, what: &str) -> Result<()> {
+        if self.received != info.length {
+            return Err(TufError::LengthOrHash {
+                rule: Rule::TargetLengthAndHashes,
+                what: what.to_string(),
+                detail: format!("length {} instead of {}", self.received, info.length),
+            });
+        }
+        std::mem::replace(&mut self.hashes, Hashes::none())
+            .finish(what, Rule::TargetLengthAndHashes)
     }
 }
 
@@ -168,6 +185,10 @@ pub async fn download_verified(
 }
 
 /// As [`download_verified`], with errors naming the target `name` (its TUF target path).
+///
+/// A file made of more than one response (resumed after a cut, or continued from an
+/// earlier process) that fails verification is started again from byte 0, once: a mirror
+/// that sent wrong bytes and then cut the connection must not poison every later attempt.
 pub async fn download_verified_named(
     fetcher: &dyn Fetcher,
     url: &str,
@@ -186,10 +207,55 @@ pub async fn download_verified_named(
         content_length: info.length,
         resumed_from: partial.received,
     });
+    let mut restarted = false;
+    loop {
+        let outcome =
+            match transfer(fetcher, url, info, &mut partial, options, progress, &what).await {
+                Ok(()) => {
+                    progress(Progress::Verifying);
+                    partial.verify(info, &what)
+                }
+                Err(e) => Err(e),
+            };
+        match outcome {
+            Ok(()) => break,
+            Err(e) if !restarted && partial.spliced && starts_over(&e) => {
+                tracing::warn!(url, error = %e, "resumed download refused; starting again from byte 0");
+                restarted = true;
+                partial.restart(info, &what)?;
+            }
+            Err(e) => {
+                // A refused file is not kept; a cut transfer is, for the next try.
+                if !is_transient(&e) {
+                    let _ = std::fs::remove_file(&partial.path);
+                }
+                return Err(e);
+            }
+        }
+    }
+    // No fsync: a target lost to a power cut is downloaded again, and the installer makes
+    // durable what it stages.
+    let Partial { file, path, .. } = partial;
+    drop(file);
+    std::fs::rename(&path, dest).map_err(FileError::at(dest))?;
+    progress(Progress::Finished);
+    Ok(dest.to_path_buf())
+}
+
+/// Fills `partial` up to the trusted length, resuming after transient failures.
+async fn transfer(
+    fetcher: &dyn Fetcher,
+    url: &str,
+    info: &TargetFile,
+    partial: &mut Partial,
+    options: &DownloadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    what: &str,
+) -> Result<()> {
     let mut attempt = 0u32;
     let mut backoff = options.backoff;
     loop {
-        let outcome = stream_once(fetcher, url, info, &mut partial, options, progress, &what)
+        let outcome = stream_once(fetcher, url, info, partial, options, progress, what)
             .await
             .and_then(|()| {
                 if partial.received < info.length {
@@ -207,50 +273,24 @@ pub async fn download_verified_named(
                 }
             });
         match outcome {
-            Ok(()) => break,
             Err(e) if is_transient(&e) && attempt < options.retries => {
                 tracing::warn!(url, error = %e, attempt, "download interrupted; resuming");
                 attempt += 1;
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(options.max_backoff);
             }
-            Err(e) => {
-                // A refused file is not kept; a cut transfer is, for the next try.
-                if !is_transient(&e) {
-                    let _ = std::fs::remove_file(&partial.path);
-                }
-                return Err(e);
-            }
+            other => return other,
         }
     }
-    progress(Progress::Verifying);
-    let Partial {
-        file,
-        path,
-        hashes,
-        received,
-        ..
-    } = partial;
-    let verdict = if received == info.length {
-        hashes.finish(&what, Rule::TargetLengthAndHashes)
-    } else {
-        Err(TufError::LengthOrHash {
-            rule: Rule::TargetLengthAndHashes,
-            what: what.clone(),
-            detail: format!("length {received} instead of {}", info.length),
-        })
-    };
-    if let Err(e) = verdict {
-        drop(file);
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    // No fsync: a target lost to a power cut is downloaded again, and the installer makes
-    // durable what it stages.
-    drop(file);
-    std::fs::rename(&path, dest).map_err(FileError::at(dest))?;
-    progress(Progress::Finished);
-    Ok(dest.to_path_buf())
+}
+
+/// Worth starting again from byte 0 when the file was pieced together: the pieces did not
+/// verify, or the server answered a resume with another range.
+fn starts_over(e: &TufError) -> bool {
+    matches!(
+        e,
+        TufError::LengthOrHash { .. } | TufError::Fetch(FetchError::BadRange { .. })
+    )
 }
 
 /// Worth another try: a cut or stalled connection, or a server error. A client error such as
@@ -326,6 +366,9 @@ async fn stream_once(
     if partial.received > 0 && !body.resumed {
         // The server ignored the Range header: start over.
         partial.restart(info, what)?;
+    }
+    if partial.received > 0 {
+        partial.spliced = true;
     }
     let remaining = info.length - partial.received;
     if body.content_length.is_some_and(|n| n > remaining) {

@@ -29,6 +29,13 @@ pub enum FetchError {
     Timeout { url: String, secs: u64 },
     #[error("{url}: slower than {min_bytes_per_sec} bytes/s, the minimum")]
     TooSlow { url: String, min_bytes_per_sec: u64 },
+    /// A 206 whose `Content-Range` does not start at the offset asked for.
+    #[error("{url}: asked for bytes from {offset}, the server answered {content_range:?}")]
+    BadRange {
+        url: String,
+        offset: u64,
+        content_range: String,
+    },
 }
 
 impl FetchError {
@@ -163,6 +170,33 @@ impl HttpFetcher {
     }
 }
 
+/// A 206 must say it starts where we asked: `Content-Range: bytes <offset>-<end>/<len>`.
+/// Appending bytes from elsewhere would corrupt the partial file.
+fn check_content_range(
+    url: &str,
+    offset: u64,
+    headers: &reqwest::header::HeaderMap,
+) -> Result<(), FetchError> {
+    let value = headers
+        .get(reqwest::header::CONTENT_RANGE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let start = value
+        .trim()
+        .strip_prefix("bytes ")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(start, _)| start.trim().parse::<u64>().ok());
+    if start == Some(offset) {
+        Ok(())
+    } else {
+        Err(FetchError::BadRange {
+            url: url.to_string(),
+            offset,
+            content_range: value,
+        })
+    }
+}
+
 /// Same scheme, host and port (the default port of the scheme when none is given).
 fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
     a.scheme() == b.scheme()
@@ -199,6 +233,9 @@ impl Fetcher for HttpFetcher {
                     url: url.to_string(),
                     status,
                 });
+            }
+            if status == 206 {
+                check_content_range(url, offset, response.headers())?;
             }
             let content_length = response.content_length();
             let owned_url = url.to_string();
