@@ -508,6 +508,45 @@ async fn the_policy_pins_forces_the_channel_replaces_the_repository_or_turns_upd
     ));
 }
 
+/// A server standing for a repository that must not be asked anything: logs each request
+/// path and answers 404.
+fn decoy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            seen.lock().unwrap().push(request.url().to_string());
+            let _ = request.respond(tiny_http::Response::empty(404));
+        }
+    });
+    (url, log)
+}
+
+#[tokio::test]
+async fn with_a_policy_mirror_the_download_never_falls_back_to_the_apps_repository() {
+    let local = Local::new();
+    let repo = Repo::new();
+    repo.release(&local.artifact("v1.1.0", 5000), "1.1.0", "stable", &[]);
+    let server = repo.serve();
+    let (app_repo, app_repo_log) = decoy();
+    let updater = local.updater("1.0.0", &app_repo);
+    fs::write(
+        local.policy(),
+        format!(r#"{{ "repository_mirror": "{}/" }}"#, server.url),
+    )
+    .unwrap();
+    let update = available(updater.check().await.unwrap());
+    // The administrator's mirror loses the file between the check and the download.
+    fs::remove_file(repo.stored_target("stable", "1.1.0")).unwrap();
+    match updater.download(&update, |_| {}).await.unwrap_err() {
+        UpdateError::Repository { url, .. } => assert_eq!(url, server.url),
+        other => panic!("{other}"),
+    }
+    assert_eq!(*app_repo_log.lock().unwrap(), Vec::<String>::new());
+}
+
 #[test]
 fn the_builder_refuses_what_cannot_work() {
     let local = Local::new();

@@ -21,8 +21,8 @@ impl From<TufError> for CheckFailure {
 }
 
 impl AppUpdater {
-    /// The repositories to try, in order.
-    fn bases(&self, effective: &Effective) -> Vec<String> {
+    /// The repositories to try, in order: the policy's mirror alone, or the app's.
+    pub(super) fn bases(&self, effective: &Effective) -> Vec<String> {
         match &effective.repository_mirror {
             Some(url) => vec![url.as_str().trim_end_matches('/').to_string()],
             None => self.repositories.clone(),

@@ -41,13 +41,14 @@ impl AppUpdater {
             progress(Progress::Finished);
             return Ok(dest);
         }
-        let mut bases = vec![update.repository.clone()];
-        bases.extend(
-            self.repositories
-                .iter()
-                .filter(|b| **b != update.repository)
-                .cloned(),
-        );
+        // The repositories the check uses (the policy's mirror replaces the app's), the one
+        // that answered the check first.
+        let (_, effective) = self.settings_and_effective()?;
+        let mut bases = self.bases(&effective);
+        if let Some(i) = bases.iter().position(|b| *b == update.repository) {
+            let first = bases.remove(i);
+            bases.insert(0, first);
+        }
         let mut last = None;
         for base in bases {
             let result = match self.tuf_client(&base) {
