@@ -2,7 +2,7 @@
 //! client exactly as it runs over HTTP. URLs are `repo:<path>` with the path
 //! percent-encoded as the client encodes it; nothing outside the directory can be read.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -48,22 +48,44 @@ impl DirFetcher {
     }
 }
 
-/// `root` joined with the percent-encoded relative `path`, refusing `..`, empty segments,
-/// backslashes and NUL.
+/// `root` joined with the percent-encoded relative `path`, refusing any segment that is not
+/// a plain file name on every OS: empty, `.`, `..`, a root or a drive prefix (`C:`,
+/// `\\server\share`), anything with a `:` (drive letters, NTFS streams), a backslash, a
+/// slash or NUL, and the Windows device names (`CON`, `NUL`, `COM1`, ...).
 pub fn resolve_in(root: &Path, path: &str) -> Option<PathBuf> {
     let mut out = root.to_path_buf();
     for segment in path.split('/') {
         let decoded = percent_decode_str(segment).decode_utf8().ok()?;
-        if decoded.is_empty()
-            || decoded == "."
-            || decoded == ".."
-            || decoded.contains(['/', '\\', '\0'])
-        {
+        if !plain_name(&decoded) {
             return None;
         }
         out.push(decoded.as_ref());
     }
     Some(out)
+}
+
+/// One path component, the same on every OS, naming an ordinary file.
+fn plain_name(segment: &str) -> bool {
+    if segment.is_empty() || segment.contains(['/', '\\', '\0', ':']) {
+        return false;
+    }
+    let mut components = Path::new(segment).components();
+    let normal = matches!(
+        (components.next(), components.next()),
+        (Some(Component::Normal(_)), None)
+    );
+    let stem = segment.split('.').next().unwrap_or_default().trim_end();
+    let device = ["CON", "PRN", "AUX", "NUL"]
+        .iter()
+        .any(|d| stem.eq_ignore_ascii_case(d))
+        || ["COM", "LPT"].iter().any(|d| {
+            stem.len() == 4
+                && stem.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(d))
+                && stem
+                    .get(3..)
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        });
+    normal && !device
 }
 
 impl Fetcher for DirFetcher {
@@ -119,5 +141,37 @@ mod tests {
         assert!(f.resolve("repo:metadata/a%2Fb").is_none());
         assert!(f.resolve("repo:/abs").is_none());
         assert!(f.resolve("http://x/y").is_none());
+    }
+
+    /// Paths that name another file on Windows are refused on every OS.
+    #[test]
+    fn refuses_drive_prefixes_roots_and_devices() {
+        let f = DirFetcher::new("/srv/repo");
+        for url in [
+            "repo:metadata/C:/Windows/win.ini",
+            "repo:metadata/C%3A/Windows/win.ini",
+            "repo:metadata/C:%5CWindows%5Cwin.ini",
+            "repo:metadata/c:win.ini",
+            "repo:metadata/%5C%5Cserver%5Cshare%5Cx",
+            "repo:metadata/%5CWindows",
+            "repo:metadata/root.json:stream",
+            "repo:metadata/.",
+            "repo:metadata//x",
+            "repo:metadata/x%00y",
+            "repo:metadata/CON",
+            "repo:metadata/nul.json",
+            "repo:metadata/COM1.txt",
+            "repo:metadata/lpt9",
+        ] {
+            assert!(f.resolve(url).is_none(), "{url} was accepted");
+        }
+        assert_eq!(
+            f.resolve("repo:targets/console.bin"),
+            Some(PathBuf::from("/srv/repo/targets/console.bin"))
+        );
+        assert_eq!(
+            f.resolve("repo:targets/com10"),
+            Some(PathBuf::from("/srv/repo/targets/com10"))
+        );
     }
 }
