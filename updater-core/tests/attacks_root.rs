@@ -47,11 +47,15 @@ async fn initial_root_not_signed_by_its_own_threshold_is_refused() {
     assert_eq!(client.stored("root.json").unwrap(), sim.initial_root());
 }
 
+/// The stored root was rotated past the app's; an attacker who can write the metadata
+/// directory (or a corrupted disk) must not get the client to fall back to the app's older
+/// root, which would undo the rotation.
 #[tokio::test]
-async fn unusable_stored_root_is_replaced_by_the_bootstrap_root_only() {
+async fn unusable_stored_root_is_an_error_and_is_left_untouched() {
     let sim = RepoSim::new();
     let client = Client::new();
     sim.refresh(&client).await.unwrap();
+    let root_file = client.metadata_dir.join("root.json");
 
     // Someone edits the stored root: its signature no longer holds.
     let stored = client.stored("root.json").unwrap();
@@ -59,21 +63,40 @@ async fn unusable_stored_root_is_replaced_by_the_bootstrap_root_only() {
         "\"consistent_snapshot\":true",
         "\"consistent_snapshot\":false",
     );
-    std::fs::write(client.metadata_dir.join("root.json"), &tampered).unwrap();
-
-    // Without a bootstrap root there is nothing to trust.
-    let fetcher = updater_core::tuf::fetch::HttpFetcher::new(&Default::default()).unwrap();
-    let no_bootstrap = updater_core::tuf::TufClient::with_time(
-        sim.config(&client),
-        std::sync::Arc::new(fetcher),
-        None,
-        client.now,
-    );
-    expect_err(no_bootstrap, |e| {
-        is_threshold(e, Rule::TrustedRoot, "root", 0, 1)
+    std::fs::write(&root_file, &tampered).unwrap();
+    let before = client.metadata();
+    sim.server.clear_log();
+    let err = expect_err(sim.updater(&client), |e| {
+        matches!(e, TufError::StoredRootUnusable { reason, .. }
+            if is_threshold(reason, Rule::TrustedRoot, "root", 0, 1))
     });
+    let message = err.to_string();
+    assert!(
+        message.contains(&root_file.display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("not signed by a threshold"), "{message}");
+    assert!(
+        message.contains("delete the metadata directory"),
+        "{message}"
+    );
+    assert_same_files(&before, &client.metadata());
+    assert!(
+        sim.server.log().is_empty(),
+        "nothing fetched without a root"
+    );
 
-    // With one, the client starts over from it and stores it.
+    // Not JSON at all: the same refusal, the file kept as it is.
+    std::fs::write(&root_file, b"{ garbage").unwrap();
+    let err = expect_err(sim.updater(&client), |e| {
+        matches!(e, TufError::StoredRootUnusable { reason, .. }
+            if matches!(**reason, TufError::Malformed { .. }))
+    });
+    assert!(err.to_string().contains("root.json"), "{err}");
+    assert_eq!(client.stored("root.json").unwrap(), b"{ garbage");
+
+    // The documented recovery: delete the metadata directory, start from the app's root.
+    std::fs::remove_dir_all(&client.metadata_dir).unwrap();
     sim.refresh(&client).await.unwrap();
     assert_eq!(client.stored("root.json").unwrap(), sim.initial_root());
 }

@@ -105,7 +105,9 @@ fn with_slash(url: &str) -> String {
 
 impl TufClient {
     /// Loads the trusted root from the metadata directory (spec 5.2). When there is none yet,
-    /// or it is unreadable, `bootstrap_root` (the root shipped with the app) is used and stored.
+    /// `bootstrap_root` (the root shipped with the app) is used and stored. A stored root that
+    /// cannot be used (unparsable, not signed by its own threshold) is an error,
+    /// [`TufError::StoredRootUnusable`], and is left untouched.
     pub fn new(
         config: ClientConfig,
         fetcher: Arc<dyn Fetcher>,
@@ -124,18 +126,13 @@ impl TufClient {
         let store = MetadataStore::new(&config.metadata_dir);
         let local = store.read(ROOT, config.limits.root_max_len)?;
         let trusted = match (local, bootstrap_root) {
-            (Some(bytes), bootstrap) => match TrustedMetadataSet::new(&bytes, now) {
-                Ok(set) => set,
-                Err(e) => {
-                    let Some(bootstrap) = bootstrap else {
-                        return Err(e);
-                    };
-                    tracing::warn!(error = %e, "local root unusable; starting from the app's root");
-                    let set = TrustedMetadataSet::new(bootstrap, now)?;
-                    store.write(ROOT, bootstrap, Durability::Atomic)?;
-                    set
-                }
-            },
+            // Never replaced by the bootstrap root: that would drop every rotation since.
+            (Some(bytes), _) => {
+                TrustedMetadataSet::new(&bytes, now).map_err(|e| TufError::StoredRootUnusable {
+                    path: store.path_of(ROOT).display().to_string(),
+                    reason: Box::new(e),
+                })?
+            }
             (None, Some(bootstrap)) => {
                 // Not fsynced: if a crash loses this copy, the app still has its own.
                 let set = TrustedMetadataSet::new(bootstrap, now)?;

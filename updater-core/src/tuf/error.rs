@@ -218,6 +218,20 @@ pub enum TufError {
     #[error(transparent)]
     Fetch(#[from] crate::tuf::fetch::FetchError),
 
+    /// The trusted root stored by an earlier run cannot be used (unparsable, or not signed
+    /// by its own threshold). It is not replaced by the app's root silently: that would
+    /// undo every root rotation since. Deleting the metadata directory starts again from the
+    /// app's root.
+    #[error(
+        "the stored trusted root {path} is unusable ({reason}); it was left as is: delete the \
+         metadata directory to start again from the app's own root"
+    )]
+    StoredRootUnusable {
+        path: String,
+        #[source]
+        reason: Box<TufError>,
+    },
+
     #[error("local storage error at {path}: {source}")]
     Io {
         path: String,
