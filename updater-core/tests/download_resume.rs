@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use updater_core::tuf::download::{download_verified, part_path, DownloadOptions, Progress};
-use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
+use updater_core::tuf::fetch::{FetchError, HttpConfig, HttpFetcher};
 use updater_core::tuf::metadata::TargetFile;
 use updater_core::tuf::TufError;
 
@@ -25,6 +25,8 @@ enum Mode {
     Normal,
     /// The first response sends wrong bytes and is cut after `cut`; later ones honour Range.
     CorruptThenCut,
+    /// Sends the headers (with the length) and then nothing, for minutes.
+    Stall,
     /// Answers a Range with a 206 of the whole file, labelled `bytes 0-…` (not where asked).
     WrongContentRange,
 }
@@ -81,6 +83,17 @@ fn serve(data: Vec<u8>, mode: Mode, cut: usize) -> Server {
                 );
             let _ = match mode {
                 Mode::Fail => request.respond(tiny_http::Response::empty(500)),
+                Mode::Stall => {
+                    let len = data.len();
+                    std::thread::spawn(move || {
+                        use std::io::Write;
+                        let mut out = request.into_writer();
+                        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+                        let _ = out.write_all(head.as_bytes()).and_then(|()| out.flush());
+                        std::thread::sleep(Duration::from_secs(600));
+                    });
+                    Ok(())
+                }
                 _ if cut_now => {
                     let mut sent = data[..cut].to_vec();
                     if mode == Mode::CorruptThenCut {
@@ -361,5 +374,70 @@ async fn gives_up_after_the_retries() {
     assert!(err.to_string().contains("HTTP status 500"), "{err}");
     // One try and three retries.
     assert_eq!(server.ranges.lock().unwrap().len(), 4);
+    assert!(!dest.exists());
+}
+
+#[tokio::test]
+async fn a_server_that_stalls_after_the_headers_is_given_up_on_within_the_bound() {
+    let data = payload();
+    let server = serve(data.clone(), Mode::Stall, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.bin");
+    // The default read timeout (30 s) would hold each of the 5 retries; the app's bound
+    // on time without a byte, across retries, ends it.
+    let patient = HttpFetcher::new(&HttpConfig::default()).unwrap();
+    let options = DownloadOptions {
+        retries: 5,
+        max_stall: Duration::from_millis(300),
+        ..fast_retries()
+    };
+    let err = download_verified(
+        &patient,
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TufError::Fetch(FetchError::DownloadTimeout {
+                why: "without receiving a byte",
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(!dest.exists());
+
+    // The same with a total bound shorter than the stall the app allows.
+    let options = DownloadOptions {
+        max_stall: Duration::from_secs(600),
+        total_timeout: Some(Duration::from_millis(300)),
+        ..fast_retries()
+    };
+    let err = download_verified(
+        &patient,
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TufError::Fetch(FetchError::DownloadTimeout {
+                why: "in total",
+                ..
+            })
+        ),
+        "{err}"
+    );
     assert!(!dest.exists());
 }

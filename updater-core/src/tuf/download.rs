@@ -11,6 +11,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use futures_util::StreamExt;
 
 use crate::files::FileError;
@@ -45,6 +47,15 @@ pub struct DownloadOptions {
     pub max_backoff: Duration,
     pub min_bytes_per_sec: u64,
     pub slow_grace: Duration,
+    /// The longest the download may go without receiving a byte, counted across its retries
+    /// and back-offs (the clock restarts with each byte that arrives): a server that sends
+    /// headers and then nothing is given up on after this, not after every retry's read
+    /// timeout.
+    pub max_stall: Duration,
+    /// A bound on the whole download, retries included, if the app wants one. None by
+    /// default: a large file on a slow link may rightly take long, and `max_stall` and the
+    /// minimum speed already stop a server that holds the client.
+    pub total_timeout: Option<Duration>,
 }
 
 impl Default for DownloadOptions {
@@ -55,7 +66,54 @@ impl Default for DownloadOptions {
             max_backoff: Duration::from_secs(8),
             min_bytes_per_sec: 4 * 1024,
             slow_grace: Duration::from_secs(30),
+            max_stall: Duration::from_secs(45),
+            total_timeout: None,
         }
+    }
+}
+
+/// The time bounds of one download, across its retries.
+struct Clock {
+    start: Instant,
+    last_byte: Instant,
+    options: DownloadOptions,
+}
+
+impl Clock {
+    fn new(options: &DownloadOptions) -> Self {
+        let now = Instant::now();
+        Clock {
+            start: now,
+            last_byte: now,
+            options: options.clone(),
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        let stall = self.last_byte + self.options.max_stall;
+        match self.options.total_timeout {
+            Some(total) => stall.min(self.start + total),
+            None => stall,
+        }
+    }
+
+    fn progress(&mut self) {
+        self.last_byte = Instant::now();
+    }
+
+    /// The error once the deadline has passed.
+    fn expired(&self, url: &str) -> TufError {
+        let stalled = self.last_byte + self.options.max_stall;
+        let (secs, why) = match self.options.total_timeout {
+            Some(total) if self.start + total < stalled => (total.as_secs(), "in total"),
+            _ => (self.options.max_stall.as_secs(), "without receiving a byte"),
+        };
+        FetchError::DownloadTimeout {
+            url: url.to_string(),
+            secs,
+            why,
+        }
+        .into()
     }
 }
 
@@ -156,6 +214,15 @@ impl Partial {
         Ok(())
     }
 
+    /// Makes the file hold exactly the bytes hashed so far, whatever an earlier attempt left.
+    fn truncate_to_received(&mut self) -> Result<()> {
+        self.file
+            .set_len(self.received)
+            .and_then(|()| self.file.seek(SeekFrom::Start(self.received)).map(drop))
+            .map_err(FileError::at(&self.path))?;
+        Ok(())
+    }
+
     /// Whether what arrived has the trusted length and hashes (spec 5.7.3).
     fn verify(&mut self, info: &TargetFile, what: &str) -> Result<()> {
         if self.received != info.length {
@@ -208,15 +275,25 @@ pub async fn download_verified_named(
         resumed_from: partial.received,
     });
     let mut restarted = false;
+    let mut clock = Clock::new(options);
     loop {
-        let outcome =
-            match transfer(fetcher, url, info, &mut partial, options, progress, &what).await {
-                Ok(()) => {
-                    progress(Progress::Verifying);
-                    partial.verify(info, &what)
-                }
-                Err(e) => Err(e),
-            };
+        let outcome = match transfer(
+            fetcher,
+            url,
+            info,
+            &mut partial,
+            &mut clock,
+            progress,
+            &what,
+        )
+        .await
+        {
+            Ok(()) => {
+                progress(Progress::Verifying);
+                partial.verify(info, &what)
+            }
+            Err(e) => Err(e),
+        };
         match outcome {
             Ok(()) => break,
             Err(e) if !restarted && partial.spliced && starts_over(&e) => {
@@ -242,20 +319,22 @@ pub async fn download_verified_named(
     Ok(dest.to_path_buf())
 }
 
-/// Fills `partial` up to the trusted length, resuming after transient failures.
+/// Fills `partial` up to the trusted length, resuming after transient failures while the
+/// retries and `clock` allow.
 async fn transfer(
     fetcher: &dyn Fetcher,
     url: &str,
     info: &TargetFile,
     partial: &mut Partial,
-    options: &DownloadOptions,
+    clock: &mut Clock,
     progress: &mut (dyn FnMut(Progress) + Send),
     what: &str,
 ) -> Result<()> {
+    let options = clock.options.clone();
     let mut attempt = 0u32;
     let mut backoff = options.backoff;
     loop {
-        let outcome = stream_once(fetcher, url, info, partial, options, progress, what)
+        let outcome = stream_once(fetcher, url, info, partial, clock, progress, what)
             .await
             .and_then(|()| {
                 if partial.received < info.length {
@@ -273,6 +352,10 @@ async fn transfer(
                 }
             });
         match outcome {
+            Err(e) if is_transient(&e) && Instant::now() + backoff >= clock.deadline() => {
+                tracing::warn!(url, error = %e, attempt, "download interrupted; out of time");
+                return Err(clock.expired(url));
+            }
             Err(e) if is_transient(&e) && attempt < options.retries => {
                 tracing::warn!(url, error = %e, attempt, "download interrupted; resuming");
                 attempt += 1;
@@ -297,7 +380,11 @@ fn starts_over(e: &TufError) -> bool {
 /// 416 (the file on the server is shorter than what we already have) will not get better.
 fn is_transient(e: &TufError) -> bool {
     match e {
-        TufError::Fetch(FetchError::Transport { .. } | FetchError::Timeout { .. }) => true,
+        TufError::Fetch(
+            FetchError::Transport { .. }
+            | FetchError::Timeout { .. }
+            | FetchError::DownloadTimeout { .. },
+        ) => true,
         TufError::Fetch(FetchError::Status { status, .. }) => {
             *status >= 500 || *status == 408 || *status == 429
         }
@@ -344,25 +431,17 @@ async fn stream_once(
     url: &str,
     info: &TargetFile,
     partial: &mut Partial,
-    options: &DownloadOptions,
+    clock: &mut Clock,
     progress: &mut (dyn FnMut(Progress) + Send),
     what: &str,
 ) -> Result<()> {
     if partial.received == info.length {
         return Ok(());
     }
-    // The file holds exactly the bytes hashed so far, whatever an earlier attempt left.
-    partial
-        .file
-        .set_len(partial.received)
-        .and_then(|()| {
-            partial
-                .file
-                .seek(SeekFrom::Start(partial.received))
-                .map(drop)
-        })
-        .map_err(FileError::at(&partial.path))?;
-    let body = fetcher.get(url, partial.received).await?;
+    partial.truncate_to_received()?;
+    let body = tokio::time::timeout_at(clock.deadline(), fetcher.get(url, partial.received))
+        .await
+        .map_err(|_| clock.expired(url))??;
     if partial.received > 0 && !body.resumed {
         // The server ignored the Range header: start over.
         partial.restart(info, what)?;
@@ -381,9 +460,16 @@ async fn stream_once(
     let (tx, worker) = spawn_writer(partial)?;
     let mut received = partial.received;
     let mut result = Ok(());
-    let mut guard = SpeedGuard::new(options.slow_grace, options.min_bytes_per_sec);
+    let mut guard = SpeedGuard::new(clock.options.slow_grace, clock.options.min_bytes_per_sec);
     let mut chunks = body.chunks;
-    while let Some(chunk) = chunks.next().await {
+    loop {
+        let Ok(next) = tokio::time::timeout_at(clock.deadline(), chunks.next()).await else {
+            result = Err(clock.expired(url));
+            break;
+        };
+        let Some(chunk) = next else {
+            break;
+        };
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
@@ -408,6 +494,9 @@ async fn stream_once(
             break; // the worker stopped: its result says why
         }
         received += len;
+        if len > 0 {
+            clock.progress();
+        }
         progress(Progress::Progress {
             chunk_length: len,
             downloaded: received,

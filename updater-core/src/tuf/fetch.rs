@@ -29,6 +29,14 @@ pub enum FetchError {
     Timeout { url: String, secs: u64 },
     #[error("{url}: slower than {min_bytes_per_sec} bytes/s, the minimum")]
     TooSlow { url: String, min_bytes_per_sec: u64 },
+    /// One target download gave up on time: no byte for the longest stall it allows
+    /// (counted across its retries), or past its total time bound.
+    #[error("{url}: download gave up after {secs} s {why}")]
+    DownloadTimeout {
+        url: String,
+        secs: u64,
+        why: &'static str,
+    },
     /// A 206 whose `Content-Range` does not start at the offset asked for.
     #[error("{url}: asked for bytes from {offset}, the server answered {content_range:?}")]
     BadRange {
