@@ -441,3 +441,53 @@ async fn a_server_that_stalls_after_the_headers_is_given_up_on_within_the_bound(
     );
     assert!(!dest.exists());
 }
+
+#[tokio::test]
+async fn a_failed_download_leaves_the_destination_empty_and_resumes_from_the_partial_dir() {
+    let data = payload();
+    let server = serve(data.clone(), Mode::CutOnceThenRange, 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let dest_dir = dir.path().join("downloads");
+    let partial_dir = dir.path().join("partial");
+    let dest = dest_dir.join("file.bin");
+    let options = DownloadOptions {
+        partial_dir: Some(partial_dir.clone()),
+        ..fast_retries()
+    };
+    let once = DownloadOptions {
+        retries: 0,
+        ..options.clone()
+    };
+    download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &once,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    // Nothing unverified in the destination; the part waits where only the downloader looks.
+    assert_eq!(std::fs::read_dir(&dest_dir).unwrap().count(), 0);
+    let part = std::fs::read(partial_dir.join("file.bin.part")).unwrap();
+    assert!(!part.is_empty() && part[..] == data[..part.len()]);
+
+    download_verified(
+        &fetcher(),
+        &server.url,
+        &info_for(&data),
+        &dest,
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        *server.ranges.lock().unwrap(),
+        vec![String::new(), format!("bytes={}-", part.len())]
+    );
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_eq!(std::fs::read_dir(&dest_dir).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(&partial_dir).unwrap().count(), 0);
+}

@@ -33,7 +33,7 @@ impl AppUpdater {
         let mut config = ClientConfig::new(format!("{base}/metadata/"), self.data_dir.join("tuf"));
         config.targets_url = Some(format!("{base}/targets/"));
         config.limits = self.limits.clone();
-        config.download = self.download.clone();
+        config.download = self.download_options();
         TufClient::new(config, self.fetcher.clone(), Some(&self.trusted_root))
     }
 

@@ -5,13 +5,28 @@ use std::path::{Path, PathBuf};
 use super::app_updater::AppUpdater;
 use super::types::{Result, Update, UpdateError};
 use crate::files::remove_any;
-use crate::tuf::download::{file_matches, Progress};
+use crate::tuf::download::{file_matches, partial_path, DownloadOptions, Progress};
 use crate::tuf::fetch::FetchError;
 use crate::tuf::TufError;
 
 impl AppUpdater {
     fn downloads_dir(&self) -> PathBuf {
         self.data_dir.join("downloads")
+    }
+
+    /// The app's download options, partial files under the data dir (not in `downloads`,
+    /// which only ever holds verified files) unless the app chose a directory.
+    pub(super) fn download_options(&self) -> DownloadOptions {
+        let mut options = self.download.clone();
+        if options.partial_dir.is_none() {
+            options.partial_dir = Some(self.data_dir.join("partial"));
+        }
+        options
+    }
+
+    /// Where the partial download of `dest` is kept.
+    fn partial_of(&self, dest: &Path) -> PathBuf {
+        partial_path(dest, &self.download_options())
     }
 
     /// Where the verified artifact of `update` is kept.
@@ -69,7 +84,7 @@ impl AppUpdater {
                     let source = if range_not_satisfiable(&source) {
                         // Resuming past the end of the server's file: the file is shorter
                         // than its signed length, and what we have is of no use.
-                        let part = crate::tuf::download::part_path(&dest);
+                        let part = self.partial_of(&dest);
                         if let Err(e) = remove_any(&part) {
                             tracing::warn!(path = %part.display(), error = %e, "cannot remove");
                         }
@@ -101,13 +116,23 @@ impl AppUpdater {
         self.remove_other_downloads(keep.as_deref());
     }
 
-    /// Deletes everything in the downloads directory but `keep` and its partial file.
+    /// Deletes everything in the downloads and partial directories but `keep` and its
+    /// partial file.
     fn remove_other_downloads(&self, keep: Option<&Path>) {
-        let keep_part = keep.map(crate::tuf::download::part_path);
-        let Ok(entries) = std::fs::read_dir(self.downloads_dir()) else {
-            return;
-        };
-        for entry in entries.flatten() {
+        let keep_part = keep.map(|k| self.partial_of(k));
+        // A partial directory the app chose may hold other things: not pruned.
+        let part_dir = self
+            .download
+            .partial_dir
+            .is_none()
+            .then(|| self.data_dir.join("partial"));
+        let dirs = [Some(self.downloads_dir()), part_dir];
+        let entries = dirs
+            .into_iter()
+            .flatten()
+            .filter_map(|dir| std::fs::read_dir(dir).ok())
+            .flat_map(|entries| entries.flatten());
+        for entry in entries {
             let path = entry.path();
             if Some(path.as_path()) != keep && Some(&path) != keep_part.as_ref() {
                 if let Err(e) = remove_any(&path) {

@@ -33,7 +33,8 @@
 //! schedule. What is kept on disk, under the data dir:
 //!
 //! - `tuf/`: the trusted metadata (the exact verified bytes);
-//! - `downloads/`: the verified artifact, and the `.part` of an interrupted download;
+//! - `downloads/`: the verified artifact, nothing else;
+//! - `partial/`: the `.part` of an interrupted download, resumed from there;
 //! - `install/`: the install journal, the staged new version, the previous version;
 //! - `update-settings.json`: the user's channel, install id (rollout bucket) and the versions
 //!   this install rolled back, which are not offered again.

@@ -114,7 +114,15 @@ fn run(cli: Cli) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start runtime: {e}")))?;
-    runtime.block_on(update(cli))
+    let result = runtime.block_on(update(cli));
+    // A failed download leaves nothing behind: the next run starts again.
+    let _ = std::fs::remove_dir_all(partial_dir());
+    result
+}
+
+/// This process's partial downloads, in the system's temporary directory.
+fn partial_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("tuf-client-{}.partial", std::process::id()))
 }
 
 fn required<T>(value: Option<T>, flag: &str) -> Result<T, CliError> {
@@ -125,6 +133,8 @@ async fn update(cli: Cli) -> Result<(), CliError> {
     let metadata_url = required(cli.metadata_url, "--metadata-url")?;
     let mut config = ClientConfig::new(metadata_url, &cli.metadata_dir);
     config.targets_url = cli.target_base_url.clone();
+    // Partial downloads outside the target dir, which ends with verified files only.
+    config.download.partial_dir = Some(partial_dir());
     let fetcher = HttpFetcher::new(&HttpConfig::default()).map_err(TufError::from)?;
     let mut updater = TufClient::new(config, Arc::new(fetcher), None)?;
     updater.refresh().await?;

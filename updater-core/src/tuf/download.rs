@@ -1,6 +1,7 @@
 //! Downloading a target verified while it streams (spec 5.7.3), resumable.
 //!
-//! Bytes go to `<dest>.part` beside the destination, hashed and counted as they arrive; the
+//! Bytes go to a `.part` file in the caller's partial directory (or beside the destination
+//! when it has none), hashed and counted as they arrive; the
 //! length cap comes from trusted metadata, so an endless stream stops at the trusted length.
 //! A cut connection is resumed with an HTTP Range request from the bytes already hashed; a
 //! `.part` left by an earlier process is re-hashed and continued the same way. Only a file
@@ -56,6 +57,10 @@ pub struct DownloadOptions {
     /// default: a large file on a slow link may rightly take long, and `max_stall` and the
     /// minimum speed already stop a server that holds the client.
     pub total_timeout: Option<Duration>,
+    /// Where partial downloads are kept (and resumed from), so that the destination
+    /// directory only ever holds verified files. Best on the destination's file system (the
+    /// verified file is renamed, else copied). None: beside the destination, hidden.
+    pub partial_dir: Option<PathBuf>,
 }
 
 impl Default for DownloadOptions {
@@ -68,6 +73,7 @@ impl Default for DownloadOptions {
             slow_grace: Duration::from_secs(30),
             max_stall: Duration::from_secs(45),
             total_timeout: None,
+            partial_dir: None,
         }
     }
 }
@@ -126,6 +132,35 @@ pub fn part_path(dest: &Path) -> PathBuf {
     name.push(dest.file_name().unwrap_or_default());
     name.push(".part");
     dest.with_file_name(name)
+}
+
+/// The partial file of `dest` under `options`: in its `partial_dir` if set, else beside it.
+pub fn partial_path(dest: &Path, options: &DownloadOptions) -> PathBuf {
+    match &options.partial_dir {
+        Some(dir) => {
+            let mut name = dest.file_name().unwrap_or_default().to_os_string();
+            name.push(".part");
+            dir.join(name)
+        }
+        None => part_path(dest),
+    }
+}
+
+/// Moves the verified `part` to `dest`: a rename, or a copy (to a hidden name beside `dest`,
+/// then renamed) when they are on different file systems.
+fn move_into_place(part: &Path, dest: &Path) -> Result<()> {
+    if std::fs::rename(part, dest).is_ok() {
+        return Ok(());
+    }
+    let staging = part_path(dest);
+    std::fs::copy(part, &staging)
+        .and_then(|_| std::fs::rename(&staging, dest))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&staging);
+            FileError::new(dest, e)
+        })?;
+    let _ = std::fs::remove_file(part);
+    Ok(())
 }
 
 /// Hashes a file in chunks; `Ok(true)` when it has the trusted length and hashes.
@@ -269,7 +304,11 @@ pub async fn download_verified_named(
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(FileError::at(dir))?;
     }
-    let mut partial = Partial::open(part_path(dest), info, &what)?;
+    let part = partial_path(dest, options);
+    if let Some(dir) = part.parent() {
+        std::fs::create_dir_all(dir).map_err(FileError::at(dir))?;
+    }
+    let mut partial = Partial::open(part, info, &what)?;
     progress(Progress::Started {
         content_length: info.length,
         resumed_from: partial.received,
@@ -314,7 +353,7 @@ pub async fn download_verified_named(
     // durable what it stages.
     let Partial { file, path, .. } = partial;
     drop(file);
-    std::fs::rename(&path, dest).map_err(FileError::at(dest))?;
+    move_into_place(&path, dest)?;
     progress(Progress::Finished);
     Ok(dest.to_path_buf())
 }
