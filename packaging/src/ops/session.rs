@@ -56,7 +56,7 @@ impl Session {
     pub fn open(project: &Project, ctx: Context) -> Result<Self> {
         let config = project.load_config()?;
         let lock = Lock::acquire(&project.lock_path())?;
-        let state = RepoState::load(&project.metadata_dir())?;
+        let state = Roles::from(RepoState::load(&project.metadata_dir())?);
         let policy = config
             .expires
             .with_overrides(&ctx.expires, &state.channel_names())?;
@@ -67,7 +67,7 @@ impl Session {
             policy,
             now: ctx.now,
             keys: KeyStore::new(project.keys_dir(), ctx.passphrase),
-            draft: Draft::new(Roles::from(state)),
+            draft: Draft::new(state),
             txn,
             _lock: lock,
         })

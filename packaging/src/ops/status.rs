@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::keys::short;
 use crate::ops::release::channel_release;
 use crate::project::Project;
-use crate::repo::{RepoState, Signed};
+use crate::repo::{RepoState, Roles, Signed};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RoleStatus {
@@ -79,7 +79,7 @@ pub struct Status {
 
 pub fn status(project: &Project, now: DateTime<Utc>, within_days: i64) -> Result<Status> {
     let config = project.load_config()?;
-    let state = RepoState::load(&project.metadata_dir())?;
+    let state = Roles::from(RepoState::load(&project.metadata_dir())?);
     let policy = config.expires;
     let keys = crate::keys::KeyStore::new(project.keys_dir(), crate::keys::Passphrase::none());
     let dir = project.dir().display().to_string();

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use updater_core::tuf::metadata::{
-    DelegatedRole, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
+    Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
 use updater_core::tuf::trusted::{Expiry, TrustedMetadataSet};
 
@@ -156,23 +156,6 @@ impl RepoState {
 
     pub fn metadata_dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// Channel names in delegation order.
-    pub fn channel_names(&self) -> Vec<String> {
-        self.delegated_roles()
-            .iter()
-            .map(|r| r.name.clone())
-            .collect()
-    }
-
-    pub fn delegated_roles(&self) -> &[DelegatedRole] {
-        self.targets
-            .value
-            .delegations
-            .as_ref()
-            .and_then(|d| d.roles.as_deref())
-            .unwrap_or_default()
     }
 
     /// The version a new `N.<role>.json` gets: above the current one and above any file

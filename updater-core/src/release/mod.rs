@@ -21,6 +21,8 @@ pub mod path;
 pub mod platform;
 pub mod select;
 pub mod target;
+#[cfg(test)]
+mod test_support;
 
 pub use bucket::Bucket;
 pub use fields::{FieldError, ReleaseFields, ReleaseKind};

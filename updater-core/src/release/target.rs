@@ -70,36 +70,9 @@ mod tests {
     use crate::release::fields::ReleaseKind;
     use crate::release::names::NameError;
     use crate::release::platform::Platform;
+    use crate::release::test_support::{custom, path, target, v, with, APP};
     use serde_json::{json, Value};
     use std::collections::BTreeMap;
-
-    const APP: &str = "selfupdate";
-
-    fn target(custom: Value) -> TargetFile {
-        let mut t = TargetFile::new(1234, BTreeMap::from([("sha256".into(), "ab".repeat(32))]));
-        t.custom = Some(custom);
-        t
-    }
-
-    fn custom(version: &str) -> Value {
-        json!({ "version": version, "published": "2026-11-24T10:00:00Z", "kind": "full" })
-    }
-
-    fn with(version: &str, extra: Value) -> Value {
-        let mut c = custom(version);
-        if let (Some(obj), Some(more)) = (c.as_object_mut(), extra.as_object()) {
-            obj.extend(more.clone());
-        }
-        c
-    }
-
-    fn path(channel: &str, version: &str) -> String {
-        format!("{channel}/{APP}/{version}/linux-x86_64/{APP}.tar.gz")
-    }
-
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
-    }
 
     fn parse_err(path: &str, custom: Value) -> ReleaseError {
         Release::parse(path, &target(custom)).unwrap_err()
