@@ -9,7 +9,7 @@
 import { type UnlistenFn } from '@tauri-apps/api/event';
 export type { UnlistenFn };
 /** A newer release that is not offered, and why (e.g. pinned by policy, other channel). */
-export interface Held {
+export interface HeldBack {
     /** The release's version. */
     version: string;
     /** Why it is held back, one line each. */
@@ -36,7 +36,7 @@ export interface UpdateMetadata {
     /** Upgrade, downgrade, or a return to the version the policy pins. */
     direction: UpdateDirection;
     /** Newer releases not offered, and why. */
-    heldBack: Held[];
+    heldBack: HeldBack[];
 }
 /** Progress of a download and install, in order: Started, Progress…, Verifying, Finished, Installing. */
 export type DownloadEvent = {
@@ -124,7 +124,7 @@ export type CheckStatus = {
 } | {
     status: 'heldBack';
     channel: string;
-    held: Held[];
+    held: HeldBack[];
 } | {
     status: 'disabled';
     reason: string;
@@ -158,7 +158,7 @@ export declare class Update implements UpdateMetadata {
     /** Upgrade, downgrade, or a return to the version the policy pins. */
     readonly direction: UpdateDirection;
     /** Newer releases not offered, and why. */
-    readonly heldBack: Held[];
+    readonly heldBack: HeldBack[];
     /** Wraps metadata returned by the plugin (`check`, the `update-available` event). */
     constructor(metadata: UpdateMetadata);
     /** Downloads and verifies the update without installing it. */

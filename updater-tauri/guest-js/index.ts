@@ -16,7 +16,7 @@ const PLUGIN = 'plugin:updater-tauri|'
 const EVENT = 'updater-tauri://'
 
 /** A newer release that is not offered, and why (e.g. pinned by policy, other channel). */
-export interface Held {
+export interface HeldBack {
   /** The release's version. */
   version: string
   /** Why it is held back, one line each. */
@@ -45,7 +45,7 @@ export interface UpdateMetadata {
   /** Upgrade, downgrade, or a return to the version the policy pins. */
   direction: UpdateDirection
   /** Newer releases not offered, and why. */
-  heldBack: Held[]
+  heldBack: HeldBack[]
 }
 
 /** Progress of a download and install, in order: Started, Progress…, Verifying, Finished, Installing. */
@@ -120,7 +120,7 @@ export interface UpdaterStatus {
 export type CheckStatus =
   | { status: 'available'; update: Update }
   | { status: 'upToDate'; channel: string }
-  | { status: 'heldBack'; channel: string; held: Held[] }
+  | { status: 'heldBack'; channel: string; held: HeldBack[] }
   | { status: 'disabled'; reason: string }
 
 /** Payload of the `installed` event. */
@@ -167,7 +167,7 @@ export class Update implements UpdateMetadata {
   /** Upgrade, downgrade, or a return to the version the policy pins. */
   readonly direction: UpdateDirection
   /** Newer releases not offered, and why. */
-  readonly heldBack: Held[]
+  readonly heldBack: HeldBack[]
 
   /** Wraps metadata returned by the plugin (`check`, the `update-available` event). */
   constructor(metadata: UpdateMetadata) {
