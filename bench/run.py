@@ -107,7 +107,9 @@ class Client:
 # background and exits at once; as a child subreaper, this process inherits the
 # client and reaps it with wait4(), getting exactly that client's ru_maxrss.
 PR_SET_CHILD_SUBREAPER = 36
-LAUNCHER = 'log=$1; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!'
+# The client waits on a pipe (fd $2) until the launcher has exited: a client that finished
+# before its launcher would otherwise be reaped by the launcher, not by us (ECHILD).
+LAUNCHER = 'log=$1; gate=$2; shift 2; { read _ <&$gate; exec "$@" </dev/null; } >>"$log" 2>&1 & echo $!'
 
 
 def become_subreaper() -> None:
@@ -121,9 +123,19 @@ def spawn_measured(argv: list[str], log: Path) -> tuple[Process, int]:
     # Flush dirty pages (e.g. 512 MiB written by the previous step) outside the
     # timed section, so that no client pays for another one's writeback.
     os.sync()
+    gate_r, gate_w = os.pipe()
+    try:
+        launcher = subprocess.Popen(
+            ["/bin/sh", "-c", LAUNCHER, "sh", str(log), str(gate_r), *argv],
+            stdout=subprocess.PIPE,
+            pass_fds=(gate_r,),
+        )
+        pid = int(launcher.communicate()[0])
+    finally:
+        os.close(gate_r)
     start = time.perf_counter()
-    launcher = subprocess.Popen(["/bin/sh", "-c", LAUNCHER, "sh", str(log), *argv], stdout=subprocess.PIPE)
-    pid = int(launcher.communicate()[0])
+    os.write(gate_w, b"go\n")
+    os.close(gate_w)
     timer = threading.Timer(CLIENT_TIMEOUT_S, os.kill, (pid, signal.SIGKILL))
     timer.start()
     try:
