@@ -386,59 +386,31 @@ async fn a_server_that_stalls_after_the_headers_is_given_up_on_within_the_bound(
     // The default read timeout (30 s) would hold each of the 5 retries; the app's bound
     // on time without a byte, across retries, ends it.
     let patient = HttpFetcher::new(&HttpConfig::default()).unwrap();
-    let options = DownloadOptions {
+    let info = info_for(&data);
+    let timed_out = |options: DownloadOptions| {
+        let (patient, url, dest, info) = (&patient, &server.url, &dest, &info);
+        async move {
+            match download_verified(patient, url, info, dest, &options, &mut |_| {}).await {
+                Err(TufError::Fetch(FetchError::DownloadTimeout { why, .. })) => why,
+                other => panic!("expected a download timeout, got {other:?}"),
+            }
+        }
+    };
+    let stall_bound = DownloadOptions {
         retries: 5,
         max_stall: Duration::from_millis(300),
         ..fast_retries()
     };
-    let err = download_verified(
-        &patient,
-        &server.url,
-        &info_for(&data),
-        &dest,
-        &options,
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            TufError::Fetch(FetchError::DownloadTimeout {
-                why: "without receiving a byte",
-                ..
-            })
-        ),
-        "{err}"
-    );
+    assert_eq!(timed_out(stall_bound).await, "without receiving a byte");
     assert!(!dest.exists());
 
     // The same with a total bound shorter than the stall the app allows.
-    let options = DownloadOptions {
+    let total_bound = DownloadOptions {
         max_stall: Duration::from_secs(600),
         total_timeout: Some(Duration::from_millis(300)),
         ..fast_retries()
     };
-    let err = download_verified(
-        &patient,
-        &server.url,
-        &info_for(&data),
-        &dest,
-        &options,
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            TufError::Fetch(FetchError::DownloadTimeout {
-                why: "in total",
-                ..
-            })
-        ),
-        "{err}"
-    );
+    assert_eq!(timed_out(total_bound).await, "in total");
     assert!(!dest.exists());
 }
 
