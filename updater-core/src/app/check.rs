@@ -5,7 +5,7 @@ use super::types::{CheckResult, Result, Update, UpdateError};
 use crate::policy::Effective;
 use crate::release::{self, HeldBack, HeldBackReason, Release, SelectionInput};
 use crate::settings::UserSettings;
-use crate::tuf::metadata::TargetFile;
+use crate::tuf::trusted::AuthorizedTargets;
 use crate::tuf::{ClientConfig, TufClient, TufError};
 
 /// Why one repository could not answer a check: worth trying the next mirror, or not.
@@ -99,11 +99,12 @@ impl AppUpdater {
         let channel = effective.channel.as_str();
         let mut tuf = self.tuf_client(base)?;
         tuf.refresh().await?;
-        let candidates = self.channel_candidates(&mut tuf, channel).await?;
-        let selection = release::select(
-            candidates.iter().map(|(p, t)| (p, t)),
-            &self.selection_input(settings, effective),
-        );
+        let authorized = self.channel_targets(&mut tuf, channel).await?;
+        let prefix = format!("{channel}/{}/", self.app);
+        let candidates = authorized
+            .iter()
+            .filter(|(path, _)| path.starts_with(&prefix));
+        let selection = release::select(candidates, &self.selection_input(settings, effective));
         for skipped in &selection.skipped {
             tracing::warn!(path = %skipped.path, error = %skipped.error, "malformed release ignored");
         }
@@ -154,28 +155,21 @@ impl AppUpdater {
         }))
     }
 
-    /// The targets the channel's delegated role signs for this app, only those paths the
-    /// delegation grants it.
-    async fn channel_candidates(
+    /// The targets the channel's delegated role signs, only those paths the delegation
+    /// grants it; a channel the repository does not delegate to is `UnknownChannel`.
+    async fn channel_targets(
         &self,
         tuf: &mut TufClient,
         channel: &str,
-    ) -> Result<Vec<(String, TargetFile)>, CheckFailure> {
-        let prefix = format!("{channel}/{}/", self.app);
-        let authorized = match tuf.delegated_targets(channel).await {
-            Ok(authorized) => authorized,
-            Err(TufError::NotDelegated { delegated, .. }) => {
-                return Err(CheckFailure::Other(UpdateError::UnknownChannel {
+    ) -> Result<AuthorizedTargets, CheckFailure> {
+        tuf.delegated_targets(channel).await.map_err(|e| match e {
+            TufError::NotDelegated { delegated, .. } => {
+                CheckFailure::Other(UpdateError::UnknownChannel {
                     channel: channel.to_string(),
                     available: delegated,
-                }))
+                })
             }
-            Err(e) => return Err(CheckFailure::Repository(e)),
-        };
-        Ok(authorized
-            .iter()
-            .filter(|(path, _)| path.starts_with(&prefix))
-            .map(|(path, target)| (path.to_string(), target.clone()))
-            .collect())
+            e => CheckFailure::Repository(e),
+        })
     }
 }
