@@ -398,8 +398,22 @@ fn the_page_cannot_install_what_the_check_did_not_find() {
                 );
             }
         };
+        // Commands the app did not grant its page are refused by Tauri's ACL: the demo's
+        // capability names only download_and_install, restart and set_channel.
+        refused("install", "{ version: '1.1.0' }", "not allowed").await;
+        refused(
+            "download",
+            "{ version: '1.1.0', onEvent: new window.__TAURI__.core.Channel() }",
+            "not allowed",
+        )
+        .await;
         // Before any check: nothing to install.
-        refused("install", "{ version: '1.1.0' }", "call check() first").await;
+        refused(
+            "download_and_install",
+            "{ version: '1.1.0', onEvent: new window.__TAURI__.core.Channel() }",
+            "call check() first",
+        )
+        .await;
         // After a check on stable found 1.1.0: the beta (signed, but not what the check
         // chose) cannot be asked for by version.
         ui.click("#check-button").await;
