@@ -299,3 +299,80 @@ fn an_archive_entry_escaping_the_directory_is_refused() {
     assert!(inst.journal().unwrap().is_none());
     assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
 }
+
+#[test]
+fn recovery_deletes_only_the_temporary_the_journal_named_beside_the_app() {
+    // The app sits in a shared folder (an AppImage in ~/Downloads): other people's hidden
+    // `.update-*` files and folders there are not ours to delete.
+    let app = app();
+    let dir = app.exe.parent().unwrap().to_path_buf();
+    let theirs_dir = dir.join(".update-notes");
+    fs::create_dir(&theirs_dir).unwrap();
+    fs::write(theirs_dir.join("todo.txt"), b"someone's notes").unwrap();
+    let theirs_file = dir.join(".update-1234");
+    fs::write(&theirs_file, b"someone's file").unwrap();
+
+    let inst = installer(&app);
+    let lock = inst.lock().unwrap();
+    inst.stage(&lock, &app.artifact, "app", "1.0.0", "2.0.0")
+        .unwrap();
+    let scratch = inst.journal().unwrap().unwrap().scratch.unwrap();
+    assert_eq!(scratch.parent(), Some(dir.as_path()));
+    let name = scratch.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with(".app.update-"), "{name}");
+    // What a kill in the middle of copying the new version beside the app leaves.
+    fs::write(&scratch, b"half a copy").unwrap();
+    drop(lock);
+
+    assert_eq!(
+        inst.startup().unwrap(),
+        StartupOutcome::Staged {
+            version: "2.0.0".into()
+        }
+    );
+    assert!(!scratch.exists(), "the recorded temporary is removed");
+    assert_eq!(
+        fs::read(theirs_dir.join("todo.txt")).unwrap(),
+        b"someone's notes"
+    );
+    assert_eq!(fs::read(&theirs_file).unwrap(), b"someone's file");
+    // The install still goes through the same name, and leaves nothing beside the app.
+    let lock = inst.lock().unwrap();
+    inst.install(&lock).unwrap();
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 2");
+    let mut names: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".update-1234", ".update-notes", "app"]);
+}
+
+#[test]
+fn a_journal_written_before_temporaries_were_recorded_still_recovers() {
+    let app = app();
+    let inst = installer(&app);
+    stage_and_install(&inst, &app.artifact);
+    // The journal as an older version wrote it: no `scratch`.
+    let path = app.data.join("install").join("journal.json");
+    let mut journal: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    journal.as_object_mut().unwrap().remove("scratch").unwrap();
+    fs::write(&path, serde_json::to_vec(&journal).unwrap()).unwrap();
+    let stray = app.exe.parent().unwrap().join(".update-unknown");
+    fs::write(&stray, b"not recorded: kept").unwrap();
+    for launch in 1..=2 {
+        assert_eq!(
+            inst.startup().unwrap(),
+            StartupOutcome::PendingConfirmation {
+                version: "2.0.0".into(),
+                launch
+            }
+        );
+    }
+    assert!(matches!(
+        inst.startup().unwrap(),
+        StartupOutcome::RolledBack { .. }
+    ));
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
+    assert!(stray.exists());
+}

@@ -54,6 +54,27 @@ fn update_replaces_the_executable_and_the_new_version_confirms_itself() {
 }
 
 #[test]
+fn another_appimages_variables_inherited_from_the_shell_are_not_trusted() {
+    // The app is started from a terminal that is itself an AppImage: APPIMAGE and APPDIR
+    // name the terminal's image and mount. The update must replace this app's executable,
+    // and never write (or start) the terminal's image.
+    let (_repo, server, app) = published();
+    let mount = app.root().join("mount_terminal");
+    fs::create_dir(&mount).unwrap();
+    let terminal = app.root().join("Terminal.AppImage");
+    fs::write(&terminal, b"the terminal's own image").unwrap();
+    let run = Run::from(output(
+        app.update_command(&server.url)
+            .env("APPIMAGE", &terminal)
+            .env("APPDIR", &mount),
+    ));
+    run.assert_ok()
+        .assert_stdout("installed selfupdate 1.1.0 (was 1.0.0); restarting");
+    assert_eq!(app.version(), "1.1.0");
+    assert_eq!(fs::read(&terminal).unwrap(), b"the terminal's own image");
+}
+
+#[test]
 fn nothing_newer_exits_0_with_a_message_and_changes_nothing() {
     let bins = bins();
     let repo = Repo::new();

@@ -70,6 +70,11 @@ pub struct Journal {
     /// Identifies the new version once in place: the SHA-256 of the executable, or of the
     /// marker file written into a bundle.
     pub new_id: String,
+    /// The temporary file a replacement of the executable writes beside it before renaming
+    /// it into place (a random name, chosen at staging). A kill can leave it; it is the only
+    /// name beside the app that recovery deletes. Absent for bundles and in older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scratch: Option<PathBuf>,
 }
 
 const MAX_JOURNAL: u64 = 64 * 1024;

@@ -17,6 +17,7 @@
 //! exchanged with the staged one in one system call. The previous version is kept until
 //! [`Installer::confirm`]. A lock file keeps two processes from updating at once.
 
+mod detect;
 mod error;
 mod journal;
 mod swap;
@@ -61,6 +62,9 @@ pub enum StartupOutcome {
 
 /// The lock file in the install state directory.
 const LOCK_FILE: &str = "lock";
+/// The temporary copy made while backing up the executable, in the install state directory
+/// (whose `.update-*` leftovers are removed at start).
+const BACKUP_SCRATCH: &str = ".update-backup";
 
 /// Held while updating; released on drop.
 #[derive(Debug)]
@@ -101,24 +105,11 @@ impl Installer {
         }
     }
 
-    /// What this process is: its executable, or the AppImage it was started from (the
-    /// `APPIMAGE` variable), or on macOS the `.app` bundle that contains it.
+    /// What this process runs from: its executable, the AppImage it was started from (only
+    /// when this executable runs inside that image's mount), or on macOS the `.app` bundle
+    /// that contains it.
     pub fn detect_target() -> Result<InstallTarget, InstallError> {
-        if let Some(appimage) = std::env::var_os("APPIMAGE") {
-            return Ok(InstallTarget::Executable(PathBuf::from(appimage)));
-        }
-        let exe =
-            std::env::current_exe().map_err(FileError::at(Path::new("current executable")))?;
-        let exe = fs::canonicalize(&exe).unwrap_or(exe);
-        if cfg!(target_os = "macos") {
-            if let Some(bundle) = exe
-                .ancestors()
-                .find(|p| p.extension().is_some_and(|e| e == "app"))
-            {
-                return Ok(InstallTarget::Bundle(bundle.to_path_buf()));
-            }
-        }
-        Ok(InstallTarget::Executable(exe))
+        detect::detect_target()
     }
 
     pub fn target(&self) -> &InstallTarget {
@@ -167,13 +158,14 @@ impl Installer {
             }
         }
         self.check_target_writable()?;
-        let (staged, backup, new_id) = match &self.target {
-            InstallTarget::Executable(_) => {
+        let (staged, backup, new_id, scratch) = match &self.target {
+            InstallTarget::Executable(target) => {
                 let staged = self.dir.join(format!("staged-{}", sanitize(to_version)));
                 remove_any(&staged)?;
                 unpack::stage_executable(artifact, artifact_name, &staged)?;
                 let id = sha256_file(&staged)?;
-                (staged, self.dir.join("previous"), id)
+                let scratch = swap::scratch_name(target);
+                (staged, self.dir.join("previous"), id, Some(scratch))
             }
             InstallTarget::Bundle(target) => {
                 // Beside the bundle, so the exchange is a rename on one file system.
@@ -181,7 +173,7 @@ impl Installer {
                 remove_any(&staged)?;
                 unpack::stage_bundle(artifact, artifact_name, &staged)?;
                 let id = dir_identity(&staged)?;
-                (staged.clone(), staged, id)
+                (staged.clone(), staged, id, None)
             }
         };
         let journal = Journal {
@@ -192,6 +184,7 @@ impl Installer {
             staged,
             backup,
             new_id,
+            scratch,
         };
         journal.save(&self.journal_path())?;
         crash_point("staged");
@@ -226,11 +219,11 @@ impl Installer {
                 if sha256_file(&j.staged)? != j.new_id {
                     return Err(InstallError::StagedTampered(j.staged.clone()));
                 }
-                swap::replace_file(target, &j.backup)?;
+                swap::replace_file(target, &j.backup, &self.dir.join(BACKUP_SCRATCH))?;
                 j.state = State::BackedUp;
                 j.save(&self.journal_path())?;
                 crash_point("backed_up");
-                swap::replace_file(&j.staged, target)?;
+                swap::replace_file(&j.staged, target, &scratch_of(&j, target))?;
             }
             InstallTarget::Bundle(target) => {
                 if dir_identity(&j.staged)? != j.new_id {
@@ -413,7 +406,9 @@ impl Installer {
     fn finish_rollback(&self, mut j: Journal, reason: &str) -> Result<(), InstallError> {
         if self.new_version_in_place(&j)? {
             match &j.target {
-                InstallTarget::Executable(target) => swap::replace_file(&j.backup, target)?,
+                InstallTarget::Executable(target) => {
+                    swap::replace_file(&j.backup, target, &scratch_of(&j, target))?
+                }
                 InstallTarget::Bundle(target) => swap::exchange(&j.backup, target)?,
             }
         }
@@ -447,20 +442,26 @@ impl Installer {
         }
     }
 
-    /// A kill during a file replacement leaves a hidden `.update-*` temporary beside the app.
+    /// A kill during a replacement of the executable leaves its temporary copy beside the
+    /// app, under the name the journal recorded: that file, and nothing else there, goes.
     fn remove_stray_temporaries(&self, j: &Journal) {
-        let Some(dir) = j.target.path().parent() else {
+        let Some(scratch) = &j.scratch else {
             return;
         };
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(".update-") {
-                let _ = remove_any(&entry.path());
+        if fs::symlink_metadata(scratch).is_ok_and(|m| m.is_file()) {
+            if let Err(e) = fs::remove_file(scratch) {
+                tracing::warn!(path = %scratch.display(), error = %e, "cannot remove");
             }
         }
     }
+}
+
+/// The temporary name beside `target` for a replacement: the journal's, or a fresh random
+/// one for a journal written before names were recorded.
+fn scratch_of(j: &Journal, target: &Path) -> PathBuf {
+    j.scratch
+        .clone()
+        .unwrap_or_else(|| swap::scratch_name(target))
 }
 
 /// A version string as a file name part.

@@ -25,28 +25,48 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Copies `from` over `to` atomically: a temporary sibling of `to` is written, fsynced, given
-/// `from`'s permissions, and renamed into place; then the directory is fsynced.
-pub fn replace_file(from: &Path, to: &Path) -> Result<(), InstallError> {
+/// A fresh name for the temporary copy beside `target`: hidden, and random so that it can
+/// be no one else's file. Recorded in the journal before it is created.
+pub fn scratch_name(target: &Path) -> PathBuf {
+    let random = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
+    sibling(target, &format!(".update-{random:016x}"))
+}
+
+/// Copies `from` over `to` atomically through the temporary file `scratch` (a sibling of
+/// `to`, so the rename stays on one file system): written, fsynced, given `from`'s
+/// permissions, renamed into place; then the directory is fsynced. A `scratch` left by an
+/// earlier, interrupted copy is replaced; on an error it is removed.
+pub fn replace_file(from: &Path, to: &Path, scratch: &Path) -> Result<(), InstallError> {
     // Windows cannot rename over a running executable; self-replace knows the way around.
     // (Not exercised here: our CI is Linux.)
     #[cfg(windows)]
     if std::env::current_exe().is_ok_and(|exe| exe == to) {
         return self_replace::self_replace(from).map_err(FileError::at(to));
     }
-    let dir = parent_of(to);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".update-")
-        .tempfile_in(dir)
-        .map_err(FileError::at(dir))?;
+    let result = copy_then_rename(from, to, scratch);
+    if result.is_err() {
+        let _ = fs::remove_file(scratch);
+    }
+    result
+}
+
+fn copy_then_rename(from: &Path, to: &Path, scratch: &Path) -> Result<(), InstallError> {
+    match fs::remove_file(scratch) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(FileError::new(scratch, e).into())
+        }
+        _ => {}
+    }
+    let mut tmp = fs::File::create_new(scratch).map_err(FileError::at(scratch))?;
     let mut src = fs::File::open(from).map_err(FileError::at(from))?;
-    std::io::copy(&mut src, tmp.as_file_mut()).map_err(FileError::at(to))?;
-    tmp.as_file_mut().flush().map_err(FileError::at(to))?;
+    std::io::copy(&mut src, &mut tmp).map_err(FileError::at(scratch))?;
+    tmp.flush().map_err(FileError::at(scratch))?;
     let permissions = src.metadata().map_err(FileError::at(from))?.permissions();
-    fs::set_permissions(tmp.path(), permissions).map_err(FileError::at(to))?;
-    tmp.as_file().sync_all().map_err(FileError::at(to))?;
-    tmp.persist(to).map_err(|e| FileError::new(to, e.error))?;
-    sync_dir(dir)?;
+    fs::set_permissions(scratch, permissions).map_err(FileError::at(scratch))?;
+    tmp.sync_all().map_err(FileError::at(scratch))?;
+    drop(tmp);
+    fs::rename(scratch, to).map_err(FileError::at(to))?;
+    sync_dir(parent_of(to))?;
     Ok(())
 }
 
@@ -105,8 +125,11 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&from, fs::Permissions::from_mode(0o755)).unwrap();
         }
-        replace_file(&from, &to).unwrap();
+        let scratch = scratch_name(&to);
+        fs::write(&scratch, b"left by a killed copy").unwrap();
+        replace_file(&from, &to, &scratch).unwrap();
         assert_eq!(fs::read(&to).unwrap(), b"new");
+        assert!(!scratch.exists());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
