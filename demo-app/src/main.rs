@@ -82,7 +82,10 @@ fn main() -> std::process::ExitCode {
         .repository(
             std::env::var("DEMO_APP_REPOSITORY").unwrap_or_else(|_| DEFAULT_REPOSITORY.into()),
         )
-        .prompt(env_flag("DEMO_APP_PROMPT"));
+        .prompt(env_flag("DEMO_APP_PROMPT"))
+        // The demo and its tests point DEMO_APP_UPDATE_POLICY at a policy file of their own;
+        // a real app leaves this off, so that only the administrator's file counts.
+        .policy_env_override(true);
     if !EMBEDDED_ROOT.is_empty() {
         updater = updater.trusted_root(EMBEDDED_ROOT);
     }

@@ -21,8 +21,9 @@
 //! fault-injection`, `UPDATER_CRASH_AT=<step>` kills it at an install step.
 //!
 //! The app name is `selfupdate`, the platform this machine's; the administrator's policy is
-//! read from `/etc/selfupdate/update-policy.json` or the file `SELFUPDATE_UPDATE_POLICY`
-//! names. Log detail: `SELFUPDATE_LOG=debug`.
+//! read from `/etc/selfupdate/update-policy.json` (used only if root owns it and no one
+//! else can write it) or, since this example opts in for its tests, the file
+//! `SELFUPDATE_UPDATE_POLICY` names. Log detail: `SELFUPDATE_LOG=debug`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,7 +115,9 @@ fn updater(args: &Args, repo: &str) -> Result<AppUpdater, String> {
         .repository(repo)
         .trusted_root(root)
         .data_dir(args.data_dir.clone().unwrap_or_else(default_data_dir))
-        .max_unconfirmed_launches(MAX_UNCONFIRMED_LAUNCHES);
+        .max_unconfirmed_launches(MAX_UNCONFIRMED_LAUNCHES)
+        // The tests give each run its own policy file; a real app leaves this off.
+        .policy_env_override(true);
     for mirror in &args.mirrors {
         builder = builder.mirror(mirror);
     }

@@ -548,6 +548,34 @@ async fn with_a_policy_mirror_the_download_never_falls_back_to_the_apps_reposito
 }
 
 #[test]
+fn the_policy_env_override_is_honoured_only_when_the_app_opts_in() {
+    // A user the policy restricts sets `<APP>_UPDATE_POLICY` to a file of their own.
+    let local = Local::new();
+    let name = "updater-facade-env-override";
+    fs::write(local.policy(), r#"{ "enabled": false }"#).unwrap();
+    std::env::set_var(updater_core::policy::env_var_name(name), local.policy());
+    let base = || {
+        AppUpdater::builder(APP, "1.0.0")
+            .repository("http://127.0.0.1:2/")
+            .trusted_root(fs::read(&tools().root).unwrap())
+            .data_dir(local.data())
+            .install_target(InstallTarget::Executable(local.exe()))
+            .policy_app_name(name)
+    };
+    // Not opted in: the variable is not read (and /etc/<name>/ has no policy).
+    let effective = base().build().unwrap().effective().unwrap();
+    assert_eq!(effective.disabled, None);
+    // Opted in (tests, demos): the named file is the policy.
+    let effective = base()
+        .policy_env_override(true)
+        .build()
+        .unwrap()
+        .effective()
+        .unwrap();
+    assert_eq!(effective.disabled, Some(Disabled::Policy));
+}
+
+#[test]
 fn the_builder_refuses_what_cannot_work() {
     let local = Local::new();
     let root = b"{}".to_vec();

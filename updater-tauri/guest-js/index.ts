@@ -86,6 +86,11 @@ export interface PolicyStatus {
   channel: ChannelInfo
   /** One line for the UI when the policy pins or blocks. */
   message: string | null
+  /**
+   * Why a policy file was not used: it is not the administrator's (someone else owns or may
+   * write it). Updates go on without it.
+   */
+  ignoredPolicy: string | null
 }
 
 /** An automatic rollback: a new version did not start and the previous one was restored. */

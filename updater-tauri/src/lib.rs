@@ -65,6 +65,7 @@ impl<R: Runtime, T: Manager<R>> UpdaterExt<R> for T {
 pub struct Builder {
     overrides: Config,
     trusted_root: Option<Vec<u8>>,
+    engine: setup::EngineOptions,
 }
 
 impl Builder {
@@ -134,8 +135,23 @@ impl Builder {
         self
     }
 
+    /// Lets the environment variable `<APP>_UPDATE_POLICY` name the administrator's policy
+    /// file. Off by default: whoever starts the app (the user the policy restricts included)
+    /// could choose the policy with it. For tests and demos.
+    pub fn policy_env_override(mut self, allow: bool) -> Self {
+        self.engine.policy_env_override = allow;
+        self
+    }
+
+    /// What a policy file the administrator does not control does: ignored, updates go on
+    /// (the default; `policyStatus().ignoredPolicy` says why), or updates stop.
+    pub fn untrusted_policy(mut self, choice: updater_core::policy::UntrustedPolicy) -> Self {
+        self.engine.untrusted_policy = choice;
+        self
+    }
+
     pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<Config>> {
-        setup::plugin(self.overrides, self.trusted_root)
+        setup::plugin(self.overrides, self.trusted_root, self.engine)
     }
 }
 

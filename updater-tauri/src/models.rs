@@ -190,6 +190,9 @@ pub struct PolicyStatus {
     pub channel: ChannelInfo,
     /// One line for the UI when the policy pins or blocks updates, else `None`.
     pub message: Option<String>,
+    /// Why a policy file was not used: it is not the administrator's (someone else owns or
+    /// may write it). Updates go on without it; an administrator should fix or remove it.
+    pub ignored_policy: Option<String>,
 }
 
 impl From<&Effective> for PolicyStatus {
@@ -209,6 +212,7 @@ impl From<&Effective> for PolicyStatus {
             check_interval_secs: e.check_interval.as_secs(),
             channel: e.into(),
             message,
+            ignored_policy: e.ignored_policy.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -320,6 +324,22 @@ mod tests {
             status.message.as_deref(),
             Some("Updates are turned off by the administrator's policy")
         );
+    }
+
+    #[test]
+    fn a_policy_file_planted_by_a_user_is_reported_as_ignored() {
+        let planted = Err(PolicyError::Untrusted {
+            path: "/etc/app/update-policy.json".into(),
+            reason: "/etc/app is owned by uid 1000, not root".into(),
+        });
+        let user = UserSettings::new(InstallId::generate().unwrap());
+        let e = policy::effective(&planted, &user, &AppDefaults::new("stable"));
+        let status = PolicyStatus::from(&e);
+        assert!(status.enabled);
+        assert_eq!(status.message, None);
+        let ignored = status.ignored_policy.unwrap();
+        assert!(ignored.contains("owned by uid 1000"), "{ignored}");
+        assert!(ignored.contains("/etc/app/update-policy.json"), "{ignored}");
     }
 
     #[test]

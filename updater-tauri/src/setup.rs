@@ -64,8 +64,19 @@ fn merge(
     }
 }
 
+/// What the app sets on the engine in code only (no `tauri.conf.json` key).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct EngineOptions {
+    pub policy_env_override: bool,
+    pub untrusted_policy: updater_core::policy::UntrustedPolicy,
+}
+
 /// updater-core's engine for these settings; the error says what is missing.
-fn engine<R: Runtime>(app: &AppHandle<R>, settings: &Settings) -> Result<AppUpdater, String> {
+fn engine<R: Runtime>(
+    app: &AppHandle<R>,
+    settings: &Settings,
+    options: &EngineOptions,
+) -> Result<AppUpdater, String> {
     let repository = settings.repository.as_ref().ok_or(
         "no repository URL: set plugins.\"updater-tauri\".repository in tauri.conf.json \
          or call Builder::repository",
@@ -98,7 +109,9 @@ fn engine<R: Runtime>(app: &AppHandle<R>, settings: &Settings) -> Result<AppUpda
     let mut builder = AppUpdater::builder(&settings.app_name, version)
         .repository(repository)
         .trusted_root(root)
-        .data_dir(data_dir);
+        .data_dir(data_dir)
+        .policy_env_override(options.policy_env_override)
+        .untrusted_policy(options.untrusted_policy);
     for mirror in &settings.mirrors {
         builder = builder.mirror(mirror);
     }
@@ -240,6 +253,7 @@ async fn background_checks<R: Runtime>(
 pub(crate) fn plugin<R: Runtime>(
     code: Config,
     code_root: Option<Vec<u8>>,
+    options: EngineOptions,
 ) -> TauriPlugin<R, Option<Config>> {
     PluginBuilder::<R, Option<Config>>::new(PLUGIN_NAME)
         .invoke_handler(tauri::generate_handler![
@@ -262,7 +276,7 @@ pub(crate) fn plugin<R: Runtime>(
                 .unwrap_or_else(|| app.package_info().crate_name.to_string());
             let settings = merge(config, code, code_root, default_name);
             let current = app.package_info().version.to_string();
-            let engine = engine(app, &settings).map(Arc::new);
+            let engine = engine(app, &settings, &options).map(Arc::new);
             if let Err(e) = &engine {
                 tracing::error!(error = %e, "updates are off");
             }

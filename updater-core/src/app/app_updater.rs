@@ -19,8 +19,12 @@ use crate::tuf::Limits;
 /// Where the administrator's policy comes from.
 #[derive(Debug, Clone)]
 pub(super) enum PolicySource {
-    /// [`policy::load`] for this app name (system path or the `<APP>_UPDATE_POLICY` override).
+    /// [`policy::load`] for this app name: the system path, the file checked to be the
+    /// administrator's.
     App(String),
+    /// [`policy::load_with_env_override`]: the same, unless `<APP>_UPDATE_POLICY` names a
+    /// file (the app opted in).
+    AppOrEnv(String),
     /// This file only.
     File(PathBuf),
 }
@@ -84,6 +88,7 @@ impl AppUpdater {
     fn load_policy(&self) -> Result<Option<Policy>, PolicyError> {
         match &self.policy {
             PolicySource::App(name) => policy::load(name),
+            PolicySource::AppOrEnv(name) => policy::load_with_env_override(name),
             PolicySource::File(path) => policy::load_from(path),
         }
     }
@@ -91,10 +96,12 @@ impl AppUpdater {
     pub(super) fn settings_and_effective(&self) -> Result<(UserSettings, Effective)> {
         let (settings, _) = self.settings.load()?;
         let policy = self.load_policy();
-        if let Err(e) = &policy {
+        let effective = policy::effective(&policy, &settings, &self.defaults);
+        if let Some(e) = &effective.ignored_policy {
+            tracing::warn!(error = %e, "update policy ignored");
+        } else if let Err(e) = &policy {
             tracing::error!(error = %e, "update policy unusable; updates are off");
         }
-        let effective = policy::effective(&policy, &settings, &self.defaults);
         Ok((settings, effective))
     }
 

@@ -10,7 +10,7 @@ use semver::Version;
 use super::app_updater::{AppUpdater, PolicySource};
 use super::types::{Result, UpdateError, DEFAULT_MAX_UNCONFIRMED_LAUNCHES};
 use crate::install::{InstallTarget, Installer};
-use crate::policy::AppDefaults;
+use crate::policy::{AppDefaults, UntrustedPolicy};
 use crate::release::{valid_channel_name, Platform};
 use crate::settings::SettingsStore;
 use crate::tuf::download::DownloadOptions;
@@ -32,7 +32,9 @@ pub struct AppUpdaterBuilder {
     download: DownloadOptions,
     max_unconfirmed_launches: u32,
     install_target: Option<InstallTarget>,
-    policy: Option<PolicySource>,
+    policy_name: Option<String>,
+    policy_file: Option<PathBuf>,
+    policy_env_override: bool,
     allow_downgrade: bool,
 }
 
@@ -166,15 +168,32 @@ impl AppUpdaterBuilder {
     }
 
     /// The app name the policy file is looked up by (default: the app name), which gives
-    /// the system path and the `<APP>_UPDATE_POLICY` environment override.
+    /// the system path (`/etc/<name>/update-policy.json` and the like).
     pub fn policy_app_name(mut self, name: impl Into<String>) -> Self {
-        self.policy = Some(PolicySource::App(name.into()));
+        self.policy_name = Some(name.into());
+        self.policy_file = None;
         self
     }
 
-    /// Reads the policy from this file only (no environment override).
+    /// Reads the policy from this file only, whoever owns it: the app vouches for it.
     pub fn policy_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.policy = Some(PolicySource::File(path.into()));
+        self.policy_file = Some(path.into());
+        self
+    }
+
+    /// Lets the environment variable `<APP>_UPDATE_POLICY` name the policy file instead of
+    /// the system path. Off by default: whoever sets the app's environment (the user the
+    /// policy restricts included) would choose the policy. For tests and demos.
+    pub fn policy_env_override(mut self, allow: bool) -> Self {
+        self.policy_env_override = allow;
+        self
+    }
+
+    /// What a policy file the administrator does not control does (owned, or writable, by
+    /// someone else, or in such a folder): ignored, updates go on
+    /// ([`UntrustedPolicy::Ignore`], the default), or updates stop.
+    pub fn untrusted_policy(mut self, choice: UntrustedPolicy) -> Self {
+        self.defaults.untrusted_policy = choice;
         self
     }
 
@@ -236,9 +255,12 @@ impl AppUpdaterBuilder {
             None => Installer::detect_target()?,
         };
         let installer = Installer::new(&data_dir, target, self.max_unconfirmed_launches);
-        let policy = self
-            .policy
-            .unwrap_or_else(|| PolicySource::App(self.app.clone()));
+        let name = self.policy_name.unwrap_or_else(|| self.app.clone());
+        let policy = match self.policy_file {
+            Some(path) => PolicySource::File(path),
+            None if self.policy_env_override => PolicySource::AppOrEnv(name),
+            None => PolicySource::App(name),
+        };
         Ok(AppUpdater {
             settings: SettingsStore::new(&data_dir),
             app: self.app,
@@ -295,7 +317,9 @@ impl AppUpdater {
             download: DownloadOptions::default(),
             max_unconfirmed_launches: DEFAULT_MAX_UNCONFIRMED_LAUNCHES,
             install_target: None,
-            policy: None,
+            policy_name: None,
+            policy_file: None,
+            policy_env_override: false,
             allow_downgrade: false,
         }
     }
