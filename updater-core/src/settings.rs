@@ -184,8 +184,10 @@ impl UserSettings {
         Ok(())
     }
 
-    /// Parses a settings document; the error is the reason it is corrupted.
-    fn from_json(data: &[u8]) -> Result<UserSettings, String> {
+    /// Parses a settings document; the error is the reason it is corrupted. Public for the
+    /// fuzz targets (`fuzz/`), not part of the API: use [`SettingsStore::load`].
+    #[doc(hidden)]
+    pub fn from_json(data: &[u8]) -> Result<UserSettings, String> {
         let settings: UserSettings = serde_json::from_slice(data).map_err(|e| e.to_string())?;
         if let Some(name) = &settings.channel {
             if !valid_channel_name(name) {
