@@ -435,6 +435,26 @@ mod tests {
         assert_eq!(value["install_id"], ID);
     }
 
+    /// Found by fuzzing (fuzz/, settings): a number an unknown field held changed in its last
+    /// digit through a load and save, serde_json's float parsing being approximate without
+    /// its `float_roundtrip` feature.
+    #[test]
+    fn unknown_numbers_survive_load_and_save_exactly() {
+        let (_dir, store) = store();
+        let text = format!(
+            r#"{{"install_id": "{ID}", "big": 444444444444444444444444, "f": 4.4444444444444444e+23, "g": 0.1}}"#
+        );
+        fs::write(store.path(), &text).unwrap();
+        let (first, _) = store.load().unwrap();
+        store.save(&first).unwrap();
+        let (again, outcome) = store.load().unwrap();
+        assert_eq!(outcome, LoadOutcome::Loaded);
+        assert_eq!(again, first);
+        let original: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(again.extra.get("f"), original.get("f"));
+        assert_eq!(again.extra.get("big"), original.get("big"));
+    }
+
     /// Writes `text` as the settings file and checks that load resets it.
     fn assert_reset(text: &[u8], reason_has: &str) {
         let (dir, store) = store();
