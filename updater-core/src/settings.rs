@@ -184,8 +184,10 @@ impl UserSettings {
         Ok(())
     }
 
-    /// Parses a settings document; the error is the reason it is corrupted.
-    fn from_json(data: &[u8]) -> Result<UserSettings, String> {
+    /// Parses a settings document; the error is the reason it is corrupted. Public for the
+    /// fuzz targets (`fuzz/`), not part of the API: use [`SettingsStore::load`].
+    #[doc(hidden)]
+    pub fn from_json(data: &[u8]) -> Result<UserSettings, String> {
         let settings: UserSettings = serde_json::from_slice(data).map_err(|e| e.to_string())?;
         if let Some(name) = &settings.channel {
             if !valid_channel_name(name) {
@@ -431,6 +433,26 @@ mod tests {
         assert_eq!(value["later"], serde_json::json!({"x": 1}));
         assert_eq!(value["channel"], "stable");
         assert_eq!(value["install_id"], ID);
+    }
+
+    /// Found by fuzzing (fuzz/, settings): a number an unknown field held changed in its last
+    /// digit through a load and save, serde_json's float parsing being approximate without
+    /// its `float_roundtrip` feature.
+    #[test]
+    fn unknown_numbers_survive_load_and_save_exactly() {
+        let (_dir, store) = store();
+        let text = format!(
+            r#"{{"install_id": "{ID}", "big": 444444444444444444444444, "f": 4.4444444444444444e+23, "g": 0.1}}"#
+        );
+        fs::write(store.path(), &text).unwrap();
+        let (first, _) = store.load().unwrap();
+        store.save(&first).unwrap();
+        let (again, outcome) = store.load().unwrap();
+        assert_eq!(outcome, LoadOutcome::Loaded);
+        assert_eq!(again, first);
+        let original: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(again.extra.get("f"), original.get("f"));
+        assert_eq!(again.extra.get("big"), original.get("big"));
     }
 
     /// Writes `text` as the settings file and checks that load resets it.

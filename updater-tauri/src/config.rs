@@ -42,6 +42,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// Reads the text of `plugins."updater-tauri"` as Tauri does: the JSON becomes a value,
+    /// the value this type (`null` is no configuration: every key absent). Tauri does the
+    /// same itself when it sets the plugin up; this is for tools and the fuzz target.
+    pub fn parse(json: &[u8]) -> serde_json::Result<Config> {
+        let value: Value = serde_json::from_slice(json)?;
+        Ok(Option::<Config>::deserialize(value)?.unwrap_or_default())
+    }
+
     /// The trusted root's bytes: the JSON text as given, or the object written out.
     pub fn trusted_root_bytes(&self) -> Option<Vec<u8>> {
         match self.trusted_root.as_ref()? {
@@ -90,8 +98,82 @@ pub(crate) struct Settings {
     pub timeout: Option<Duration>,
 }
 
+/// Where the trusted root comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RootSource<'a> {
+    /// Embedded by the app or given in the configuration.
+    Bytes(&'a [u8]),
+    /// A file to read: relative to the app's resource directory, or absolute.
+    File(&'a Path),
+}
+
 impl Settings {
     pub(crate) const DEFAULT_CONFIRM_WINDOW: &'static str = "main";
+
+    /// `code` (what the app set on the `Builder`, and the root it embeds) over `config`
+    /// (`tauri.conf.json`); `default_name` when neither names the app.
+    pub(crate) fn merge(
+        config: Config,
+        code: Config,
+        code_root: Option<Vec<u8>>,
+        default_name: String,
+    ) -> Settings {
+        let trusted_root = code_root
+            .or_else(|| code.trusted_root_bytes())
+            .or_else(|| config.trusted_root_bytes());
+        let mut mirrors = code.mirrors;
+        if mirrors.is_empty() {
+            mirrors = config.mirrors;
+        }
+        Settings {
+            app_name: code.app_name.or(config.app_name).unwrap_or(default_name),
+            repository: code.repository.or(config.repository),
+            mirrors,
+            trusted_root,
+            trusted_root_file: code.trusted_root_file.or(config.trusted_root_file),
+            channel: code.channel.or(config.channel),
+            check_on_start: code
+                .check_on_start
+                .or(config.check_on_start)
+                .unwrap_or(false),
+            check_interval: code
+                .check_interval_secs
+                .or(config.check_interval_secs)
+                .map(Duration::from_secs),
+            prompt: code.prompt.or(config.prompt).unwrap_or(false),
+            confirm_window: code
+                .confirm_window
+                .or(config.confirm_window)
+                .unwrap_or_else(|| Settings::DEFAULT_CONFIRM_WINDOW.to_string()),
+            max_unconfirmed_launches: code
+                .max_unconfirmed_launches
+                .or(config.max_unconfirmed_launches),
+            timeout: code
+                .timeout_secs
+                .or(config.timeout_secs)
+                .map(Duration::from_secs),
+        }
+    }
+
+    /// The repository URL and where the trusted root comes from, or what is missing. (The
+    /// URL, the root and the channel are checked by updater-core when the engine is built.)
+    pub(crate) fn required(&self) -> Result<(&str, RootSource<'_>), String> {
+        let repository = self.repository.as_deref().ok_or(
+            "no repository URL: set plugins.\"updater-tauri\".repository in tauri.conf.json \
+             or call Builder::repository",
+        )?;
+        let root = match (&self.trusted_root, &self.trusted_root_file) {
+            (Some(root), _) => RootSource::Bytes(root),
+            (None, Some(file)) => RootSource::File(file),
+            (None, None) => {
+                return Err("no trusted root: embed the repository's 1.root.json with \
+                            Builder::trusted_root, or set plugins.\"updater-tauri\".trustedRoot \
+                            or trustedRootFile"
+                    .into())
+            }
+        };
+        Ok((repository, root))
+    }
 }
 
 #[cfg(test)]

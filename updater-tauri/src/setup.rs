@@ -9,7 +9,7 @@ use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use updater_core::{AppUpdater, CheckResult, StartupOutcome};
 
-use crate::config::{Config, Settings};
+use crate::config::{Config, RootSource, Settings};
 use crate::models::{LaunchPayload, RollbackInfo, UpdateMetadata};
 use crate::updater::events;
 use crate::{commands, prompt, Updater, PLUGIN_NAME};
@@ -19,50 +19,6 @@ use crate::{commands, prompt, Updater, PLUGIN_NAME};
 const FIRST_CHECK_DELAY: Duration = Duration::from_secs(2);
 /// Background checks never run more often than this, whatever the configuration says.
 const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
-
-/// `code` over `config`.
-fn merge(
-    config: Config,
-    code: Config,
-    code_root: Option<Vec<u8>>,
-    default_name: String,
-) -> Settings {
-    let trusted_root = code_root
-        .or_else(|| code.trusted_root_bytes())
-        .or_else(|| config.trusted_root_bytes());
-    let mut mirrors = code.mirrors;
-    if mirrors.is_empty() {
-        mirrors = config.mirrors;
-    }
-    Settings {
-        app_name: code.app_name.or(config.app_name).unwrap_or(default_name),
-        repository: code.repository.or(config.repository),
-        mirrors,
-        trusted_root,
-        trusted_root_file: code.trusted_root_file.or(config.trusted_root_file),
-        channel: code.channel.or(config.channel),
-        check_on_start: code
-            .check_on_start
-            .or(config.check_on_start)
-            .unwrap_or(false),
-        check_interval: code
-            .check_interval_secs
-            .or(config.check_interval_secs)
-            .map(Duration::from_secs),
-        prompt: code.prompt.or(config.prompt).unwrap_or(false),
-        confirm_window: code
-            .confirm_window
-            .or(config.confirm_window)
-            .unwrap_or_else(|| Settings::DEFAULT_CONFIRM_WINDOW.to_string()),
-        max_unconfirmed_launches: code
-            .max_unconfirmed_launches
-            .or(config.max_unconfirmed_launches),
-        timeout: code
-            .timeout_secs
-            .or(config.timeout_secs)
-            .map(Duration::from_secs),
-    }
-}
 
 /// What the app sets on the engine in code only (no `tauri.conf.json` key).
 #[derive(Debug, Default, Clone)]
@@ -77,27 +33,18 @@ fn engine<R: Runtime>(
     settings: &Settings,
     options: &EngineOptions,
 ) -> Result<AppUpdater, String> {
-    let repository = settings.repository.as_ref().ok_or(
-        "no repository URL: set plugins.\"updater-tauri\".repository in tauri.conf.json \
-         or call Builder::repository",
-    )?;
-    let root = match (&settings.trusted_root, &settings.trusted_root_file) {
-        (Some(root), _) => root.clone(),
-        (None, Some(file)) => {
+    let (repository, root) = settings.required()?;
+    let root = match root {
+        RootSource::Bytes(root) => root.to_vec(),
+        RootSource::File(file) => {
             let path = if file.is_absolute() {
-                file.clone()
+                file.to_path_buf()
             } else {
                 app.path()
                     .resolve(file, tauri::path::BaseDirectory::Resource)
                     .map_err(|e| format!("trusted root file {}: {e}", file.display()))?
             };
             crate::config::read_root_file(&path)?
-        }
-        (None, None) => {
-            return Err("no trusted root: embed the repository's 1.root.json with \
-                        Builder::trusted_root, or set plugins.\"updater-tauri\".trustedRoot \
-                        or trustedRootFile"
-                .into())
         }
     };
     let data_dir = app
@@ -274,7 +221,7 @@ pub(crate) fn plugin<R: Runtime>(
                 .product_name
                 .clone()
                 .unwrap_or_else(|| app.package_info().crate_name.to_string());
-            let settings = merge(config, code, code_root, default_name);
+            let settings = Settings::merge(config, code, code_root, default_name);
             let current = app.package_info().version.to_string();
             let engine = engine(app, &settings, &options).map(Arc::new);
             if let Err(e) = &engine {

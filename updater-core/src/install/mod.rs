@@ -31,6 +31,9 @@ use crate::files::{remove_any, sync_dir, FileError};
 pub use error::InstallError;
 pub use journal::{InstallTarget, Journal, State};
 pub use swap::sha256_file;
+/// Public for the fuzz targets (`fuzz/`), not part of the API: [`Installer`] stages.
+#[doc(hidden)]
+pub use unpack::{stage_bundle, stage_executable};
 
 /// What [`Installer::startup`] found and did.
 // Exhaustive on purpose: an app must handle every outcome (decisions.md).

@@ -314,4 +314,26 @@ mod tests {
         assert!(expiry::parse("2030-01-01T00:00:00+00:00").is_none());
         assert!(expiry::parse("2030-01-01 00:00:00Z").is_none());
     }
+
+    /// Found by fuzzing (fuzz/, metadata_cjson): chrono took fields without their zeros.
+    #[test]
+    fn expiry_fields_must_have_their_leading_zeros() {
+        for lax in [
+            "2030-01-01T00:0:00Z",
+            "2030-1-01T00:00:00Z",
+            "2030-01-01T0:00:00Z",
+            "2030-01-01T00:00:0Z",
+            "02030-01-01T00:00:00Z",
+            "+2030-01-01T00:00:00Z",
+        ] {
+            assert!(expiry::parse(lax).is_none(), "{lax}");
+        }
+        let signed = serde_json::json!({
+            "_type": "timestamp", "spec_version": "1.0.34", "version": 1,
+            "expires": "2030-01-01T00:0:00Z",
+            "meta": {"snapshot.json": {"version": 1}},
+        });
+        assert!(Timestamp::from_value(signed).is_err());
+        assert!(expiry::parse("2030-12-31T23:59:59Z").is_some());
+    }
 }
