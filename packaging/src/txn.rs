@@ -223,7 +223,7 @@ fn move_entry(entry: &Entry, i: usize, backup_dir: &Path, undo: &mut Undo) -> Re
             .map_err(FileError::at(&entry.dest))?;
         backup = Some(path);
     }
-    rename_or_copy(&entry.staged, &entry.dest)?;
+    rename_or_copy(&entry.staged, &entry.dest, entry.private)?;
     undo.moved.push((entry.dest.clone(), backup));
     Ok(())
 }
@@ -304,16 +304,18 @@ fn create_dirs(dir: &Path, private: bool, created: &mut Vec<PathBuf>) -> Result<
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(if private { 0o700 } else { 0o755 });
     }
-    #[cfg(not(unix))]
-    let _ = private;
     builder.create(dir).map_err(FileError::at(dir))?;
     created.push(dir.to_path_buf());
+    if private {
+        // Windows: a DACL for the current user only (what the directory holds inherits it).
+        file_trust::restrict_to_owner(dir).map_err(FileError::at(dir))?;
+    }
     Ok(())
 }
 
 /// Moves `from` to `to`; across file systems (keys kept elsewhere) by copying into a
-/// temporary file beside `to` and renaming that.
-fn rename_or_copy(from: &Path, to: &Path) -> Result<()> {
+/// temporary file beside `to` and renaming that, owner-only when `private`.
+fn rename_or_copy(from: &Path, to: &Path, private: bool) -> Result<()> {
     match fs::rename(from, to) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
@@ -322,6 +324,9 @@ fn rename_or_copy(from: &Path, to: &Path) -> Result<()> {
                 .prefix(".tmp-")
                 .tempfile_in(dir)
                 .map_err(FileError::at(dir))?;
+            if private {
+                file_trust::restrict_to_owner(tmp.path()).map_err(FileError::at(tmp.path()))?;
+            }
             let mut src = fs::File::open(from).map_err(FileError::at(from))?;
             let mut out = tmp.as_file();
             std::io::copy(&mut src, &mut out).map_err(FileError::at(to))?;
@@ -333,18 +338,22 @@ fn rename_or_copy(from: &Path, to: &Path) -> Result<()> {
     }
 }
 
-/// Writes and fsyncs a new file; `private` makes it owner read/write only.
+/// Writes and fsyncs a new file; `private` makes it owner read/write only from its creation
+/// (Unix: mode 0600; Windows: a DACL for the current user only), or fails.
 fn write_synced(path: &Path, data: &[u8], private: bool) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if private { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let mut file = options.open(path).map_err(FileError::at(path))?;
+    let file = if private {
+        file_trust::create_owner_only(path)
+    } else {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o644);
+        }
+        options.open(path)
+    };
+    let mut file = file.map_err(FileError::at(path))?;
     file.write_all(data).map_err(FileError::at(path))?;
     file.sync_all().map_err(FileError::at(path))?;
     Ok(())

@@ -27,17 +27,12 @@ fn init_creates_owner_only_keys_and_signed_metadata() {
     for role in ["root", "targets", "snapshot", "timestamp", "stable", "beta"] {
         let files = key_files(&project, role);
         assert_eq!(files.len(), 1, "{role}");
-        let meta = std::fs::metadata(&files[0]).unwrap();
-        assert_eq!(mode_of(&meta), 0o600, "{role} key file mode");
-        let dir = std::fs::metadata(project.join("keys").join(role)).unwrap();
-        assert_eq!(mode_of(&dir), 0o700, "{role} key dir mode");
+        assert_owner_only(&files[0]);
+        assert_owner_only(&project.join("keys").join(role));
         let pem = std::fs::read_to_string(&files[0]).unwrap();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     }
-    assert_eq!(
-        mode_of(&std::fs::metadata(project.join("keys")).unwrap()),
-        0o700
-    );
+    assert_owner_only(&project.join("keys"));
 
     let root = metadata(&project, "1.root.json");
     assert_eq!(root["signed"]["consistent_snapshot"], true);
@@ -663,10 +658,7 @@ fn keys_can_live_outside_the_project() {
     let pack = Pack::default();
     pack.ok(&["init", p, "--keys-dir", k]);
     assert!(!project.join("keys").exists());
-    assert_eq!(
-        mode_of(&std::fs::metadata(keys.join("root")).unwrap()),
-        0o700
-    );
+    assert_owner_only(&keys.join("root"));
     let a = artifact(tmp.path(), "demo.AppImage", 100);
     let args = [
         "release",

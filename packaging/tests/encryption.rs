@@ -36,10 +36,7 @@ fn encrypted_keys_sign_with_the_passphrase_and_refuse_a_wrong_one() {
     // Roles not asked for stay plain (the cron job's timestamp key, for one).
     let ts = std::fs::read_to_string(key_file(&f, "timestamp")).unwrap();
     assert!(ts.starts_with("-----BEGIN PRIVATE KEY-----"));
-    assert_eq!(
-        mode_of(&std::fs::metadata(key_file(&f, "beta")).unwrap()),
-        0o600
-    );
+    assert_owner_only(&key_file(&f, "beta"));
 
     // The right passphrase signs.
     f.release("1.0.0", "beta");

@@ -221,19 +221,14 @@ fn read_key_file(path: &Path) -> Result<Option<Zeroizing<String>>> {
 }
 
 fn warn_if_readable_by_others(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(
-                    "key file {} is readable by others (mode {:o}); run chmod 600 on it",
-                    path.display(),
-                    meta.permissions().mode() & 0o777
-                );
-            }
-        }
+    let fix = if cfg!(unix) {
+        "run chmod 600 on it"
+    } else {
+        "remove the others from its permissions"
+    };
+    match file_trust::check_owner_only(path) {
+        Ok(()) => {}
+        Err(e @ file_trust::Exposure::Shared { .. }) => tracing::warn!("key file {e}; {fix}"),
+        Err(e) => tracing::warn!("{e}"),
     }
-    #[cfg(not(unix))]
-    let _ = path;
 }

@@ -342,7 +342,8 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir)
+    builder.create(dir)?;
+    file_trust::restrict_to_owner(dir)
 }
 
 fn role_keys(session: &Session, role: &str) -> BTreeMap<String, Key> {

@@ -121,6 +121,14 @@ pub fn mode_of(_meta: &std::fs::Metadata) -> u32 {
     0
 }
 
+/// Asserts that only the owner can read or change `path` (Unix: mode 0600 or 0700; Windows:
+/// a DACL for the current user only).
+pub fn assert_owner_only(path: &Path) {
+    if let Err(e) = file_trust::check_owner_only(path) {
+        panic!("{e}");
+    }
+}
+
 /// Asserts that `f` fails with a message containing `expected` and leaves `dir` unchanged.
 pub fn assert_unchanged(dir: &Path, expected: &str, f: impl FnOnce() -> String) {
     let before = tree(dir);
