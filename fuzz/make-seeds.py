@@ -7,8 +7,9 @@
 - fuzz/seeds/<target>/: the seed corpus of each target, from that repository, the
   interoperability repository of the tests (python-tuf), and the documented examples.
 
-Usage: python3 fuzz/make-seeds.py PATH-TO-updater-pack   (scripts/fuzz.sh does not run it:
-the outputs are committed; rerun it when a format changes.)
+Usage: python3 fuzz/make-seeds.py PATH-TO-updater-pack   (a new repository, new keys)
+       python3 fuzz/make-seeds.py --keep-repository     (the seeds only, from the committed one)
+scripts/fuzz.sh does not run it: the outputs are committed; rerun it when a format changes.
 """
 
 import gzip
@@ -110,7 +111,14 @@ def unpack_seeds() -> None:
     bundle = bundle_entries()
     links = [("app/", "dir", b"", 0o755), ("app/a", "file", b"a", 0o644),
              ("app/b", "hardlink", b"app/a", 0o644), ("app/c", "symlink", b"a", 0o777)]
-    for entries in (exe, nested, bundle, links):
+    # Hostile archives: links out of the staging folder (the unpack target keeps a file
+    # `canary` and a directory `outside` next to it), to the root, to themselves.
+    escapes = [[("x", "symlink", target, 0o777)] for target in
+               (b"../canary", b"../../canary", b"../../outside", b"/", b".", b"x")]
+    escapes.append([("App.app", "symlink", b"../../outside", 0o777)])
+    escapes.append([("a", "symlink", b"..", 0o777), ("a/b", "file", b"b", 0o644)])
+    escapes.append([("a", "hardlink", b"../canary", 0o644)])
+    for entries in (exe, nested, bundle, links, *escapes):
         for fmt in (tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
             raw = tar_bytes(entries, fmt)
             # Bit 0: bundle; bit 1: the target fixes checksums and compresses.
@@ -205,11 +213,14 @@ def tauri_config_seeds(files: dict) -> None:
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    files = make_repository(sys.argv[1])
-    shutil.rmtree(REPO, ignore_errors=True)
-    REPO.mkdir(parents=True)
-    for name, data in files.items():
-        (REPO / name).write_bytes(data)
+    if sys.argv[1] == "--keep-repository":
+        files = {p.name: p.read_bytes() for p in REPO.iterdir()}
+    else:
+        files = make_repository(sys.argv[1])
+        shutil.rmtree(REPO, ignore_errors=True)
+        REPO.mkdir(parents=True)
+        for name, data in files.items():
+            (REPO / name).write_bytes(data)
     shutil.rmtree(SEEDS, ignore_errors=True)
     metadata_seeds(files)
     trusted_set_seeds(files)

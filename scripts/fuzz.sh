@@ -54,17 +54,19 @@ for target in "${targets[@]}"; do
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} >"$log" 2>&1 || status=$?
     elapsed=$((SECONDS - t0))
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    corp=$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -1 | awk '{print $2}')
+    execs=$(grep -oE 'stat::number_of_executed_units: +[0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
+    rate=$(grep -oE 'stat::average_exec_per_sec: +[0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}' || true)
+    corp=$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -1 | awk '{print $2}' || true)
     crashes=$(find "$artifacts" -type f | wc -l)
+    # (No final stats after a crash: the last status line has the counts.)
+    execs=${execs:-$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)}
     rows+=("$(printf '%-16s %12s %8s %7s %14s %6s %7s' "$target" "${execs:-?}" "${rate:-?}" \
         "${cov:-?}" "${corp:-?}" "${elapsed}s" "$crashes")")
     if ((status != 0 || crashes > 0)); then
         failed+=("$target")
         echo "!! $target failed (exit $status); log: $log"
-        grep -m1 -E '^(thread .* panicked|==[0-9]+== ERROR|ALARM|.*deadly signal)' "$log" || true
+        grep -m1 -A2 -E '^(thread .* panicked|==[0-9]+== ERROR|ALARM|.*deadly signal)' "$log" || true
         find "$artifacts" -type f -printf '!! crash input: %p\n'
     fi
 done

@@ -35,7 +35,14 @@ const JAIL: &str = "jail";
 fn guard() -> &'static Guard {
     static GUARD: OnceLock<Guard> = OnceLock::new();
     GUARD.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        // In memory where there is a tmpfs: staging syncs files to disk, which is slow.
+        let shm = Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            tempfile::tempdir_in(shm)
+        } else {
+            tempfile::tempdir()
+        };
+        let dir = dir.unwrap_or_else(|e| panic!("tempdir: {e}"));
         let root = dir.path();
         let write = |rel: &str, data: &[u8]| {
             let path = root.join(rel);

@@ -52,7 +52,8 @@ pub fn stage_bundle(artifact: &Path, name: &str, dest: &Path) -> Result<(), Inst
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     match entries.as_slice() {
-        [only] if only.is_dir() => {
+        // Not `is_dir()`, which follows a symlink: the bundle would be the link.
+        [only] if fs::symlink_metadata(only).is_ok_and(|m| m.is_dir()) => {
             fs::rename(only, dest).map_err(FileError::at(dest))?;
             fs::remove_dir_all(&unpack).map_err(FileError::at(&unpack))?;
         }
@@ -84,17 +85,25 @@ fn unpack_tar_gz(archive: &Path, dir: &Path) -> Result<(), InstallError> {
     Ok(())
 }
 
-/// The one regular file in a tree (an archive holding a single executable).
+/// The one regular file in a tree (an archive holding a single executable). Symlinks are
+/// neither followed nor taken: one could lead out of the tree, or be the "executable".
 fn single_file(dir: &Path) -> Result<PathBuf, InstallError> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in fs::read_dir(&d).map_err(FileError::at(&d))? {
-            let path = entry.map_err(FileError::at(&d))?.path();
-            if path.is_dir() {
+            let entry = entry.map_err(FileError::at(&d))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(FileError::at(&path))?;
+            if kind.is_dir() {
                 stack.push(path);
-            } else {
+            } else if kind.is_file() {
                 files.push(path);
+            } else {
+                return Err(InstallError::Artifact(format!(
+                    "archive entry {} of an executable update is not a regular file",
+                    path.strip_prefix(dir).unwrap_or(&path).display()
+                )));
             }
         }
     }
@@ -104,5 +113,112 @@ fn single_file(dir: &Path) -> Result<PathBuf, InstallError> {
             "expected one file in the archive for an executable update, found {}",
             files.len()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `.tar.gz` of symlinks `(name, target)` and files `(name, data)`.
+    fn archive(dir: &Path, links: &[(&str, &str)], files: &[(&str, &[u8])]) -> PathBuf {
+        let path = dir.join("artifact.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        for (name, target) in links {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            header.set_mode(0o777);
+            tar.append_link(&mut header, name, target).unwrap();
+        }
+        for (name, data) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            tar.append_data(&mut header, name, *data).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+        path
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// Found by fuzzing (fuzz/, unpack): the one "file" of an executable update was a symlink
+    /// out of the staging folder; it became the staged executable, and making it executable
+    /// changed the mode of the file it points to.
+    #[test]
+    fn an_executable_update_that_is_a_symlink_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::write(&outside, b"not ours").unwrap();
+        fs::set_permissions(
+            &outside,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+        let artifact = archive(dir.path(), &[("app", outside.to_str().unwrap())], &[]);
+        let dest = dir.path().join("staged");
+        let result = stage_executable(&artifact, "app.tar.gz", &dest);
+        assert!(result.is_err(), "{result:?}");
+        assert_eq!(mode(&outside), 0o600);
+        assert!(fs::symlink_metadata(&dest).is_err());
+    }
+
+    /// Found by fuzzing (fuzz/, unpack): a symlink to a directory was walked into (a symlink
+    /// to `/` walked the whole file system), and its one file moved out of it.
+    #[test]
+    fn a_symlinked_directory_is_not_walked_into() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("only"), b"not ours").unwrap();
+        let artifact = archive(dir.path(), &[("bin", outside.to_str().unwrap())], &[]);
+        let dest = dir.path().join("staged");
+        assert!(stage_executable(&artifact, "app.tar.gz", &dest).is_err());
+        assert_eq!(fs::read(outside.join("only")).unwrap(), b"not ours");
+    }
+
+    /// Found by fuzzing (fuzz/, unpack): a bundle archive holding one symlink to a directory
+    /// was staged as that symlink.
+    #[test]
+    fn a_bundle_is_never_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        let artifact = archive(dir.path(), &[("App.app", outside.to_str().unwrap())], &[]);
+        let dest = dir.path().join("staged");
+        if stage_bundle(&artifact, "App.app.tar.gz", &dest).is_ok() {
+            assert!(fs::symlink_metadata(&dest).unwrap().is_dir());
+        }
+    }
+
+    #[test]
+    fn a_bundle_keeps_its_inner_symlinks_and_an_executable_is_staged() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifact = archive(
+            dir.path(),
+            &[("App.app/Current", "MacOS")],
+            &[("App.app/MacOS/app", b"v2")],
+        );
+        let dest = dir.path().join("staged");
+        stage_bundle(&artifact, "App.app.tar.gz", &dest).unwrap();
+        assert!(fs::symlink_metadata(dest.join("Current"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(dest.join("Current/app")).unwrap(), b"v2");
+
+        let artifact = archive(dir.path(), &[], &[("bin/app", b"v2")]);
+        let exe = dir.path().join("exe");
+        stage_executable(&artifact, "app.tar.gz", &exe).unwrap();
+        assert_eq!(fs::read(&exe).unwrap(), b"v2");
+        assert_eq!(mode(&exe), 0o755);
     }
 }
