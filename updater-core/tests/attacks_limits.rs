@@ -174,6 +174,37 @@ async fn targets_is_capped_by_the_snapshot_length_or_the_limit() {
 }
 
 #[tokio::test]
+async fn a_stored_role_is_reused_up_to_the_snapshot_length_even_over_the_default_limit() {
+    // The snapshot's length bounds a role, stored or fetched alike: a stored role larger than
+    // the default limit but within its signed length is not downloaded again at every cycle.
+    let mut sim = RepoSim::new();
+    let mut client = Client::new();
+    client.limits.targets_max_len = 2_000;
+    sim.compute_hashes = true;
+    sim.delegate(TARGETS, "big", &["big/*"], false);
+    sim.add_target("big", "big/file", b"content");
+    for role in [TARGETS, "big"] {
+        sim.targets_mut(role)
+            .extra
+            .insert("padding".into(), json!("x".repeat(5_000)));
+    }
+    sim.publish_all_targets();
+    sim.publish(&[SNAPSHOT, TIMESTAMP]);
+    assert!(sim.published["big"].len() > 5_000);
+    assert!(sim.lookup(&client, "big/file").await.unwrap().is_some());
+
+    sim.server.clear_log();
+    assert!(sim.lookup(&client, "big/file").await.unwrap().is_some());
+    let fetched: Vec<String> = sim
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("targets") || r.contains("big"))
+        .collect();
+    assert!(fetched.is_empty(), "fetched again: {fetched:?}");
+}
+
+#[tokio::test]
 async fn slow_metadata_hits_the_deadline() {
     let mut sim = RepoSim::new();
     let mut client = Client::new();

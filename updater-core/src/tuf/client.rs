@@ -196,10 +196,10 @@ impl TufClient {
         let Some(expected) = self.trusted.snapshot().and_then(|s| s.role_meta(TARGETS)) else {
             return Ok(false);
         };
-        let Some(bytes) = self
-            .store
-            .read(TARGETS, self.config.limits.targets_max_len)?
-        else {
+        let max_len = expected
+            .length
+            .unwrap_or(self.config.limits.targets_max_len);
+        let Some(bytes) = self.store.read(TARGETS, max_len)? else {
             return Ok(false);
         };
         let Ok(peek) = serde_json::from_slice::<Peek>(&bytes) else {
@@ -335,7 +335,17 @@ impl TufClient {
         }
         // Nothing is read or fetched for a role the delegator does not delegate to.
         self.trusted.check_delegated(role, delegator)?;
-        let max = self.config.limits.targets_max_len;
+        let meta = self
+            .trusted
+            .snapshot()
+            .and_then(|s| s.role_meta(role).cloned())
+            .ok_or_else(|| TufError::Missing {
+                rule: Rule::TargetsInSnapshot,
+                detail: format!("snapshot does not list {role}.json"),
+            })?;
+        // Spec 5.6.1: the snapshot's length, when it gives one, bounds the role, stored or
+        // fetched alike (a stored role over the default cap is still reused).
+        let max_len = meta.length.unwrap_or(self.config.limits.targets_max_len);
         let file = format!("{role}.json");
         let stale = match (&self.replaced_snapshot, self.trusted.snapshot()) {
             (Some(old), Some(new)) => old.get(&file) != new.meta.get(&file).map(|m| &m.version),
@@ -344,7 +354,7 @@ impl TufClient {
         let local = if stale {
             None
         } else {
-            self.store.read(role, max)?
+            self.store.read(role, max_len)?
         };
         if let Some(local) = local {
             let loaded = self
@@ -355,15 +365,6 @@ impl TufClient {
                 Err(e) => tracing::debug!(role, error = %e, "stored targets role not used"),
             }
         }
-        let meta = self
-            .trusted
-            .snapshot()
-            .and_then(|s| s.role_meta(role).cloned())
-            .ok_or_else(|| TufError::Missing {
-                rule: Rule::TargetsInSnapshot,
-                detail: format!("snapshot does not list {role}.json"),
-            })?;
-        let max_len = meta.length.unwrap_or(max);
         let version = self
             .trusted
             .root()
