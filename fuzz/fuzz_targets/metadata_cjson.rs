@@ -27,10 +27,15 @@ fuzz_target!(|data: &[u8]| {
     let streamed = canonicalize_text(text);
     if let Ok(value) = &tree {
         let canonical = to_canonical(value);
+        let text_of = |r: &Result<Vec<u8>, String>| {
+            r.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
+        };
         assert_eq!(
             canonical.is_ok(),
             streamed.is_ok(),
-            "tree {canonical:?} stream {streamed:?}"
+            "tree {:?} stream {:?}",
+            text_of(&canonical),
+            text_of(&streamed)
         );
         if let (Ok(canonical), Ok(streamed)) = (&canonical, &streamed) {
             assert_eq!(canonical, streamed, "the stream canonicalises differently");
