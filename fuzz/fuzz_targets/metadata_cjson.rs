@@ -27,9 +27,6 @@ fuzz_target!(|data: &[u8]| {
     let streamed = canonicalize_text(text);
     if let Ok(value) = &tree {
         let canonical = to_canonical(value);
-        let text_of = |r: &Result<Vec<u8>, String>| {
-            r.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
-        };
         assert_eq!(
             canonical.is_ok(),
             streamed.is_ok(),
@@ -50,6 +47,10 @@ fuzz_target!(|data: &[u8]| {
     }
     check_envelope(data);
 });
+
+fn text_of(r: &Result<Vec<u8>, String>) -> Result<String, &String> {
+    r.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
+}
 
 /// `canonical` (of `value`) reads back to `value`, and canonicalises to itself.
 fn check_canonical(value: &Value, canonical: &[u8]) {
