@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (fuzz/, cargo-fuzz on nightly) for SECONDS each, one at a time, on
-# a scratch copy of its committed seed corpus (fuzz/seeds/<target>/), so runs never grow the
-# repository. Fails if any target crashes (a panic, a failed property, a timeout or running
-# out of memory); the crashing inputs are kept and their paths printed. Prints a table of
-# executions, executions per second, coverage (libFuzzer's cov:), corpus size and time.
+# a scratch copy of its committed seed corpus (fuzz/seeds/<target>/, and the inputs that
+# once crashed it, fuzz/regressions/<target>/), so runs never grow the repository. Fails if
+# any target crashes (a panic, a failed property, a timeout or running out of memory); the
+# crashing inputs are kept and their paths printed. Prints a table of executions, executions
+# per second, coverage (libFuzzer's cov:), corpus size and time.
 #
 # Usage: scripts/fuzz.sh SECONDS [TARGET...]
 # Environment:
@@ -42,9 +43,12 @@ for target in "${targets[@]}"; do
     artifacts="$work/artifacts/$target"
     log="$work/$target.log"
     mkdir -p "$corpus" "$artifacts"
-    if [ -d "seeds/$target" ]; then
-        cp -n seeds/"$target"/* "$corpus"/ 2>/dev/null || true
-    fi
+    # The seeds, and the inputs that once crashed it (fuzz/regressions/), run first.
+    for dir in "seeds/$target" "regressions/$target"; do
+        if [ -d "$dir" ]; then
+            cp -n "$dir"/* "$corpus"/ 2>/dev/null || true
+        fi
+    done
     echo "== fuzz: $target for ${seconds} s"
     t0=$SECONDS
     status=0

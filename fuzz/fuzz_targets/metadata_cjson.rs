@@ -30,7 +30,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(
             canonical.is_ok(),
             streamed.is_ok(),
-            "tree {canonical:?} stream {streamed:?}"
+            "tree {:?} stream {:?}",
+            text_of(&canonical),
+            text_of(&streamed)
         );
         if let (Ok(canonical), Ok(streamed)) = (&canonical, &streamed) {
             assert_eq!(canonical, streamed, "the stream canonicalises differently");
@@ -45,6 +47,10 @@ fuzz_target!(|data: &[u8]| {
     }
     check_envelope(data);
 });
+
+fn text_of(r: &Result<Vec<u8>, String>) -> Result<String, &String> {
+    r.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
+}
 
 /// `canonical` (of `value`) reads back to `value`, and canonicalises to itself.
 fn check_canonical(value: &Value, canonical: &[u8]) {

@@ -219,6 +219,49 @@ mod tests {
     }
 
     #[test]
+    fn code_wins_over_config_and_what_is_missing_is_named() {
+        let config = Config::parse(
+            br#"{"repository": "https://a.example", "channel": "beta",
+                 "trustedRootFile": "root.json", "timeoutSecs": 5}"#,
+        )
+        .unwrap();
+        let code = Config {
+            repository: Some("https://b.example".into()),
+            ..Config::default()
+        };
+        let s = Settings::merge(config, code, None, "app".into());
+        assert_eq!(s.channel.as_deref(), Some("beta"));
+        assert_eq!(s.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(s.app_name, "app");
+        assert_eq!(
+            s.required().unwrap(),
+            (
+                "https://b.example",
+                RootSource::File(Path::new("root.json"))
+            )
+        );
+        let root = Some(b"{}".to_vec());
+        let s = Settings::merge(Config::default(), Config::default(), root, "app".into());
+        assert!(s.required().unwrap_err().contains("no repository URL"));
+        let s = Settings::merge(
+            config_with_repository(),
+            Config::default(),
+            None,
+            "a".into(),
+        );
+        assert!(s.required().unwrap_err().contains("no trusted root"));
+        assert_eq!(Config::parse(b"null").unwrap().repository, None);
+        assert!(Config::parse(br#"{"repo": "x"}"#).is_err());
+    }
+
+    fn config_with_repository() -> Config {
+        Config {
+            repository: Some("https://a.example".into()),
+            ..Config::default()
+        }
+    }
+
+    #[test]
     fn trusted_root_as_text_is_kept_byte_for_byte() {
         let text = "{\"signed\": {}, \"signatures\": []}";
         let config: Config =

@@ -98,8 +98,16 @@ pub fn canonicalize_text(text: &str) -> Result<Vec<u8>, String> {
         .deserialize(&mut de)
         .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
+    // Only now is it known whether a float was kept: one under a repeated key may be
+    // replaced by the key's last value, as in a parse into a map.
+    if memchr::memchr(FLOAT, &out).is_some() {
+        return Err("canonical JSON has no floats".into());
+    }
     Ok(out)
 }
+
+/// Written for a float: a byte no canonical text holds (it is never part of UTF-8).
+const FLOAT: u8 = 0xff;
 
 struct Transcode<'a> {
     out: &'a mut Vec<u8>,
@@ -159,10 +167,9 @@ impl<'de> serde::de::Visitor<'de> for Transcode<'_> {
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         Ok(())
     }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
-        Err(E::custom(format!(
-            "canonical JSON has no floats, found {v}"
-        )))
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.out.push(FLOAT);
+        Ok(())
     }
     fn visit_str<E>(self, v: &str) -> Result<(), E> {
         write_string(v, self.out);
@@ -316,6 +323,27 @@ mod tests {
         }
         assert!(canonicalize_text(r#"{"x":1.5}"#).is_err());
         assert!(canonicalize_text(r#"{"x":1} trailing"#).is_err());
+    }
+
+    /// Found by fuzzing (fuzz/, metadata_cjson): a float under a repeated key whose last
+    /// value is kept failed the streaming form, not the tree one.
+    #[test]
+    fn a_float_in_a_value_a_repeated_key_replaces_is_no_error() {
+        for doc in [
+            r#"{"k":1.5,"k":1}"#,
+            r#"{"k":{"a":[2.5]},"b":0,"k":3}"#,
+            r#"[{"z":1e300,"z":"x","a":null}]"#,
+        ] {
+            let value: Value = serde_json::from_str(doc).unwrap();
+            assert_eq!(
+                canonicalize_text(doc).map(String::from_utf8),
+                Ok(Ok(String::from_utf8(to_canonical(&value).unwrap()).unwrap())),
+                "{doc}"
+            );
+        }
+        for doc in [r#"{"k":1,"k":1.5}"#, r#"{"b":1,"a":[{"x":0.5}]}"#, "1.0"] {
+            assert!(canonicalize_text(doc).is_err(), "{doc}");
+        }
     }
 
     #[test]
