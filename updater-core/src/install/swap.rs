@@ -41,7 +41,7 @@ pub fn replace_file(from: &Path, to: &Path, scratch: &Path) -> Result<(), Instal
     // (Not exercised here: our CI is Linux.)
     #[cfg(windows)]
     if std::env::current_exe().is_ok_and(|exe| exe == to) {
-        return self_replace::self_replace(from).map_err(FileError::at(to));
+        return self_replace::self_replace(from).map_err(|e| FileError::new(to, e).into());
     }
     let result = copy_then_rename(from, to, scratch);
     if result.is_err() {

@@ -116,7 +116,9 @@ fn single_file(dir: &Path) -> Result<PathBuf, InstallError> {
     }
 }
 
+// Symlinks and Unix modes: what these tests are about.
 #[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
 
