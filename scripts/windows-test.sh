@@ -36,8 +36,9 @@ fi
 export PATH="/usr/bin:$PATH"
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
 export WINEPREFIX="$target_dir/wine-prefix" WINEDEBUG=-all
-# The shim below instead of Wine's (missing) bcryptprimitives.dll.
-export WINEDLLOVERRIDES="bcryptprimitives=n"
+# The shim below instead of Wine's (missing) bcryptprimitives.dll; no Mono or Gecko (their
+# installers would ask).
+export WINEDLLOVERRIDES="bcryptprimitives=n;mscoree,mshtml="
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
 cargo=(/usr/bin/cargo)
 windows=(-Zbuild-std=std,panic_abort --target x86_64-pc-windows-gnu --locked)
