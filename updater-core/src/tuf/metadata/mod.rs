@@ -315,6 +315,25 @@ mod tests {
         assert!(expiry::parse("2030-01-01 00:00:00Z").is_none());
     }
 
+    /// Found by fuzzing (fuzz/, metadata_cjson): read from its text, a targets file whose
+    /// repeated key first holds a malformed value is refused (the text is typed as it is
+    /// read), where a tree keeps the last value. Refusing more is the safe side; whenever
+    /// both read a file, they read the same (the last value of a repeated key).
+    #[test]
+    fn targets_text_refuses_a_malformed_value_that_a_repeated_key_replaces() {
+        let common = r#""_type":"targets","spec_version":"1.0.34","version":1,"expires":"2030-01-01T00:00:00Z""#;
+        let good = r#"{"a":{"length":1,"hashes":{"sha256":"00"}}}"#;
+        let text = format!(r#"{{{common},"targets":"not a map","targets":{good}}}"#);
+        let tree: Value = serde_json::from_str(&text).unwrap();
+        assert!(Targets::from_value(tree, "t").is_ok());
+        assert!(Targets::from_json(&text, "t").is_err());
+        let text = format!(r#"{{{common},"targets":{{}},"targets":{good}}}"#);
+        let tree: Value = serde_json::from_str(&text).unwrap();
+        let from_text = Targets::from_json(&text, "t").unwrap();
+        assert_eq!(from_text, Targets::from_value(tree, "t").unwrap());
+        assert_eq!(from_text.targets.len(), 1);
+    }
+
     /// Found by fuzzing (fuzz/, metadata_cjson): chrono took fields without their zeros.
     #[test]
     fn expiry_fields_must_have_their_leading_zeros() {
