@@ -117,6 +117,7 @@ fn single_file(dir: &Path) -> Result<PathBuf, InstallError> {
 }
 
 #[cfg(test)]
+#[cfg(unix)] // The archives hold symlinks, and the modes are Unix ones.
 mod tests {
     use super::*;
 
