@@ -47,19 +47,18 @@ say "creating the update repository"
 "$pack" init "$work/project"
 root="$work/project/repository/metadata/1.root.json"
 
-# The app builds share target/demo-app with the end-to-end tests; without debug info the
-# executable (which is the release artifact) is ~10x smaller.
-export CARGO_TARGET_DIR="$PWD/target/demo-app" CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_DEV_STRIP=debuginfo
+# The app builds use the workspace's target directory, as the end-to-end tests do; the copy
+# (the release artifact) is stripped of debug information, which makes it several times smaller.
 build_app() { # version -> path of the built executable
   DEMO_APP_VERSION=$1 DEMO_APP_ROOT=$root cargo build --locked -p demo-app >&2
   mkdir -p "$work/build/$1"
-  cp "$CARGO_TARGET_DIR/debug/demo-app" "$work/build/$1/demo-app"
+  cp "${CARGO_TARGET_DIR:-target}/debug/demo-app" "$work/build/$1/demo-app"
+  strip "$work/build/$1/demo-app" 2>/dev/null || true
   echo "$work/build/$1/demo-app"
 }
 say "building demo-app as 1.0.0 and as 1.1.0 (the first build takes a few minutes)"
 old=$(build_app 1.0.0)
 new=$(build_app 1.1.0)
-unset CARGO_TARGET_DIR CARGO_PROFILE_DEV_DEBUG CARGO_PROFILE_DEV_STRIP
 
 say "publishing 1.1.0 on the stable channel"
 printf '## 1.1.0\n\n- Faster start.\n- Every byte verified by TUF.\n' > "$work/notes.md"

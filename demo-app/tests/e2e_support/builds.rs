@@ -5,11 +5,14 @@
 //!
 //! Kept in `<target>/demo-e2e/`: the project (while it can be read, so that its root, and
 //! with it the builds, stay the same from run to run), and the builds under a fingerprint of
-//! what they are made from (so a run with nothing changed builds nothing). The builds use a
-//! target directory of their own, `<target>/demo-app`, shared with `scripts/demo.sh` and built
-//! with the same settings (`DEMO_E2E_TARGET_DIR` picks another): their `DEMO_APP_*` variables would otherwise make the workspace's next
-//! `cargo build` compile the app again. nextest runs each test in its own process: a file
-//! lock lets the first build, and the others wait and reuse.
+//! what they are made from (so a run with nothing changed builds nothing). The builds go to
+//! the workspace's own target directory, as `scripts/demo.sh`'s do (`DEMO_E2E_TARGET_DIR`
+//! picks another): `cargo test` releases its lock before it runs the tests, and the Tauri
+//! stack compiled for the workspace is reused; only the few crates whose features differ
+//! without the test-only dependencies are compiled once more, and kept beside the others.
+//! The next workspace build compiles the app crate again (its `DEMO_APP_*` variables
+//! changed), seconds. nextest runs each test in its own process: a file lock lets the first
+//! build, and the others wait and reuse.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -160,12 +163,8 @@ fn remove_stale(keep: &Path) {
 fn cargo_build(target: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO"));
     cmd.current_dir(workspace())
-        .args(["build", "-p", "demo-app", "--target-dir"])
-        .arg(target)
-        // No debug information: a smaller artifact, a shorter link. The same settings as
-        // scripts/demo.sh, which shares this target directory.
-        .env("CARGO_PROFILE_DEV_DEBUG", "0")
-        .env("CARGO_PROFILE_DEV_STRIP", "debuginfo");
+        .args(["build", "--locked", "-q", "-p", "demo-app", "--target-dir"])
+        .arg(target);
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         if name == "OUT_DIR"
@@ -203,7 +202,7 @@ fn make_bins() -> Bins {
     }
     let target = match std::env::var_os("DEMO_E2E_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => target_dir().join("demo-app"),
+        _ => target_dir(),
     };
     let tmp = e2e_dir().join("bins-tmp");
     let _ = fs::remove_dir_all(&tmp);
@@ -223,9 +222,9 @@ fn make_bins() -> Bins {
         let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
-            "{cmd:?} failed ({}):\n{}",
+            "building demo-app {version} failed ({}):\n{}\n(command: {cmd:?})",
             out.status,
-            String::from_utf8_lossy(&out.stderr)
+            tail(&out.stderr, 60)
         );
         let copy = tmp.join(dest.file_name().unwrap());
         fs::copy(target.join("debug").join(super::APP), &copy).unwrap();
@@ -234,4 +233,11 @@ fn make_bins() -> Bins {
     }
     fs::rename(&tmp, &out).unwrap();
     bins
+}
+
+/// The last `lines` lines of a command's output: where a build says why it failed.
+fn tail(output: &[u8], lines: usize) -> String {
+    let text = String::from_utf8_lossy(output);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }

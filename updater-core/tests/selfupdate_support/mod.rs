@@ -57,7 +57,8 @@ fn target_dir() -> PathBuf {
 /// dependencies, and make the next workspace build do it again.
 fn cargo_build() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into()));
-    cmd.current_dir(workspace()).arg("build").arg("-q");
+    cmd.current_dir(workspace())
+        .args(["build", "-q", "--locked"]);
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         if name == "OUT_DIR"
@@ -105,12 +106,20 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     let out = output(cmd);
     assert!(
         out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
+        "failed ({}):\n{}\n{}\n(command: {cmd:?})",
         out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        tail(&out.stdout, 30),
+        tail(&out.stderr, 60)
     );
     out
+}
+
+/// The last `lines` lines of a command's output: where a failing command says why (the
+/// command line itself, long with the variables it unsets, goes last).
+fn tail(output: &[u8], lines: usize) -> String {
+    let text = String::from_utf8_lossy(output);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
