@@ -9,6 +9,7 @@
 //!   restart, confirm). Not to be confused with [`tuf::TufClient`], the TUF client inside it.
 
 pub mod app;
+pub mod delta;
 pub mod files;
 pub mod install;
 pub mod policy;

@@ -101,10 +101,12 @@ impl AppUpdater {
         tuf.refresh().await?;
         let authorized = self.channel_targets(&mut tuf, channel).await?;
         let prefix = format!("{channel}/{}/", self.app);
-        let candidates = authorized
-            .iter()
-            .filter(|(path, _)| path.starts_with(&prefix));
-        let selection = release::select(candidates, &self.selection_input(settings, effective));
+        let candidates = || {
+            authorized
+                .iter()
+                .filter(|(path, _)| path.starts_with(&prefix))
+        };
+        let selection = release::select(candidates(), &self.selection_input(settings, effective));
         for skipped in &selection.skipped {
             tracing::warn!(path = %skipped.path, error = %skipped.error, "malformed release ignored");
         }
@@ -138,12 +140,14 @@ impl AppUpdater {
             }
             None => return Err(CheckFailure::Repository(TufError::TargetNotFound(path))),
         };
+        let patch = self.usable_patch(candidates(), &release);
         Ok(CheckResult::Available(Update {
             version: release.version().clone(),
             current_version: self.current.clone(),
             notes: release.fields.notes.clone(),
             date: release.fields.published,
             size: release.length(),
+            download_size: patch.as_ref().map_or(release.length(), |p| p.target.length),
             channel: channel.to_string(),
             critical: release.fields.critical,
             direction: chosen.direction,
@@ -151,6 +155,7 @@ impl AppUpdater {
             file_name: release.path.file.clone(),
             held_back: held,
             target: release.target,
+            patch,
             repository: base.to_string(),
         }))
     }

@@ -7,6 +7,7 @@ use super::types::{Result, Update, UpdateError};
 use crate::files::remove_any;
 use crate::tuf::download::{file_matches, partial_path, DownloadOptions, Progress};
 use crate::tuf::fetch::FetchError;
+use crate::tuf::metadata::TargetFile;
 use crate::tuf::TufError;
 
 impl AppUpdater {
@@ -31,13 +32,33 @@ impl AppUpdater {
 
     /// Where the verified artifact of `update` is kept.
     pub fn download_path(&self, update: &Update) -> PathBuf {
-        crate::tuf::TufClient::local_target_path(&self.downloads_dir(), &update.target_path)
+        self.download_path_of(&update.target_path)
+    }
+
+    /// Where the verified file of target `target_path` is kept.
+    pub(super) fn download_path_of(&self, target_path: &str) -> PathBuf {
+        crate::tuf::TufClient::local_target_path(&self.downloads_dir(), target_path)
+    }
+
+    /// The downloads of `update` worth keeping: its artifact, and its patch if it has one.
+    fn downloads_of(&self, update: &Update) -> Vec<PathBuf> {
+        let mut keep = vec![self.download_path(update)];
+        keep.extend(
+            update
+                .patch
+                .as_ref()
+                .map(|p| self.download_path_of(&p.target_path)),
+        );
+        keep
     }
 
     /// Downloads the artifact of `update` into the data dir, verified against the signed
     /// length and hashes while it streams; an interrupted download (a cut connection, or a
     /// process that was killed) resumes where it stopped. A file already downloaded is
-    /// re-verified and reused. Mirrors are tried in order when one fails. Returns the path
+    /// re-verified and reused. Mirrors are tried in order when one fails. When the check
+    /// found a patch from the installed version, the patch is downloaded instead and
+    /// applied, and the result must match the artifact's signed length and hashes; if
+    /// anything about the patch fails, the full artifact is downloaded. Returns the path
     /// of the verified file.
     pub async fn download<F>(&self, update: &Update, mut progress: F) -> Result<PathBuf>
     where
@@ -45,7 +66,7 @@ impl AppUpdater {
     {
         let _lock = self.installer.lock()?;
         let dest = self.download_path(update);
-        self.remove_other_downloads(Some(&dest));
+        self.remove_other_downloads(&self.downloads_of(update));
         let cached = verify_local(&dest, update)?;
         if cached {
             progress(Progress::Started {
@@ -56,8 +77,41 @@ impl AppUpdater {
             progress(Progress::Finished);
             return Ok(dest);
         }
-        // The repositories the check uses (the policy's mirror replaces the app's), the one
-        // that answered the check first.
+        if let Some(plan) = &update.patch {
+            match self
+                .download_patched(update, plan, &dest, &mut progress)
+                .await
+            {
+                Ok(()) => return Ok(dest),
+                Err(e) => {
+                    tracing::warn!(error = %e, patch = %plan.target_path, "patch not used; downloading the full release");
+                }
+            }
+        }
+        let path = self
+            .fetch_from_mirrors(
+                update,
+                &update.target_path,
+                &update.target,
+                &dest,
+                &mut progress,
+            )
+            .await?;
+        tracing::info!(to = %update.version, path = "full", full_bytes = update.size, "update downloaded in full");
+        Ok(path)
+    }
+
+    /// Downloads target `target_path` to `dest`, verified against `target`, from the
+    /// repositories the check uses (the policy's mirror replaces the app's), the one that
+    /// answered `update`'s check first.
+    pub(super) async fn fetch_from_mirrors(
+        &self,
+        update: &Update,
+        target_path: &str,
+        target: &TargetFile,
+        dest: &Path,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<PathBuf> {
         let (_, effective) = self.settings_and_effective()?;
         let mut bases = self.bases(&effective);
         if let Some(i) = bases.iter().position(|b| *b == update.repository) {
@@ -68,13 +122,8 @@ impl AppUpdater {
         for base in bases {
             let result = match self.tuf_client(&base) {
                 Ok(tuf) => {
-                    tuf.download_target_with_progress(
-                        &update.target_path,
-                        &update.target,
-                        &dest,
-                        &mut progress,
-                    )
-                    .await
+                    tuf.download_target_with_progress(target_path, target, dest, progress)
+                        .await
                 }
                 Err(e) => Err(e),
             };
@@ -84,13 +133,13 @@ impl AppUpdater {
                     let source = if range_not_satisfiable(&source) {
                         // Resuming past the end of the server's file: the file is shorter
                         // than its signed length, and what we have is of no use.
-                        let part = self.partial_of(&dest);
+                        let part = self.partial_of(dest);
                         if let Err(e) = remove_any(&part) {
                             tracing::warn!(path = %part.display(), error = %e, "cannot remove");
                         }
                         TufError::LengthOrHash {
                             rule: crate::tuf::error::Rule::TargetLengthAndHashes,
-                            what: format!("target {}", update.target_path),
+                            what: format!("target {target_path}"),
                             detail: "the server has fewer bytes than the signed length \
                                      (HTTP 416 when resuming)"
                                 .into(),
@@ -112,21 +161,25 @@ impl AppUpdater {
         let Ok(_lock) = self.installer.lock() else {
             return; // another process is updating; it keeps its own download
         };
-        let keep = keep.map(|u| self.download_path(u));
-        self.remove_other_downloads(keep.as_deref());
+        let keep = keep.map(|u| self.downloads_of(u)).unwrap_or_default();
+        self.remove_other_downloads(&keep);
     }
 
-    /// Deletes everything in the downloads and partial directories but `keep` and its
-    /// partial file.
-    fn remove_other_downloads(&self, keep: Option<&Path>) {
-        let keep_part = keep.map(|k| self.partial_of(k));
+    /// Deletes everything in the downloads, partial and patching directories but `keep`
+    /// and their partial files.
+    fn remove_other_downloads(&self, keep: &[PathBuf]) {
+        let keep_part: Vec<PathBuf> = keep.iter().map(|k| self.partial_of(k)).collect();
         // A partial directory the app chose may hold other things: not pruned.
         let part_dir = self
             .download
             .partial_dir
             .is_none()
             .then(|| self.data_dir.join("partial"));
-        let dirs = [Some(self.downloads_dir()), part_dir];
+        let dirs = [
+            Some(self.downloads_dir()),
+            part_dir,
+            Some(self.patching_dir()),
+        ];
         let entries = dirs
             .into_iter()
             .flatten()
@@ -134,7 +187,7 @@ impl AppUpdater {
             .flat_map(|entries| entries.flatten());
         for entry in entries {
             let path = entry.path();
-            if Some(path.as_path()) != keep && Some(&path) != keep_part.as_ref() {
+            if !keep.contains(&path) && !keep_part.contains(&path) {
                 if let Err(e) = remove_any(&path) {
                     tracing::warn!(path = %path.display(), error = %e, "cannot remove an old download");
                 }

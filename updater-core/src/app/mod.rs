@@ -35,6 +35,7 @@
 //! - `tuf/`: the trusted metadata (the exact verified bytes);
 //! - `downloads/`: the verified artifact, nothing else;
 //! - `partial/`: the `.part` of an interrupted download, resumed from there;
+//! - `patching/`: a patch being applied to the installed file (emptied by the next check);
 //! - `install/`: the install journal, the staged new version, the previous version;
 //! - `update-settings.json`: the user's channel, install id (rollout bucket) and the versions
 //!   this install rolled back, which are not offered again.
@@ -50,6 +51,7 @@ mod builder;
 mod check;
 mod download;
 mod lifecycle;
+mod patch;
 mod types;
 
 pub use crate::settings::RollbackNotice;

@@ -84,6 +84,9 @@ pub struct Update {
     pub date: DateTime<Utc>,
     /// Size of the artifact in bytes.
     pub size: u64,
+    /// What the download will cost: the patch's size when one applies to the installed
+    /// bytes, else `size` (a patch that fails falls back to the full download).
+    pub download_size: u64,
     pub channel: String,
     /// A critical release skips the staged rollout; an app may install it without asking.
     pub critical: bool,
@@ -96,8 +99,24 @@ pub struct Update {
     /// Newer releases that were not offered, and why.
     pub held_back: Vec<HeldBack>,
     pub(super) target: TargetFile,
+    /// The patch from the installed bytes, when the repository has one and the installed
+    /// bytes match the version it patches.
+    pub(super) patch: Option<PatchPlan>,
     /// The repository base that answered the check; downloads try it first.
     pub(super) repository: String,
+}
+
+/// A patch the check found usable: signed, from the installed version, whose signed bytes
+/// the installed file matched.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct PatchPlan {
+    pub target_path: String,
+    pub target: TargetFile,
+    pub from_version: Version,
+    /// The signed length and hashes the installed file must still match when applied.
+    pub from_target: TargetFile,
+    /// The installed file the patch applies to.
+    pub installed: PathBuf,
 }
 
 /// What [`AppUpdater::check`] found.

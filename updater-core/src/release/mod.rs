@@ -11,10 +11,12 @@
 //! - [`fields`]: the custom fields;
 //! - [`target`]: a [`Release`], what a TUF target is when path and fields both check out;
 //! - [`bucket`]: an install's place in a staged rollout;
+//! - [`delta`]: the patch, if any, from the installed version to the chosen release;
 //! - [`select`]: a pure function, candidates and a [`SelectionInput`] in, a [`Selection`] out,
 //!   saying which release to install and why better ones were held back.
 
 pub mod bucket;
+pub mod delta;
 pub mod fields;
 pub mod names;
 pub mod path;
@@ -25,6 +27,7 @@ pub mod target;
 mod test_support;
 
 pub use bucket::Bucket;
+pub use delta::{find_patch, patch_path, PatchOffer};
 pub use fields::{FieldError, ReleaseFields, ReleaseKind};
 pub use names::{channel_carries_prereleases, valid_channel_name, NameError};
 pub use path::{PathError, ReleasePath};

@@ -1,0 +1,170 @@
+//! The patch path of a download: the patch from the installed version, applied to the
+//! installed bytes and checked against the full release's signed length and hashes. Any
+//! failure is reported to the caller, which falls back to the full download.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use super::app_updater::AppUpdater;
+use super::types::{PatchPlan, Update, UpdateError};
+use crate::delta::{apply_patch, ApplyError, Mapped};
+use crate::files::FileError;
+use crate::install::InstallTarget;
+use crate::release::{find_patch, InstallFormat, Release};
+use crate::tuf::download::{file_matches, Progress};
+use crate::tuf::metadata::TargetFile;
+use crate::tuf::TufError;
+
+/// Why the patch was not used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub(super) enum PatchFailure {
+    #[error("downloading the patch failed: {0}")]
+    Download(#[source] UpdateError),
+    #[error("the installed file no longer matches version {version}'s signed hashes")]
+    InstalledChanged { version: semver::Version },
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("the patched file does not match the full release's signed length and hashes")]
+    Mismatch,
+    #[error(transparent)]
+    Io(#[from] FileError),
+    #[error("cannot check a file: {0}")]
+    Check(#[source] TufError),
+}
+
+impl AppUpdater {
+    /// Where patches are applied: a folder of the updater's own, emptied by the next check
+    /// or download (what a killed apply left there).
+    pub(super) fn patching_dir(&self) -> PathBuf {
+        self.data_dir.join("patching")
+    }
+
+    /// The patch to `full` that this install can use: the installed target is one file (an
+    /// executable or an AppImage, whose bytes are the release artifact), the repository has
+    /// a patch from the running version, and the installed bytes match that version's
+    /// signed length and hashes.
+    pub(super) fn usable_patch<'a, P, I>(&self, candidates: I, full: &Release) -> Option<PatchPlan>
+    where
+        P: AsRef<str>,
+        I: IntoIterator<Item = (P, &'a TargetFile)>,
+    {
+        let InstallTarget::Executable(installed) = self.installer.target() else {
+            return None; // a bundle: its files are not the archive's bytes
+        };
+        if let Some(format) = full.path.format() {
+            if !matches!(format, InstallFormat::Exe | InstallFormat::AppImage) {
+                return None;
+            }
+        }
+        let offer = find_patch(candidates, full, &self.current)?;
+        match file_matches(installed, &offer.from.target) {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(path = %installed.display(), version = %self.current,
+                    "installed file differs from the signed release; no patch");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(path = %installed.display(), error = %e, "cannot hash the installed file; no patch");
+                return None;
+            }
+        }
+        Some(PatchPlan {
+            target_path: offer.patch.target_path(),
+            target: offer.patch.target,
+            from_version: self.current.clone(),
+            from_target: offer.from.target,
+            installed: installed.clone(),
+        })
+    }
+
+    /// Downloads the patch of `plan` (resumable, verified against its signed length and
+    /// hashes), applies it to the installed file and moves the result to `dest` once it
+    /// matches the full release's signed length and hashes. Progress counts the patch's
+    /// bytes; `Finished` comes after the result is verified.
+    pub(super) async fn download_patched(
+        &self,
+        update: &Update,
+        plan: &PatchPlan,
+        dest: &Path,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<(), PatchFailure> {
+        let patch_file = self.download_path_of(&plan.target_path);
+        let mut forward = |p: Progress| {
+            if !matches!(p, Progress::Finished) {
+                progress(p)
+            }
+        };
+        self.fetch_from_mirrors(
+            update,
+            &plan.target_path,
+            &plan.target,
+            &patch_file,
+            &mut forward,
+        )
+        .await
+        .map_err(PatchFailure::Download)?;
+        let applied = self.apply_downloaded(update, plan, &patch_file, dest);
+        if let Err(e) = crate::files::remove_any(&patch_file) {
+            tracing::debug!(path = %patch_file.display(), error = %e, "patch not removed");
+        }
+        applied?;
+        progress(Progress::Finished);
+        tracing::info!(
+            from = %plan.from_version, to = %update.version, path = "patch",
+            patch_bytes = plan.target.length, full_bytes = update.size,
+            saved_bytes = update.size.saturating_sub(plan.target.length),
+            "update downloaded as a patch"
+        );
+        Ok(())
+    }
+
+    /// Applies the verified patch at `patch_file` into a staging file and moves it to `dest`
+    /// when it matches the full release.
+    fn apply_downloaded(
+        &self,
+        update: &Update,
+        plan: &PatchPlan,
+        patch_file: &Path,
+        dest: &Path,
+    ) -> Result<(), PatchFailure> {
+        let verified = |path: &Path, target: &TargetFile| {
+            file_matches(path, target).map_err(PatchFailure::Check)
+        };
+        if !verified(&plan.installed, &plan.from_target)? {
+            return Err(PatchFailure::InstalledChanged {
+                version: plan.from_version.clone(),
+            });
+        }
+        let old = Mapped::open(&plan.installed).map_err(FileError::at(&plan.installed))?;
+        let dir = self.patching_dir();
+        std::fs::create_dir_all(&dir).map_err(FileError::at(&dir))?;
+        let staging = tempfile::Builder::new()
+            .prefix("patched-")
+            .tempfile_in(&dir)
+            .map_err(FileError::at(&dir))?;
+        let patch = File::open(patch_file).map_err(FileError::at(patch_file))?;
+        let mut out = BufWriter::new(staging.as_file());
+        apply_patch(old.bytes(), patch, &mut out, update.size)?;
+        out.flush().map_err(FileError::at(staging.path()))?;
+        drop(out);
+        staging
+            .as_file()
+            .sync_all()
+            .map_err(FileError::at(staging.path()))?;
+        if !verified(staging.path(), &update.target)? {
+            return Err(PatchFailure::Mismatch);
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(FileError::at(parent))?;
+        }
+        staging
+            .persist(dest)
+            .map_err(|e| FileError::new(dest, e.error))?;
+        Ok(())
+    }
+}
