@@ -85,6 +85,13 @@ impl AppUpdater {
                 Ok(()) => return Ok(dest),
                 Err(e) => {
                     tracing::warn!(error = %e, patch = %plan.target_path, "patch not used; downloading the full release");
+                    // Of no more use, even to resume: the full file is downloaded now.
+                    let patch_file = self.download_path_of(&plan.target_path);
+                    for leftover in [self.partial_of(&patch_file), patch_file] {
+                        if let Err(e) = remove_any(&leftover) {
+                            tracing::debug!(path = %leftover.display(), error = %e, "cannot remove");
+                        }
+                    }
                 }
             }
         }

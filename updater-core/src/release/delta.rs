@@ -99,7 +99,7 @@ mod tests {
         let p = patch_path(FULL, &v("1.0.0"));
         assert_eq!(p, format!("{FULL}.from-1.0.0.zst"));
         let smaller = patch_path(FULL, &v("1.0.0")).replace(".zst", ".b.zst");
-        let candidates = vec![
+        let candidates = [
             (FULL.to_string(), full_release().target),
             (OLD.to_string(), old()),
             (p.clone(), delta("1.0.0", FULL, 100)),
@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn no_patch_without_the_installed_versions_release_or_for_other_bytes() {
         let p = patch_path(FULL, &v("1.0.0"));
-        let without_base = vec![
+        let without_base = [
             (FULL.to_string(), full_release().target),
             (p.clone(), delta("1.0.0", FULL, 100)),
         ];
@@ -137,7 +137,7 @@ mod tests {
         );
         assert_eq!(found, None);
         // 1.0.0+build2 is other bytes than 1.0.0.
-        let with_base = vec![(OLD.to_string(), old()), (p, delta("1.0.0", FULL, 100))];
+        let with_base = [(OLD.to_string(), old()), (p, delta("1.0.0", FULL, 100))];
         let found = find_patch(
             with_base.iter().map(|(p, t)| (p, t)),
             &full_release(),
