@@ -5,14 +5,19 @@
 //! (`targets/<dir>/<sha256>.<file>`) must match the signed length and hashes.
 //!
 //! Every target must also be a release as the client reads it ([`Release::parse`]: path,
-//! names, custom fields, versions that agree) listed by the channel its path names. Every
-//! problem found is reported, each with its target path, not just the first.
+//! names, custom fields, versions that agree) listed by the channel its path names. A delta
+//! (a patch, [`crate::ops::patches`]) must patch into a full release the same channel lists
+//! in its directory, from a version the channel has a full release of on its platform
+//! segment: a client uses no other. Every problem found is reported, each with its target
+//! path, not just the first.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use updater_core::files::FileError;
+use updater_core::release::{Release, ReleaseKind};
 use updater_core::tuf::metadata::{TargetFile, TARGETS};
 use updater_core::tuf::{ClientConfig, TufClient};
 
@@ -142,8 +147,9 @@ async fn check_channel(
         .channels
         .push((channel.to_string(), role.common.version, role.targets.len()));
     for (path, file) in &role.targets {
-        if let Err(e) = channel_release(channel, path, file) {
-            problems.push(format!("{path}: {e}"));
+        match channel_release(channel, path, file) {
+            Ok(release) => problems.extend(delta_problems(channel, &role.targets, &release)),
+            Err(e) => problems.push(format!("{path}: {e}")),
         }
         match updater.get_target_info(path).await {
             Ok(Some(info)) if info == *file => {}
@@ -172,6 +178,52 @@ async fn check_channel(
             None => problems.push(format!("{path}: not a storable target path")),
         }
     }
+}
+
+/// What makes `release`, if it is a delta, unusable to every client: its `full` is not a
+/// full release `channel` lists in its directory, or the channel has no full release of its
+/// `from` version on its platform segment (the installed bytes are checked against it).
+fn delta_problems(
+    channel: &str,
+    targets: &BTreeMap<String, TargetFile>,
+    release: &Release,
+) -> Vec<String> {
+    let ReleaseKind::Delta { from, full } = &release.fields.kind else {
+        return Vec::new();
+    };
+    let path = release.target_path();
+    let full_release = |p: &str, file: &TargetFile| {
+        channel_release(channel, p, file)
+            .ok()
+            .filter(|r| r.fields.kind == ReleaseKind::Full)
+    };
+    let mut problems = Vec::new();
+    let target = targets.get(full).and_then(|file| full_release(full, file));
+    match target {
+        None => problems.push(format!(
+            "{path}: a patch to {full}, which channel {channel} does not list as a full release"
+        )),
+        Some(t) if t.path.dir() != release.path.dir() => problems.push(format!(
+            "{path}: a patch to {full}, outside its directory (clients only look beside it)"
+        )),
+        Some(_) => {}
+    }
+    let has_base = targets
+        .iter()
+        .filter_map(|(p, file)| full_release(p, file))
+        .any(|r| {
+            r.path.app == release.path.app
+                && r.path.segment == release.path.segment
+                && r.fields.version == *from
+        });
+    if !has_base {
+        problems.push(format!(
+            "{path}: a patch from {from}, but channel {channel} has no full release of {} {from} \
+             for {}",
+            release.path.app, release.path.segment
+        ));
+    }
+    problems
 }
 
 /// Where a client fetches `path` from in a consistent-snapshot repository: the first hash
