@@ -207,9 +207,13 @@ pub fn patches_to(session: &Session, channel: &str, full: &ReleasePath) -> Vec<R
         .collect()
 }
 
-/// `part` as a percentage of `whole`, one decimal.
+/// `part` as a percentage of `whole`, one decimal (`<0.1%` rather than a rounded `0.0%`).
 fn percent(part: u64, whole: u64) -> String {
-    format!("{:.1}%", part as f64 * 100.0 / whole.max(1) as f64)
+    let pct = part as f64 * 100.0 / whole.max(1) as f64;
+    if part > 0 && pct < 0.05 {
+        return "<0.1%".to_string();
+    }
+    format!("{pct:.1}%")
 }
 
 impl std::fmt::Display for PatchReport {
@@ -273,6 +277,8 @@ mod tests {
             "{large}"
         );
         assert!(large.to_string().ends_with("at most 50%"), "{large}");
+        assert_eq!(percent(1, 100_000), "<0.1%");
+        assert_eq!(percent(0, 100), "0.0%");
     }
 
     #[test]
