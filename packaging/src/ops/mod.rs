@@ -3,6 +3,7 @@
 //! what was done.
 
 pub mod init;
+pub mod listing;
 pub mod patches;
 pub mod promote;
 pub mod publish;

@@ -21,7 +21,7 @@ use updater_core::release::{patch_path, Release, ReleaseFields, ReleaseKind, Rel
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
-use crate::ops::release::{listed, stored_path};
+use crate::ops::listing::{listed, stored_path};
 use crate::ops::session::Session;
 use crate::project::Project;
 use crate::txn::{hash_file, Phase};

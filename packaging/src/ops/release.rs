@@ -17,7 +17,7 @@ use updater_core::release::{PlatformSegment, Release, ReleaseError, ReleaseField
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
-use crate::names::stored_name;
+pub use crate::ops::listing::{listed, stored_path};
 use crate::ops::patches::{plan_patches, PatchReport, DEFAULT_DELTAS};
 use crate::ops::session::{Context, Outcome, Session};
 use crate::project::Project;
@@ -193,18 +193,6 @@ fn read_notes(path: &Path) -> Result<String> {
     String::from_utf8(data).map_err(|_| bad("not UTF-8 text".into()))
 }
 
-/// Where the bytes of `target` are stored: `targets/<channel>/<app>/<version>/<segment>/`
-/// `<sha256>.<file>`.
-pub fn stored_path(project: &Project, target: &ReleasePath, sha256: &str) -> PathBuf {
-    project
-        .targets_dir()
-        .join(&target.channel)
-        .join(&target.app)
-        .join(target.version.to_string())
-        .join(target.segment.to_string())
-        .join(stored_name(sha256, &target.file))
-}
-
 /// Why a target a channel lists is not one of its releases: clients skip it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ListingError {
@@ -229,23 +217,6 @@ pub fn channel_release(
         });
     }
     Ok(release)
-}
-
-/// The releases `channel` lists: its targets whose path is a release path of that channel,
-/// with their signed data (fields unchecked).
-pub fn listed<'a>(
-    session: &'a Session,
-    channel: &str,
-) -> impl Iterator<Item = (ReleasePath, &'a TargetFile)> + 'a {
-    let name = channel.to_string();
-    session
-        .state()
-        .channels
-        .get(channel)
-        .into_iter()
-        .flat_map(|signed| signed.value.targets.iter())
-        .filter_map(|(path, file)| path.parse().ok().map(|p| (p, file)))
-        .filter(move |(p, _): &(ReleasePath, _)| p.channel == name)
 }
 
 /// Which channel already has `app version` for `segment` (any segment if `None`), if any;

@@ -11,13 +11,14 @@
 //! segment: a client uses no other. Every problem found is reported, each with its target
 //! path, not just the first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use semver::Version;
 use updater_core::files::FileError;
-use updater_core::release::{Release, ReleaseKind};
+use updater_core::release::{Release, ReleaseKind, ReleasePath};
 use updater_core::tuf::metadata::{TargetFile, TARGETS};
 use updater_core::tuf::{ClientConfig, TufClient};
 
@@ -146,9 +147,10 @@ async fn check_channel(
     report
         .channels
         .push((channel.to_string(), role.common.version, role.targets.len()));
+    let fulls = FullReleases::of(channel, &role.targets);
     for (path, file) in &role.targets {
         match channel_release(channel, path, file) {
-            Ok(release) => problems.extend(delta_problems(channel, &role.targets, &release)),
+            Ok(release) => problems.extend(fulls.delta_problems(channel, &release)),
             Err(e) => problems.push(format!("{path}: {e}")),
         }
         match updater.get_target_info(path).await {
@@ -180,50 +182,65 @@ async fn check_channel(
     }
 }
 
-/// What makes `release`, if it is a delta, unusable to every client: its `full` is not a
-/// full release `channel` lists in its directory, or the channel has no full release of its
-/// `from` version on its platform segment (the installed bytes are checked against it).
-fn delta_problems(
-    channel: &str,
-    targets: &BTreeMap<String, TargetFile>,
-    release: &Release,
-) -> Vec<String> {
-    let ReleaseKind::Delta { from, full } = &release.fields.kind else {
-        return Vec::new();
-    };
-    let path = release.target_path();
-    let full_release = |p: &str, file: &TargetFile| {
-        channel_release(channel, p, file)
-            .ok()
-            .filter(|r| r.fields.kind == ReleaseKind::Full)
-    };
-    let mut problems = Vec::new();
-    let target = targets.get(full).and_then(|file| full_release(full, file));
-    match target {
-        None => problems.push(format!(
-            "{path}: a patch to {full}, which channel {channel} does not list as a full release"
-        )),
-        Some(t) if t.path.dir() != release.path.dir() => problems.push(format!(
-            "{path}: a patch to {full}, outside its directory (clients only look beside it)"
-        )),
-        Some(_) => {}
+/// The full releases a channel lists: their directories by target path, and the key
+/// `<app> <version> <segment>` of each (patches are checked against them).
+struct FullReleases {
+    dirs: BTreeMap<String, String>,
+    keys: BTreeSet<String>,
+}
+
+impl FullReleases {
+    fn of(channel: &str, targets: &BTreeMap<String, TargetFile>) -> Self {
+        let mut fulls = FullReleases {
+            dirs: BTreeMap::new(),
+            keys: BTreeSet::new(),
+        };
+        for (path, file) in targets {
+            let Ok(r) = channel_release(channel, path, file) else {
+                continue;
+            };
+            if r.fields.kind == ReleaseKind::Full {
+                fulls.keys.insert(base_key(&r.path, &r.fields.version));
+                fulls.dirs.insert(path.clone(), r.path.dir());
+            }
+        }
+        fulls
     }
-    let has_base = targets
-        .iter()
-        .filter_map(|(p, file)| full_release(p, file))
-        .any(|r| {
-            r.path.app == release.path.app
-                && r.path.segment == release.path.segment
-                && r.fields.version == *from
-        });
-    if !has_base {
-        problems.push(format!(
-            "{path}: a patch from {from}, but channel {channel} has no full release of {} {from} \
-             for {}",
-            release.path.app, release.path.segment
-        ));
+
+    /// What makes `release`, if it is a delta, unusable to every client: its `full` is not
+    /// a full release `channel` lists in its directory, or the channel has no full release
+    /// of its `from` version on its platform segment (the installed bytes are checked
+    /// against it).
+    fn delta_problems(&self, channel: &str, release: &Release) -> Vec<String> {
+        let ReleaseKind::Delta { from, full } = &release.fields.kind else {
+            return Vec::new();
+        };
+        let path = release.target_path();
+        let mut problems = Vec::new();
+        match self.dirs.get(full) {
+            None => problems.push(format!(
+                "{path}: a patch to {full}, which channel {channel} does not list as a full \
+                 release"
+            )),
+            Some(dir) if *dir != release.path.dir() => problems.push(format!(
+                "{path}: a patch to {full}, outside its directory (clients only look beside it)"
+            )),
+            Some(_) => {}
+        }
+        if !self.keys.contains(&base_key(&release.path, from)) {
+            problems.push(format!(
+                "{path}: a patch from {from}, but channel {channel} has no full release of {} \
+                 {from} for {}",
+                release.path.app, release.path.segment
+            ));
+        }
+        problems
     }
-    problems
+}
+
+/// `<app> <version> <segment>`: which full release a patch's base is.
+fn base_key(path: &ReleasePath, version: &Version) -> String {
+    format!("{} {version} {}", path.app, path.segment)
 }
 
 /// Where a client fetches `path` from in a consistent-snapshot repository: the first hash
