@@ -98,6 +98,14 @@ pub enum PackError {
     #[error("notes file {path}: {reason}")]
     BadNotes { path: PathBuf, reason: String },
 
+    /// zstd failed to make a patch (out of memory, a file too large for its window).
+    #[error("cannot make the patch from {from}: {source}")]
+    Patch {
+        from: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("destination {dest} overlaps the repository {repository}")]
     DestinationOverlaps { dest: PathBuf, repository: PathBuf },
 

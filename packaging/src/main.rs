@@ -195,6 +195,11 @@ struct ReleaseArgs {
     /// File name of the target (default: the artifact's).
     #[arg(long)]
     name: Option<String>,
+    /// Also publish patches to this release from up to K earlier releases of the channel,
+    /// app and platform (highest versions first); a patch is published only if it is at
+    /// most half the artifact's size. 0: no patches.
+    #[arg(long, value_name = "K", default_value_t = packaging::ops::patches::DEFAULT_DELTAS)]
+    deltas: usize,
     /// The file to publish: AppImage, .app.tar.gz, NSIS/MSI installer, executable, archive.
     artifact: PathBuf,
     #[command(flatten)]
@@ -214,6 +219,7 @@ impl From<&ReleaseArgs> for ReleaseOptions {
             rollout: a.rollout,
             critical: a.critical,
             min_version: a.min_version.clone(),
+            deltas: a.deltas,
         }
     }
 }

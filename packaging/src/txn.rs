@@ -105,6 +105,16 @@ impl Transaction {
         self.entries.iter().any(|e| e.dest == dest)
     }
 
+    /// The staged file for `dest`, if one is staged: its bytes are the ones that will be
+    /// published there (a patch is made from them rather than from the artifact, which may
+    /// change after it was copied and hashed).
+    pub fn staged_for(&self, dest: &Path) -> Option<&Path> {
+        self.entries
+            .iter()
+            .find(|e| e.dest == dest)
+            .map(|e| e.staged.as_path())
+    }
+
     /// Stages `data` for `dest`. `replace` allows overwriting an existing file.
     pub fn add_bytes(
         &mut self,

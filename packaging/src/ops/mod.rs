@@ -3,6 +3,8 @@
 //! what was done.
 
 pub mod init;
+pub mod listing;
+pub mod patches;
 pub mod promote;
 pub mod publish;
 pub mod release;

@@ -3,15 +3,20 @@
 //! by the destination channel's key. The source is read as the client reads it
 //! ([`Release::parse`]); `published` becomes the time of the promotion, and the other
 //! custom fields, unknown ones included, are kept unless overridden.
+//!
+//! The release's patches ([`crate::ops::patches`]) go along, with `full` rewritten to the
+//! release's new path, but only those whose base (the full release they patch from, same
+//! platform segment and bytes) the destination lists too: a client there could use no other.
 
 use std::path::Path;
 
 use semver::Version;
 use updater_core::release::names::{check_app, check_channel, parse_version};
-use updater_core::release::{PlatformSegment, Release, ReleasePath};
+use updater_core::release::{PlatformSegment, Release, ReleaseKind, ReleasePath};
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
+use crate::ops::patches::patches_to;
 use crate::ops::release::{listed, release_name, stored_path};
 use crate::ops::session::{Context, Outcome, Session};
 use crate::project::Project;
@@ -32,7 +37,10 @@ pub struct PromoteOptions {
 
 #[derive(Clone, Debug)]
 pub struct PromoteReport {
+    /// The targets added: releases and their patches.
     pub targets: Vec<String>,
+    /// Patches of the release left behind, and why.
+    pub patches_left: Vec<String>,
     pub outcome: Outcome,
 }
 
@@ -82,8 +90,17 @@ pub fn promote(project: &Project, ctx: Context, opts: &PromoteOptions) -> Result
     }
     let sources = sources(&session, opts, &checked)?;
     let mut additions = Vec::new();
+    let mut patches_left = Vec::new();
     for source in sources {
-        additions.push(promoted(&mut session, opts, source)?);
+        let patches = patches_to(&session, &opts.from, &source.path);
+        let (path, file) = promoted(&mut session, opts, source)?;
+        additions.push((path.to_string(), file));
+        for patch in patches {
+            match promoted_patch(&mut session, opts, patch, &path)? {
+                Ok(addition) => additions.push(addition),
+                Err(left) => patches_left.push(left),
+            }
+        }
     }
     let promoted: Vec<String> = additions.iter().map(|(path, _)| path.clone()).collect();
     let channel = session.draft.channel_mut(&opts.to)?;
@@ -91,6 +108,7 @@ pub fn promote(project: &Project, ctx: Context, opts: &PromoteOptions) -> Result
     let outcome = session.commit()?;
     Ok(PromoteReport {
         targets: promoted,
+        patches_left,
         outcome,
     })
 }
@@ -104,6 +122,10 @@ fn sources(session: &Session, opts: &PromoteOptions, checked: &Checked) -> Resul
             let path = p.to_string();
             Release::parse(&path, file).map_err(|reason| PackError::BadRelease { path, reason })
         })
+        .filter(|r| {
+            r.as_ref()
+                .map_or(true, |r| r.fields.kind == ReleaseKind::Full)
+        })
         .collect::<Result<_>>()?;
     if sources.is_empty() {
         return Err(PackError::NoSuchRelease {
@@ -115,12 +137,12 @@ fn sources(session: &Session, opts: &PromoteOptions, checked: &Checked) -> Resul
 }
 
 /// Stages the link of `source`'s stored file on the destination channel; returns the new
-/// target with its edited fields.
+/// target's path and entry, with its edited fields.
 fn promoted(
     session: &mut Session,
     opts: &PromoteOptions,
     source: Release,
-) -> Result<(String, TargetFile)> {
+) -> Result<(ReleasePath, TargetFile)> {
     let Release {
         path,
         mut fields,
@@ -151,7 +173,71 @@ fn promoted(
         fields.critical = critical;
     }
     file.custom = Some(fields.to_custom());
-    Ok((dest.to_string(), file))
+    Ok((dest, file))
+}
+
+/// Stages the link of `patch`, a patch to a release promoted to `full`, on the destination
+/// channel, with `full` rewritten; or says why it stays behind: the destination does not
+/// list its base with the same bytes.
+fn promoted_patch(
+    session: &mut Session,
+    opts: &PromoteOptions,
+    patch: Release,
+    full: &ReleasePath,
+) -> Result<Result<(String, TargetFile), String>> {
+    let Release {
+        path,
+        mut fields,
+        target: mut file,
+    } = patch;
+    let ReleaseKind::Delta { from, .. } = fields.kind.clone() else {
+        return Ok(Err(format!("{path} is not a patch")));
+    };
+    let base = |channel: &str| full_release(session, channel, &path, &from);
+    let sha = |r: &Release| r.target.hashes.get("sha256").cloned();
+    let Some(dest_base) = base(&opts.to) else {
+        let what = release_name(&path.app, &from, Some(&path.segment));
+        return Ok(Err(format!(
+            "patch from {from} not promoted: {what} is not released on {}",
+            opts.to
+        )));
+    };
+    if base(&opts.from).is_some_and(|b| sha(&b) != sha(&dest_base)) {
+        return Ok(Err(format!(
+            "patch from {from} not promoted: {} has other bytes for {from} than {}",
+            opts.to, opts.from
+        )));
+    }
+    let sha256 = file
+        .hashes
+        .get("sha256")
+        .cloned()
+        .ok_or_else(|| PackError::inconsistent(format!("{path} has no sha256 hash")))?;
+    let from_file = stored_path(&session.project, &path, &sha256);
+    check_stored(&from_file, file.length, &sha256)?;
+    let dest = path.on_channel(&opts.to);
+    let to_file = stored_path(&session.project, &dest, &sha256);
+    session.txn.add_link(Phase::Targets, &to_file, &from_file)?;
+    fields.kind = ReleaseKind::Delta {
+        from,
+        full: full.to_string(),
+    };
+    fields.published = session.now;
+    file.custom = Some(fields.to_custom());
+    Ok(Ok((dest.to_string(), file)))
+}
+
+/// The full release of `app` `version` on `channel` for the platform segment of `like`.
+fn full_release(
+    session: &Session,
+    channel: &str,
+    like: &ReleasePath,
+    version: &Version,
+) -> Option<Release> {
+    listed(session, channel)
+        .filter(|(p, _)| p.is_release(&like.app, version, Some(&like.segment)))
+        .filter_map(|(p, file)| Release::parse(&p.to_string(), file).ok())
+        .find(|r| r.fields.kind == ReleaseKind::Full)
 }
 
 /// The release of the same app, version and platform segment as `source` on `channel`.
@@ -188,6 +274,9 @@ impl std::fmt::Display for PromoteReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for t in &self.targets {
             writeln!(f, "Promoted {t}")?;
+        }
+        for left in &self.patches_left {
+            writeln!(f, "  {left}")?;
         }
         crate::ops::write_roles(f, &self.outcome.roles)
     }

@@ -17,12 +17,13 @@ use updater_core::release::{PlatformSegment, Release, ReleaseError, ReleaseField
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
-use crate::names::stored_name;
+pub use crate::ops::listing::{listed, stored_path};
+use crate::ops::patches::{plan_patches, PatchReport, DEFAULT_DELTAS};
 use crate::ops::session::{Context, Outcome, Session};
 use crate::project::Project;
 use crate::txn::Phase;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReleaseOptions {
     pub app: String,
     pub version: String,
@@ -38,6 +39,27 @@ pub struct ReleaseOptions {
     pub rollout: Option<u8>,
     pub critical: bool,
     pub min_version: Option<String>,
+    /// Patches to this release from up to this many earlier releases of the channel, app
+    /// and platform ([`patches`](crate::ops::patches)); 0: none.
+    pub deltas: usize,
+}
+
+impl Default for ReleaseOptions {
+    fn default() -> Self {
+        ReleaseOptions {
+            app: String::new(),
+            version: String::new(),
+            platform: String::new(),
+            channel: String::new(),
+            artifact: PathBuf::new(),
+            name: None,
+            notes: None,
+            rollout: None,
+            critical: false,
+            min_version: None,
+            deltas: DEFAULT_DELTAS,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +68,8 @@ pub struct ReleaseReport {
     pub length: u64,
     pub sha256: String,
     pub stored: PathBuf,
+    /// The patches to the release from earlier ones, published or not.
+    pub patches: Vec<PatchReport>,
     pub outcome: Outcome,
 }
 
@@ -169,18 +193,6 @@ fn read_notes(path: &Path) -> Result<String> {
     String::from_utf8(data).map_err(|_| bad("not UTF-8 text".into()))
 }
 
-/// Where the bytes of `target` are stored: `targets/<channel>/<app>/<version>/<segment>/`
-/// `<sha256>.<file>`.
-pub fn stored_path(project: &Project, target: &ReleasePath, sha256: &str) -> PathBuf {
-    project
-        .targets_dir()
-        .join(&target.channel)
-        .join(&target.app)
-        .join(target.version.to_string())
-        .join(target.segment.to_string())
-        .join(stored_name(sha256, &target.file))
-}
-
 /// Why a target a channel lists is not one of its releases: clients skip it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ListingError {
@@ -205,23 +217,6 @@ pub fn channel_release(
         });
     }
     Ok(release)
-}
-
-/// The releases `channel` lists: its targets whose path is a release path of that channel,
-/// with their signed data (fields unchecked).
-pub fn listed<'a>(
-    session: &'a Session,
-    channel: &str,
-) -> impl Iterator<Item = (ReleasePath, &'a TargetFile)> + 'a {
-    let name = channel.to_string();
-    session
-        .state()
-        .channels
-        .get(channel)
-        .into_iter()
-        .flat_map(|signed| signed.value.targets.iter())
-        .filter_map(|(path, file)| path.parse().ok().map(|p| (p, file)))
-        .filter(move |(p, _): &(ReleasePath, _)| p.channel == name)
 }
 
 /// Which channel already has `app version` for `segment` (any segment if `None`), if any;
@@ -286,6 +281,7 @@ pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<Rele
         .targets
         .insert(path.clone(), file);
     Ok(ReleaseReportPlan {
+        path: target.clone(),
         target: path,
         length,
         sha256,
@@ -304,6 +300,7 @@ pub fn release_name(app: &str, version: &Version, segment: Option<&PlatformSegme
 /// A release planned but not yet committed.
 #[derive(Clone, Debug)]
 pub struct ReleaseReportPlan {
+    pub path: ReleasePath,
     pub target: String,
     pub length: u64,
     pub sha256: String,
@@ -315,12 +312,14 @@ pub fn release(project: &Project, ctx: Context, opts: &ReleaseOptions) -> Result
     check(opts)?;
     let mut session = Session::open(project, ctx)?;
     let plan = plan_release(&mut session, opts)?;
+    let patches = plan_patches(&mut session, &plan.path, &plan.stored, opts.deltas)?;
     let outcome = session.commit()?;
     Ok(ReleaseReport {
         target: plan.target,
         length: plan.length,
         sha256: plan.sha256,
         stored: plan.stored,
+        patches,
         outcome,
     })
 }
@@ -330,6 +329,9 @@ impl std::fmt::Display for ReleaseReport {
         writeln!(f, "Released {}", self.target)?;
         writeln!(f, "  {} bytes, sha256 {}", self.length, self.sha256)?;
         writeln!(f, "  stored as {}", self.stored.display())?;
+        for patch in &self.patches {
+            writeln!(f, "  {patch}")?;
+        }
         crate::ops::write_roles(f, &self.outcome.roles)
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use updater_core::release::fields::format_published;
+use updater_core::release::ReleaseKind;
 use updater_core::tuf::metadata::{
     Common, TargetFile, Targets, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
@@ -60,6 +61,8 @@ pub struct ChannelStatus {
     /// Size of the channel's metadata file: what every client downloads after a release.
     pub metadata_bytes: usize,
     pub releases: Vec<ReleaseStatus>,
+    /// Delta targets (patches between releases): not releases of their own.
+    pub patches: usize,
     pub malformed: Vec<MalformedRelease>,
 }
 
@@ -177,7 +180,7 @@ fn channel_status(
              of it after each release to {name}: yank old releases (--delete-files) to shrink it"
         ));
     }
-    let (releases, malformed) = releases(name, &signed.value.targets);
+    let (releases, patches, malformed) = releases(name, &signed.value.targets);
     for m in &malformed {
         warnings.push(format!(
             "channel {name} lists {}, which clients skip: {}",
@@ -188,17 +191,20 @@ fn channel_status(
         name: name.to_string(),
         metadata_bytes,
         releases,
+        patches,
         malformed,
     }
 }
 
-/// Releases of a channel, one per app and version, newest version first; and the targets
-/// that are not its releases, with the reason.
+/// Releases of a channel, one per app and version, newest version first; how many patches
+/// (delta targets, counted apart: a client never installs one as a release); and the
+/// targets that are not valid releases, with the reason.
 fn releases(
     channel: &str,
     targets: &BTreeMap<String, TargetFile>,
-) -> (Vec<ReleaseStatus>, Vec<MalformedRelease>) {
+) -> (Vec<ReleaseStatus>, usize, Vec<MalformedRelease>) {
     let mut by_release: BTreeMap<(String, semver::Version), ReleaseStatus> = BTreeMap::new();
+    let mut patches = 0;
     let mut malformed = Vec::new();
     for (path, file) in targets {
         let release = match channel_release(channel, path, file) {
@@ -212,6 +218,10 @@ fn releases(
             }
         };
         let (p, fields) = (&release.path, &release.fields);
+        if fields.kind != ReleaseKind::Full {
+            patches += 1;
+            continue;
+        }
         let entry = by_release
             .entry((p.app.clone(), p.version.clone()))
             .or_insert_with(|| ReleaseStatus {
@@ -227,7 +237,7 @@ fn releases(
     }
     let mut list: Vec<ReleaseStatus> = by_release.into_values().collect();
     list.reverse();
-    (list, malformed)
+    (list, patches, malformed)
 }
 
 impl std::fmt::Display for Status {
@@ -259,9 +269,14 @@ impl std::fmt::Display for Status {
         }
         writeln!(f, "Channels:")?;
         for c in &self.channels {
+            let patches = match c.patches {
+                0 => String::new(),
+                1 => ", 1 patch".to_string(),
+                n => format!(", {n} patches"),
+            };
             writeln!(
                 f,
-                "  {} ({} release{}, metadata {} bytes)",
+                "  {} ({} release{}{patches}, metadata {} bytes)",
                 c.name,
                 c.releases.len(),
                 if c.releases.len() == 1 { "" } else { "s" },

@@ -5,14 +5,20 @@
 //! (`targets/<dir>/<sha256>.<file>`) must match the signed length and hashes.
 //!
 //! Every target must also be a release as the client reads it ([`Release::parse`]: path,
-//! names, custom fields, versions that agree) listed by the channel its path names. Every
-//! problem found is reported, each with its target path, not just the first.
+//! names, custom fields, versions that agree) listed by the channel its path names. A delta
+//! (a patch, [`crate::ops::patches`]) must patch into a full release the same channel lists
+//! in its directory, from a version the channel has a full release of on its platform
+//! segment: a client uses no other. Every problem found is reported, each with its target
+//! path, not just the first.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use semver::Version;
 use updater_core::files::FileError;
+use updater_core::release::{Release, ReleaseKind, ReleasePath};
 use updater_core::tuf::metadata::{TargetFile, TARGETS};
 use updater_core::tuf::{ClientConfig, TufClient};
 
@@ -141,9 +147,11 @@ async fn check_channel(
     report
         .channels
         .push((channel.to_string(), role.common.version, role.targets.len()));
+    let fulls = FullReleases::of(channel, &role.targets);
     for (path, file) in &role.targets {
-        if let Err(e) = channel_release(channel, path, file) {
-            problems.push(format!("{path}: {e}"));
+        match channel_release(channel, path, file) {
+            Ok(release) => problems.extend(fulls.delta_problems(channel, &release)),
+            Err(e) => problems.push(format!("{path}: {e}")),
         }
         match updater.get_target_info(path).await {
             Ok(Some(info)) if info == *file => {}
@@ -172,6 +180,67 @@ async fn check_channel(
             None => problems.push(format!("{path}: not a storable target path")),
         }
     }
+}
+
+/// The full releases a channel lists: their directories by target path, and the key
+/// `<app> <version> <segment>` of each (patches are checked against them).
+struct FullReleases {
+    dirs: BTreeMap<String, String>,
+    keys: BTreeSet<String>,
+}
+
+impl FullReleases {
+    fn of(channel: &str, targets: &BTreeMap<String, TargetFile>) -> Self {
+        let mut fulls = FullReleases {
+            dirs: BTreeMap::new(),
+            keys: BTreeSet::new(),
+        };
+        for (path, file) in targets {
+            let Ok(r) = channel_release(channel, path, file) else {
+                continue;
+            };
+            if r.fields.kind == ReleaseKind::Full {
+                fulls.keys.insert(base_key(&r.path, &r.fields.version));
+                fulls.dirs.insert(path.clone(), r.path.dir());
+            }
+        }
+        fulls
+    }
+
+    /// What makes `release`, if it is a delta, unusable to every client: its `full` is not
+    /// a full release `channel` lists in its directory, or the channel has no full release
+    /// of its `from` version on its platform segment (the installed bytes are checked
+    /// against it).
+    fn delta_problems(&self, channel: &str, release: &Release) -> Vec<String> {
+        let ReleaseKind::Delta { from, full } = &release.fields.kind else {
+            return Vec::new();
+        };
+        let path = release.target_path();
+        let mut problems = Vec::new();
+        match self.dirs.get(full) {
+            None => problems.push(format!(
+                "{path}: a patch to {full}, which channel {channel} does not list as a full \
+                 release"
+            )),
+            Some(dir) if *dir != release.path.dir() => problems.push(format!(
+                "{path}: a patch to {full}, outside its directory (clients only look beside it)"
+            )),
+            Some(_) => {}
+        }
+        if !self.keys.contains(&base_key(&release.path, from)) {
+            problems.push(format!(
+                "{path}: a patch from {from}, but channel {channel} has no full release of {} \
+                 {from} for {}",
+                release.path.app, release.path.segment
+            ));
+        }
+        problems
+    }
+}
+
+/// `<app> <version> <segment>`: which full release a patch's base is.
+fn base_key(path: &ReleasePath, version: &Version) -> String {
+    format!("{} {version} {}", path.app, path.segment)
 }
 
 /// Where a client fetches `path` from in a consistent-snapshot repository: the first hash

@@ -2,11 +2,15 @@
 //! stored files stay (a client that has just read the previous metadata can finish its
 //! download) unless `--delete-files` is given; they are then deleted after the new
 //! metadata is in place.
+//!
+//! The release's patches ([`crate::ops::patches`]) go with it: those to it are in its
+//! directory. So do the channel's patches from it: a client uses a patch only with the full
+//! release of its base listed beside it, and `verify` reports one without.
 
 use std::path::PathBuf;
 
 use updater_core::release::names::{check_app, check_channel, parse_version};
-use updater_core::release::{PlatformSegment, ReleasePath};
+use updater_core::release::{PlatformSegment, Release, ReleaseKind, ReleasePath};
 
 use crate::error::{PackError, Result};
 use crate::ops::release::{release_name, stored_path};
@@ -40,7 +44,7 @@ pub fn yank(project: &Project, ctx: Context, opts: &YankOptions) -> Result<YankR
     let mut session = Session::open(project, ctx)?;
     let project = session.project.clone();
     let channel = session.draft.channel_mut(&opts.channel)?;
-    let doomed: Vec<(String, ReleasePath)> = channel
+    let mut doomed: Vec<(String, ReleasePath)> = channel
         .targets
         .keys()
         .filter_map(|key| key.parse().ok().map(|p: ReleasePath| (key.clone(), p)))
@@ -52,6 +56,18 @@ pub fn yank(project: &Project, ctx: Context, opts: &YankOptions) -> Result<YankR
             channel: opts.channel.clone(),
         });
     }
+    doomed.extend(
+        channel
+            .targets
+            .iter()
+            .filter_map(|(key, file)| Release::parse(key, file).ok())
+            .filter(|r| r.path.app == opts.app && r.path.version != version)
+            .filter(|r| segment.as_ref().is_none_or(|s| r.path.segment == *s))
+            .filter(
+                |r| matches!(&r.fields.kind, ReleaseKind::Delta { from, .. } if *from == version),
+            )
+            .map(|r| (r.target_path(), r.path)),
+    );
     let mut files = Vec::new();
     for (key, path) in &doomed {
         let removed = channel.targets.remove(key);
