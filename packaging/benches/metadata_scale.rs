@@ -139,7 +139,7 @@ impl Bench {
         let out = Command::new(env!("CARGO_BIN_EXE_updater-pack"))
             .args(["release", self.dir.to_str().unwrap(), "--app", app])
             .args(["--version", &v, "--platform", &segment.to_string()])
-            .args(["--channel", CHANNEL, "--name"])
+            .args(["--channel", CHANNEL, "--deltas", "0", "--name"])
             .arg(layout::file_name(app, version, segment))
             .args(self.layout.release_args())
             .arg(&self.artifact)

@@ -137,6 +137,8 @@ fn main() {
             ])
             .args(["--platform", "linux-x86_64", "--channel", "beta", "--name"])
             .arg(format!("demo_{v}_amd64.AppImage"))
+            // The metadata's cost alone; patches are measured by updater-core's delta bench.
+            .args(["--deltas", "0"])
             .arg(&artifact)
             .env_remove("UPDATER_PACK_NOW")
             .output()

@@ -32,7 +32,9 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 
 /// Text-like bytes: words from a small vocabulary (compressible, as code and assets are).
 fn text(len: usize, seed: u64) -> Vec<u8> {
-    const WORDS: [&str; 8] = ["fn ", "let ", "update ", "verify ", "{ ", "} ", "0x1f ", "\n"];
+    const WORDS: [&str; 8] = [
+        "fn ", "let ", "update ", "verify ", "{ ", "} ", "0x1f ", "\n",
+    ];
     let picks = noise(len / 3 + 1, seed);
     let mut out = Vec::with_capacity(len + 8);
     for p in picks {
@@ -102,7 +104,9 @@ fn make(engine: &str, old: &Path, new: &Path, dir: &Path) -> (PathBuf, Duration)
             make_patch(&old, &new, &mut patch).unwrap();
         }
         _ => {
-            qbsdiff::Bsdiff::new(&old, &new).compare(&mut patch).unwrap();
+            qbsdiff::Bsdiff::new(&old, &new)
+                .compare(&mut patch)
+                .unwrap();
         }
     }
     patch.flush().unwrap();
@@ -110,18 +114,31 @@ fn make(engine: &str, old: &Path, new: &Path, dir: &Path) -> (PathBuf, Duration)
 }
 
 /// Applies in a child process; returns (time, peak RSS in KiB) and checks the result.
-fn apply_in_child(engine: &str, old: &Path, patch: &Path, new: &Path, dir: &Path) -> (Duration, u64) {
+fn apply_in_child(
+    engine: &str,
+    old: &Path,
+    patch: &Path,
+    new: &Path,
+    dir: &Path,
+) -> (Duration, u64) {
     let out = dir.join("applied");
     let child = Command::new(std::env::current_exe().unwrap())
         .args(["--child-apply", engine])
         .args([old, patch, &out, new])
         .output()
         .unwrap();
-    assert!(child.status.success(), "{}", String::from_utf8_lossy(&child.stderr));
+    assert!(
+        child.status.success(),
+        "{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
     let report = String::from_utf8(child.stdout).unwrap();
     let mut fields = report.split_whitespace().map(|f| f.parse::<u64>().unwrap());
     let (nanos, hwm) = (fields.next().unwrap(), fields.next().unwrap());
-    assert!(fs::read(&out).unwrap() == fs::read(new).unwrap(), "{engine}: wrong result");
+    assert!(
+        fs::read(&out).unwrap() == fs::read(new).unwrap(),
+        "{engine}: wrong result"
+    );
     fs::remove_file(&out).unwrap();
     (Duration::from_nanos(nanos), hwm)
 }
@@ -212,7 +229,13 @@ fn main() {
             }
             "--synthetic" => {
                 let (old, new) = synthetic_bundle(dir.path());
-                measure("synthetic 200 MB bundle, 5% of files changed (tar)", &old, &new, dir.path(), &mut rows);
+                measure(
+                    "synthetic 200 MB bundle, 5% of files changed (tar)",
+                    &old,
+                    &new,
+                    dir.path(),
+                    &mut rows,
+                );
                 i += 1;
             }
             _ => i += 1, // cargo bench passes `--bench`
