@@ -60,6 +60,9 @@ impl AppUpdater {
                 return None;
             }
         }
+        if crate::install::is_tar_gz(&full.path.file) {
+            return None; // the installed file is what the archive holds, not the archive
+        }
         let offer = find_patch(candidates, full, &self.current)?;
         match file_matches(installed, &offer.from.target) {
             Ok(true) => {}

@@ -33,7 +33,7 @@ pub use journal::{InstallTarget, Journal, State};
 pub use swap::sha256_file;
 /// Public for the fuzz targets (`fuzz/`), not part of the API: [`Installer`] stages.
 #[doc(hidden)]
-pub use unpack::{stage_bundle, stage_executable};
+pub use unpack::{is_tar_gz, stage_bundle, stage_executable};
 
 /// What [`Installer::startup`] found and did.
 // Exhaustive on purpose: an app must handle every outcome (decisions.md).
