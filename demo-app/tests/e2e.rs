@@ -89,10 +89,17 @@ fn update_shows_progress_installs_and_restarts_into_the_new_version() {
         check!(s, page, page.install_shown);
         ui.screenshot("02-update-available").await;
 
-        // The server holds the download half-way: the bar stops in the middle.
+        // The server holds the download half-way: the bar stops in the middle. What is
+        // downloaded is the patch from 1.0.0 that `updater-pack release` made, not 1.1.0.
         s.server.hold_next_download();
         ui.click("#install-button").await;
-        let len = std::fs::metadata(&bins.v1_1_0).unwrap().len() as f64;
+        let patch = stored_files(&s, "1.1.0")
+            .into_iter()
+            .find(|f| f.to_string_lossy().ends_with(".demo-app.from-1.0.0.zst"))
+            .expect("a patch from 1.0.0");
+        let len = std::fs::metadata(&patch).unwrap().len() as f64;
+        let full = std::fs::metadata(&bins.v1_1_0).unwrap().len() as f64;
+        assert!(len < full / 10.0, "a patch of {len} bytes for {full}");
         let page = ui
             .wait("the download held half-way", DOWNLOAD_TIMEOUT, |p| {
                 p.state_is("downloading")
@@ -119,6 +126,21 @@ fn update_shows_progress_installs_and_restarts_into_the_new_version() {
         );
         check!(s, page, page.progress == Some(len));
         ui.screenshot("04-update-installed").await;
+        // Only the patch was downloaded; the installed file is still 1.1.0 byte for byte
+        // (below), verified against the full release's signed hashes.
+        let artifacts: Vec<String> = s
+            .server
+            .requests()
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.contains("/targets/"))
+            .cloned()
+            .collect();
+        assert!(
+            !artifacts.is_empty() && artifacts.iter().all(|r| r.contains(".from-1.0.0.zst")),
+            "{artifacts:?}"
+        );
 
         let attached = s.restart_into(ui, "1.1.0").await;
         let page = attached.ui.page().await.unwrap();
@@ -301,18 +323,17 @@ fn a_version_that_does_not_start_is_rolled_back() {
     assert_installed(&s, &bins.v1_0_0, "1.0.0");
 }
 
-/// The stored artifact of `version` in the scenario's repository (the file the server sends).
-fn stored_artifact(s: &Scenario, version: &str) -> std::path::PathBuf {
+/// The stored files of `version` in the scenario's repository (what the server sends): the
+/// release's artifact and the patches to it.
+fn stored_files(s: &Scenario, version: &str) -> Vec<std::path::PathBuf> {
     let dir = s
         .repo
         .repository()
         .join(format!("targets/stable/demo-app/{version}/linux-x86_64"));
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+    std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files.pop().unwrap()
+        .collect()
 }
 
 #[test]
@@ -326,13 +347,17 @@ fn a_tampered_download_is_refused_and_the_app_stays_as_it_was() {
         &bins.v1_0_0,
         |_| {},
     );
-    // A compromised server (or mirror) swaps one byte of the signed 1.1.0: same length, so
-    // only the hash can tell.
-    let stored = stored_artifact(&s, "1.1.0");
-    let mut bytes = std::fs::read(&stored).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x5a;
-    std::fs::write(&stored, bytes).unwrap();
+    // A compromised server (or mirror) swaps one byte of the signed 1.1.0 and of the patch
+    // to it: same lengths, so only the hashes can tell. The patch is refused, then the
+    // full download it falls back to.
+    let stored = stored_files(&s, "1.1.0");
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    for file in stored {
+        let mut bytes = std::fs::read(&file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x5a;
+        std::fs::write(&file, bytes).unwrap();
+    }
     run(async {
         let ui = s.launch("1.0.0").await;
         ui.click("#check-button").await;

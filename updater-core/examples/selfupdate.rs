@@ -194,28 +194,43 @@ async fn update(updater: &AppUpdater, channel: Option<&str>) -> Result<ExitCode,
         }
     };
     println!(
-        "update available: {APP} {} (channel {}, {} bytes, published {}{})",
+        "update available: {APP} {} (channel {}, {} bytes, download {} bytes, published {}{})",
         update.version,
         update.channel,
         update.size,
+        update.download_size,
         update.date.to_rfc3339(),
         if update.critical { ", critical" } else { "" }
     );
     let mut started = (0, 0);
+    let (mut starts, mut transferred) = (0, 0);
     updater
-        .download(&update, |p| {
-            if let Progress::Started {
+        .download(&update, |p| match p {
+            Progress::Started {
                 content_length,
                 resumed_from,
-            } = p
-            {
+            } => {
                 started = (resumed_from, content_length);
+                starts += 1;
             }
+            Progress::Progress { chunk_length, .. } => transferred += chunk_length,
+            _ => {}
         })
         .await
         .map_err(|e| e.to_string())?;
+    // One download of the patch's length: the patch was used (a failed one is followed by
+    // the full download).
+    if starts == 1 && started.1 == update.download_size && update.download_size < update.size {
+        println!(
+            "patched {VERSION} to {} with a {}-byte patch ({} bytes transferred)",
+            update.version, update.download_size, transferred
+        );
+    }
     match started {
-        (0, _) => println!("downloaded and verified {} bytes", update.size),
+        (0, _) => println!(
+            "downloaded and verified {} bytes ({transferred} bytes transferred)",
+            update.size
+        ),
         (from, length) if from == length => {
             println!("reusing the verified download of {length} bytes")
         }

@@ -17,12 +17,18 @@ use std::time::{Duration, Instant};
 use selfupdate_support::*;
 use updater_core::install::State;
 
-/// A repository with 1.0.0 and 1.1.0 on stable, and the app installed as 1.0.0.
+/// A repository with 1.0.0 and 1.1.0 on stable (and the patch between them that
+/// `updater-pack release` makes), and the app installed as 1.0.0.
 fn published() -> (Repo, Server, App) {
+    published_with(&[])
+}
+
+/// [`published`], with `extra` flags for the release of 1.1.0.
+fn published_with(extra: &[&str]) -> (Repo, Server, App) {
     let bins = bins();
     let repo = Repo::new();
     repo.release(&bins.v1_0_0, "1.0.0", "stable", &[]);
-    repo.release(&bins.v1_1_0, "1.1.0", "stable", &[]);
+    repo.release(&bins.v1_1_0, "1.1.0", "stable", extra);
     let server = repo.serve();
     let app = App::install(&bins.v1_0_0);
     (repo, server, app)
@@ -36,6 +42,8 @@ fn update_replaces_the_executable_and_the_new_version_confirms_itself() {
     run.assert_ok()
         .assert_stdout("update available: selfupdate 1.1.0 (channel stable")
         .assert_stdout("installed selfupdate 1.1.0 (was 1.0.0); restarting")
+        // Through the patch from 1.0.0, rebuilt into the signed 1.1.0.
+        .assert_stdout("patched 1.0.0 to 1.1.0 with a")
         // The restarted process is the new version: it confirms, then finds nothing newer.
         .assert_stdout("selfupdate 1.1.0: update confirmed")
         .assert_stdout("selfupdate 1.1.0 is up to date (channel stable)");
@@ -119,7 +127,8 @@ fn a_tampered_truncated_or_oversized_artifact_is_refused_and_the_app_stays() {
         ("truncated", truncated),
         ("oversized", oversized),
     ] {
-        let (repo, server, app) = published();
+        // No patch: the full download is the one attacked.
+        let (repo, server, app) = published_with(&["--deltas", "0"]);
         fs::write(repo.stored_target("stable", "1.1.0"), &bytes).unwrap();
         let before = sha256(&app.exe);
         let run = app.update(&server.url);
@@ -142,6 +151,29 @@ fn a_tampered_truncated_or_oversized_artifact_is_refused_and_the_app_stays() {
         );
         eprintln!("{what} artifact refused: {}", run.stderr.trim());
     }
+}
+
+#[test]
+fn a_kill_while_the_patch_is_applied_leaves_the_app_as_it_was_and_the_next_update_works() {
+    let (_repo, server, app) = published();
+    let before = sha256(&app.exe);
+    let out = output(
+        app.update_command(&server.url)
+            .env("UPDATER_CRASH_AT", "patched"),
+    );
+    assert_eq!(out.status.signal(), Some(9), "{out:?}");
+    // Killed with the patched file half-way to its place: nothing installed or staged.
+    assert_eq!(app.version(), "1.0.0");
+    assert_eq!(sha256(&app.exe), before);
+    assert!(app.journal().is_none());
+    assert_eq!(App::names(&app.data.join("patching")).len(), 1);
+    // The next run cleans up and updates through the patch.
+    app.update(&server.url)
+        .assert_ok()
+        .assert_stdout("patched 1.0.0 to 1.1.0 with a");
+    assert_eq!(app.version(), "1.1.0");
+    assert_eq!(App::names(&app.data.join("patching")), Vec::<String>::new());
+    app.assert_clean();
 }
 
 #[test]

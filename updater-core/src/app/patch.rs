@@ -155,6 +155,7 @@ impl AppUpdater {
         apply_patch(old.bytes(), patch, &mut out, update.size)?;
         out.flush().map_err(FileError::at(staging.path()))?;
         drop(out);
+        crate::install::crash_point("patched");
         staging
             .as_file()
             .sync_all()

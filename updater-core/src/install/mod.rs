@@ -85,7 +85,7 @@ pub struct Installer {
 
 /// Kills the process at a named step when `UPDATER_CRASH_AT` names it: the kill tests use
 /// it to stop a real install at each journal step. Compiled only with `fault-injection`.
-fn crash_point(step: &str) {
+pub(crate) fn crash_point(step: &str) {
     #[cfg(feature = "fault-injection")]
     if std::env::var("UPDATER_CRASH_AT").is_ok_and(|s| s == step) {
         tracing::warn!(step, "fault injection: killing the process");

@@ -399,9 +399,11 @@ impl Repo {
             .join(APP)
             .join(version)
             .join(platform());
+        // The release's file, not the patches to it stored beside it.
         let files: Vec<PathBuf> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| !p.to_string_lossy().contains(".from-"))
             .collect();
         assert_eq!(files.len(), 1, "{files:?}");
         files[0].clone()
