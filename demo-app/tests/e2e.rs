@@ -88,6 +88,13 @@ fn update_shows_progress_installs_and_restarts_into_the_new_version() {
         check!(s, page, text(&page.notes).contains("Starts faster."));
         check!(s, page, page.install_shown);
         ui.screenshot("02-update-available").await;
+        // The download the user pays is the patch's (the check found it and the installed
+        // bytes are 1.0.0's signed bytes).
+        let title = ui
+            .eval("arguments[0](document.getElementById('update-title').textContent)")
+            .await;
+        let title = title.as_str().unwrap_or_default();
+        assert!(title.contains(" to download for "), "{title}");
 
         // The server holds the download half-way: the bar stops in the middle. What is
         // downloaded is the patch from 1.0.0 that `updater-pack release` made, not 1.1.0.

@@ -56,8 +56,12 @@ async function check() {
         const u = current;
         const kind = u.critical ? 'Critical update' : 'Update';
         setState('available', `Version ${u.version} is available`);
+        // A patch from the installed version makes the download smaller than the release.
+        const size = u.downloadSize < u.size
+          ? `${formatBytes(u.downloadSize)} to download for ${formatBytes(u.size)}`
+          : formatBytes(u.size);
         $('update-title').textContent =
-          `${kind} ${u.version} (${u.channel}, ${formatBytes(u.size)}, ${u.date.slice(0, 10)})`;
+          `${kind} ${u.version} (${u.channel}, ${size}, ${u.date.slice(0, 10)})`;
         $('notes').textContent = u.body || 'No release notes.';
         show('update-panel', true);
         $('install-button').disabled = false;

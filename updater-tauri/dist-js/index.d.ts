@@ -33,6 +33,9 @@ export interface UpdateMetadata {
     critical: boolean;
     /** Size of the artifact in bytes. */
     size: number;
+    /** Bytes the download will transfer: the patch's size when one applies to the installed
+     * version (a patch that fails falls back to the full `size`). */
+    downloadSize: number;
     /** Upgrade, downgrade, or a return to the version the policy pins. */
     direction: UpdateDirection;
     /** Newer releases not offered, and why. */
@@ -160,6 +163,9 @@ export declare class Update implements UpdateMetadata {
     readonly critical: boolean;
     /** Size of the artifact in bytes. */
     readonly size: number;
+    /** Bytes the download will transfer: the patch's size when one applies to the installed
+     * version (a patch that fails falls back to the full `size`). */
+    readonly downloadSize: number;
     /** Upgrade, downgrade, or a return to the version the policy pins. */
     readonly direction: UpdateDirection;
     /** Newer releases not offered, and why. */

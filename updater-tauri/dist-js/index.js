@@ -20,6 +20,7 @@ var Update = class {
     this.channel = metadata.channel;
     this.critical = metadata.critical;
     this.size = metadata.size;
+    this.downloadSize = metadata.downloadSize;
     this.direction = metadata.direction;
     this.heldBack = metadata.heldBack;
   }

@@ -42,6 +42,9 @@ export interface UpdateMetadata {
   critical: boolean
   /** Size of the artifact in bytes. */
   size: number
+  /** Bytes the download will transfer: the patch's size when one applies to the installed
+   * version (a patch that fails falls back to the full `size`). */
+  downloadSize: number
   /** Upgrade, downgrade, or a return to the version the policy pins. */
   direction: UpdateDirection
   /** Newer releases not offered, and why. */
@@ -169,6 +172,9 @@ export class Update implements UpdateMetadata {
   readonly critical: boolean
   /** Size of the artifact in bytes. */
   readonly size: number
+  /** Bytes the download will transfer: the patch's size when one applies to the installed
+   * version (a patch that fails falls back to the full `size`). */
+  readonly downloadSize: number
   /** Upgrade, downgrade, or a return to the version the policy pins. */
   readonly direction: UpdateDirection
   /** Newer releases not offered, and why. */
@@ -183,6 +189,7 @@ export class Update implements UpdateMetadata {
     this.channel = metadata.channel
     this.critical = metadata.critical
     this.size = metadata.size
+    this.downloadSize = metadata.downloadSize
     this.direction = metadata.direction
     this.heldBack = metadata.heldBack
   }

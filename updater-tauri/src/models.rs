@@ -18,6 +18,8 @@ pub struct UpdateMetadata {
     pub channel: String,
     pub critical: bool,
     pub size: u64,
+    /// What the download costs: the patch's size when one applies to the installed bytes.
+    pub download_size: u64,
     pub direction: &'static str,
     pub held_back: Vec<HeldBackInfo>,
 }
@@ -32,6 +34,7 @@ impl From<&Update> for UpdateMetadata {
             channel: u.channel.clone(),
             critical: u.critical,
             size: u.size,
+            download_size: u.download_size,
             direction: match u.direction {
                 Direction::Upgrade => "upgrade",
                 Direction::Downgrade => "downgrade",

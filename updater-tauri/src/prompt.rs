@@ -106,6 +106,7 @@ mod tests {
             channel: "stable".into(),
             critical,
             size: 1,
+            download_size: 1,
             direction: "upgrade",
             held_back: vec![],
         }
