@@ -9,6 +9,8 @@
 
 pub mod mapped;
 pub mod patch;
+pub mod tar_patch;
 
 pub use mapped::Mapped;
 pub use patch::{apply_patch, make_patch, ApplyError, MAX_WINDOW_LOG};
+pub use tar_patch::{apply_tar_patch, make_tar_patch, TarPatchError};
