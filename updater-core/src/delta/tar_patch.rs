@@ -830,6 +830,53 @@ mod tests {
         assert!(matches!(r, Err(TarPatchError::Corrupt(_))), "{r:?}");
     }
 
+    /// A `PatchOld` record whose inner patch makes more than the length it declares is
+    /// stopped at that length, and one declaring more than the limit is refused before
+    /// anything is read.
+    #[test]
+    fn a_patch_record_cannot_expand_past_its_length_or_the_limit() {
+        let old = noise(50_000, 1);
+        let bundle = install(&[("f".into(), old.clone())]);
+        let mut longer = old.clone();
+        longer.extend(vec![0u8; 1 << 20]);
+        let mut inner = Vec::new();
+        make_patch(&old, &longer, &mut inner).unwrap();
+        let record = |declared: u64| {
+            let mut r = vec![TAG_PATCH_OLD];
+            r.extend(1u16.to_le_bytes());
+            r.push(b'f');
+            r.extend((old.len() as u64).to_le_bytes());
+            r.extend(Sha256::digest(&old));
+            r.extend(declared.to_le_bytes());
+            r.extend((inner.len() as u64).to_le_bytes());
+            r.extend(&inner);
+            r.push(TAG_END);
+            records(&r)
+        };
+        let (r, out) = apply(bundle.path(), &record(60_000), u64::MAX);
+        assert!(
+            matches!(
+                r,
+                Err(TarPatchError::Patch {
+                    source: ApplyError::TooLong { .. },
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        assert!(out.len() <= 60_000);
+        let (r, out) = apply(bundle.path(), &record(longer.len() as u64), 100_000);
+        assert!(
+            matches!(r, Err(TarPatchError::TooLong { limit: 100_000 })),
+            "{r:?}"
+        );
+        assert!(out.is_empty());
+        // Declared right, within the limit: it applies.
+        let (r, out) = apply(bundle.path(), &record(longer.len() as u64), u64::MAX);
+        assert_eq!(r.unwrap(), longer.len() as u64);
+        assert!(out == longer);
+    }
+
     #[test]
     fn the_top_directory_is_stripped_like_the_installer_does() {
         let c = |p: &str| components(p.as_bytes());
