@@ -221,6 +221,13 @@ impl Transaction {
 #[derive(Debug)]
 pub struct StagedFile(PathBuf);
 
+impl StagedFile {
+    /// Where the staged copy is until it is placed (to read what was hashed).
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
 fn move_entry(entry: &Entry, i: usize, backup_dir: &Path, undo: &mut Undo) -> Result<()> {
     let parent = entry.dest.parent().ok_or_else(|| no_parent(&entry.dest))?;
     create_dirs(parent, entry.private, &mut undo.created_dirs)?;

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use semver::Version;
-use updater_core::delta::apply_patch;
-use updater_core::release::{find_patch, patch_path, Release};
+use sha2::Digest;
+use updater_core::delta::{apply_patch, apply_tar_patch};
+use updater_core::release::{find_patch, patch_path, DeltaFormat, Release};
 use updater_core::tuf::metadata::TargetFile;
 
 const NOW: &str = "2030-01-01T00:00:00Z";
@@ -86,7 +87,8 @@ fn client_patch(f: &Fixture, channel: &str, full_path: &str, current: &str) -> O
     let listed = targets(f, channel);
     let release = Release::parse(full_path, &listed[full_path]).unwrap();
     let current = Version::parse(current).unwrap();
-    find_patch(listed.iter(), &release, &current).map(|offer| offer.patch.target_path())
+    find_patch(listed.iter(), &release, &current, DeltaFormat::Whole)
+        .map(|offer| offer.patch.target_path())
 }
 
 #[test]
@@ -312,4 +314,103 @@ fn status_counts_patches_apart_and_verify_checks_them() {
         err.contains("has no full release of demo 0.9.0 for linux-x86_64"),
         "{err}"
     );
+}
+
+/// A `.app.tar.gz` of `Demo.app/` holding 40 resources and an executable; version `n`
+/// replaces two resources and edits the executable.
+fn bundle(f: &Fixture, n: u8) -> (PathBuf, Vec<u8>) {
+    let noise = |len: usize, seed: u64| {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect::<Vec<u8>>()
+    };
+    let mut files: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| (format!("Contents/Resources/r{i}.bin"), noise(16 << 10, i)))
+        .collect();
+    files.push(("Contents/MacOS/demo".into(), noise(600 << 10, 99)));
+    if n > 1 {
+        files[5].1 = noise(16 << 10, 1005);
+        files[17].1 = noise(16 << 10, 1017);
+        files[40].1[4096..4196].fill(n);
+    }
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in &files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, format!("Demo.app/{name}"), data.as_slice())
+            .unwrap();
+    }
+    let tar = tar.into_inner().unwrap();
+    let dir = f.tmp.path().join(format!("bundle-{n}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Demo.app.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    (path, tar)
+}
+
+#[test]
+fn a_bundle_release_signs_its_tar_and_gets_a_tar_patch_that_rebuilds_it() {
+    let f = Fixture::new(Pack::at(NOW), &[]);
+    let ((v1, _), (v2, new_tar)) = (bundle(&f, 1), bundle(&f, 2));
+    let release = |version: &str, file: &Path| {
+        f.pack.ok(&[
+            "release",
+            f.p(),
+            "--app",
+            "demo",
+            "--version",
+            version,
+            "--platform",
+            "darwin-aarch64",
+            "--channel",
+            "beta",
+            file.to_str().unwrap(),
+        ])
+    };
+    release("1.0.0", &v1);
+    let out = release("1.1.0", &v2);
+    assert!(out.contains("  patch from 1.0.0: "), "{out}");
+    let full = "beta/demo/1.1.0/darwin-aarch64/Demo.app.tar.gz";
+    let listed = targets(&f, "beta");
+    let custom = listed[full].custom.clone().unwrap();
+    assert_eq!(
+        custom["tar"],
+        serde_json::json!({ "length": new_tar.len(),
+            "sha256": hex::encode(sha2::Sha256::digest(&new_tar)) })
+    );
+    let path = patch_path(full, &Version::new(1, 0, 0));
+    assert_eq!(listed[&path].custom.as_ref().unwrap()["format"], "tar");
+    let bytes = stored(&f, &path);
+    let full_len = listed[full].length as usize;
+    assert!(
+        bytes.len() * 10 < full_len,
+        "{} bytes of {full_len}",
+        bytes.len()
+    );
+
+    // The patch rebuilds 1.1.0's tar from a bundle unpacked from 1.0.0's archive.
+    let installed = f.tmp.path().join("Demo.app");
+    updater_core::install::stage_bundle(&v1, "Demo.app.tar.gz", &installed).unwrap();
+    let mut rebuilt = Vec::new();
+    apply_tar_patch(&installed, &bytes[..], &mut rebuilt, new_tar.len() as u64).unwrap();
+    assert!(rebuilt == new_tar, "the patch does not rebuild 1.1.0's tar");
+
+    let release = Release::parse(full, &listed[full]).unwrap();
+    let current = Version::new(1, 0, 0);
+    let offer = find_patch(listed.iter(), &release, &current, DeltaFormat::Tar).unwrap();
+    assert_eq!(offer.patch.target_path(), path);
+    assert_eq!(
+        find_patch(listed.iter(), &release, &current, DeltaFormat::Whole),
+        None
+    );
+    f.verify();
 }

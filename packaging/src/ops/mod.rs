@@ -12,6 +12,7 @@ pub mod resign;
 pub mod rotate;
 pub mod session;
 pub mod status;
+pub mod tarball;
 pub mod timestamp;
 pub mod verify;
 pub mod yank;

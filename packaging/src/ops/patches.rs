@@ -5,7 +5,9 @@
 //! and published in the same commit as a delta target beside the full file
 //! (`<full path>.from-<version>.zst`, [`patch_path`]). A client with one of those versions
 //! installed downloads the patch instead of the full file ([`find_patch`]); older clients
-//! skip deltas.
+//! skip deltas. For a `.tar.gz` release the patches are per-file patches of the
+//! uncompressed tar (`"format": "tar"`, `delta::tar_patch`), still compared with the full
+//! `.tar.gz`'s length for the 50% rule.
 //!
 //! [`find_patch`]: updater_core::release::find_patch
 
@@ -15,14 +17,18 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use semver::Version;
 use sha2::{Digest, Sha256};
-use updater_core::delta::{make_patch, Mapped};
+use updater_core::delta::{make_patch, make_tar_patch, Mapped};
 use updater_core::files::FileError;
-use updater_core::release::{patch_path, Release, ReleaseFields, ReleaseKind, ReleasePath};
+use updater_core::install::is_tar_gz;
+use updater_core::release::{
+    patch_path, DeltaFormat, Release, ReleaseFields, ReleaseKind, ReleasePath,
+};
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
 use crate::ops::listing::{listed, stored_path};
 use crate::ops::session::Session;
+use crate::ops::tarball::tar_bytes;
 use crate::project::Project;
 use crate::txn::{hash_file, Phase};
 
@@ -101,11 +107,37 @@ pub fn plan_patches(
         .to_path_buf();
     let new = Mapped::open(&staged).map_err(FileError::at(&staged))?;
     let full_length = new.bytes().len() as u64;
+    // A bundle archive: per-file patches of its uncompressed tar (a whole-file patch of
+    // compressed bytes saves little, and clients have the unpacked files, not the archive).
+    let new_tar = if is_tar_gz(&full.file) {
+        // Not gzip: released without a tar digest (ops/tarball.rs), so no patch either.
+        let Ok(tar) = tar_bytes(new.bytes(), &staged) else {
+            return Ok(Vec::new());
+        };
+        Some(tar)
+    } else {
+        None
+    };
     let mut reports = Vec::new();
     for base in bases {
-        let outcome = match base_bytes(&session.project, &base) {
-            Ok(old) => plan_patch(session, full, base.version(), old.bytes(), new.bytes())?,
-            Err(reason) => PatchOutcome::NoBase { reason },
+        let from = base.version();
+        let outcome = match (base_bytes(&session.project, &base), &new_tar) {
+            (Err(reason), _) => PatchOutcome::NoBase { reason },
+            (Ok(old), None) => {
+                let make = |out: &mut Vec<u8>| make_patch(old.bytes(), new.bytes(), out);
+                plan_patch(session, full, from, full_length, DeltaFormat::Whole, make)?
+            }
+            (Ok(old), Some(new_tar)) => {
+                match tar_bytes(old.bytes(), Path::new(&base.target_path())) {
+                    Err(e) => PatchOutcome::NoBase {
+                        reason: format!("its archive cannot be read: {e}"),
+                    },
+                    Ok(old_tar) => {
+                        let make = |out: &mut Vec<u8>| make_tar_patch(&old_tar, new_tar, out);
+                        plan_patch(session, full, from, full_length, DeltaFormat::Tar, make)?
+                    }
+                }
+            }
         };
         reports.push(PatchReport {
             from: base.fields.version,
@@ -137,22 +169,24 @@ fn base_bytes(project: &Project, base: &Release) -> Result<Mapped, String> {
     Mapped::open(&stored).map_err(|e| format!("{}: {e}", stored.display()))
 }
 
-/// Makes the patch from `old` (version `from`) to `new` (the release `full`) and, if it is
-/// small enough, stages it and lists it on `full`'s channel.
+/// Makes the patch from version `from` to the release `full` (of `full_length` bytes) with
+/// `make` and, if it is small enough, stages it and lists it on `full`'s channel as a delta
+/// of `format`.
 fn plan_patch(
     session: &mut Session,
     full: &ReleasePath,
     from: &Version,
-    old: &[u8],
-    new: &[u8],
+    full_length: u64,
+    format: DeltaFormat,
+    make: impl FnOnce(&mut Vec<u8>) -> std::io::Result<u64>,
 ) -> Result<PatchOutcome> {
     let mut patch = Vec::new();
-    make_patch(old, new, &mut patch).map_err(|source| PackError::Patch {
+    make(&mut patch).map_err(|source| PackError::Patch {
         from: from.to_string(),
         source,
     })?;
     let length = patch.len() as u64;
-    if !small_enough(length, new.len() as u64) {
+    if !small_enough(length, full_length) {
         return Ok(PatchOutcome::TooLarge { length });
     }
     let target = patch_path(&full.to_string(), from);
@@ -169,7 +203,7 @@ fn plan_patch(
         .txn
         .add_bytes(Phase::Targets, &stored, &patch, false)?;
     let mut file = TargetFile::new(length, BTreeMap::from([("sha256".into(), sha256)]));
-    file.custom = Some(delta_fields(full, from, session.now).to_custom());
+    file.custom = Some(delta_fields(full, from, format, session.now).to_custom());
     session
         .draft
         .channel_mut(&full.channel)?
@@ -186,11 +220,17 @@ pub fn small_enough(patch: u64, full: u64) -> bool {
 
 /// The fields of the patch from `from` to `full`: a delta of `full`'s version with no notes
 /// (every client downloads them with the channel metadata; the full release has the notes).
-pub fn delta_fields(full: &ReleasePath, from: &Version, published: DateTime<Utc>) -> ReleaseFields {
+pub fn delta_fields(
+    full: &ReleasePath,
+    from: &Version,
+    format: DeltaFormat,
+    published: DateTime<Utc>,
+) -> ReleaseFields {
     ReleaseFields {
         kind: ReleaseKind::Delta {
             from: from.clone(),
             full: full.to_string(),
+            format,
         },
         ..ReleaseFields::full(full.version.clone(), published)
     }
@@ -287,7 +327,8 @@ mod tests {
             .parse()
             .unwrap();
         let now = crate::clock::parse_time("2030-01-01T00:00:00Z").unwrap();
-        let custom = delta_fields(&full, &Version::new(1, 0, 0), now).to_custom();
+        let custom =
+            delta_fields(&full, &Version::new(1, 0, 0), DeltaFormat::Whole, now).to_custom();
         assert_eq!(
             custom,
             serde_json::json!({

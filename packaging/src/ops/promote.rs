@@ -190,7 +190,7 @@ fn promoted_patch(
         mut fields,
         target: mut file,
     } = patch;
-    let ReleaseKind::Delta { from, .. } = fields.kind.clone() else {
+    let ReleaseKind::Delta { from, format, .. } = fields.kind.clone() else {
         return Ok(Err(format!("{path} is not a patch")));
     };
     let base = |channel: &str| full_release(session, channel, &path, &from);
@@ -221,6 +221,7 @@ fn promoted_patch(
     fields.kind = ReleaseKind::Delta {
         from,
         full: full.to_string(),
+        format,
     };
     fields.published = session.now;
     file.custom = Some(fields.to_custom());

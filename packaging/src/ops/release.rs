@@ -20,6 +20,7 @@ use crate::error::{PackError, Result};
 pub use crate::ops::listing::{listed, stored_path};
 use crate::ops::patches::{plan_patches, PatchReport, DEFAULT_DELTAS};
 use crate::ops::session::{Context, Outcome, Session};
+use crate::ops::tarball::tar_digest;
 use crate::project::Project;
 use crate::txn::Phase;
 
@@ -269,11 +270,17 @@ pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<Rele
         });
     }
     let (staged, length, sha256) = session.txn.add_copy_unplaced(&opts.artifact)?;
+    let mut fields = checked.fields(session.now);
+    // Of the staged copy: the bytes hashed and published. Bundle patches are checked
+    // against it (ops/tarball.rs).
+    if updater_core::install::is_tar_gz(&target.file) {
+        fields.tar = tar_digest(staged.path(), &opts.artifact)?;
+    }
     let stored = stored_path(&session.project, target, &sha256);
     session.txn.place(Phase::Targets, staged, &stored);
 
     let mut file = TargetFile::new(length, BTreeMap::from([("sha256".into(), sha256.clone())]));
-    file.custom = Some(checked.fields(session.now).to_custom());
+    file.custom = Some(fields.to_custom());
     let path = target.to_string();
     session
         .draft

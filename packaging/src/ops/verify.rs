@@ -212,7 +212,7 @@ impl FullReleases {
     /// of its `from` version on its platform segment (the installed bytes are checked
     /// against it).
     fn delta_problems(&self, channel: &str, release: &Release) -> Vec<String> {
-        let ReleaseKind::Delta { from, full } = &release.fields.kind else {
+        let ReleaseKind::Delta { from, full, .. } = &release.fields.kind else {
             return Vec::new();
         };
         let path = release.target_path();

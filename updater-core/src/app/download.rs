@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::app_updater::AppUpdater;
-use super::types::{Result, Update, UpdateError};
+use super::types::{PatchBase, Result, Update, UpdateError};
 use crate::files::remove_any;
 use crate::tuf::download::{file_matches, partial_path, DownloadOptions, Progress};
 use crate::tuf::fetch::FetchError;
@@ -40,7 +40,25 @@ impl AppUpdater {
         crate::tuf::TufClient::local_target_path(&self.downloads_dir(), target_path)
     }
 
-    /// The downloads of `update` worth keeping: its artifact, and its patch if it has one.
+    /// Where the uncompressed tar a bundle patch rebuilt for `update` is kept, beside its
+    /// artifact: `<artifact>.tar`.
+    fn patched_tar_path(&self, update: &Update) -> PathBuf {
+        let mut path = self.download_path(update).into_os_string();
+        path.push(".tar");
+        PathBuf::from(path)
+    }
+
+    /// The rebuilt tar of `update` and the signed digest it must match, if `update` comes
+    /// with a bundle patch.
+    fn patched_tar<'a>(&self, update: &'a Update) -> Option<(PathBuf, &'a TargetFile)> {
+        match &update.patch.as_ref()?.base {
+            PatchBase::Bundle { tar, .. } => Some((self.patched_tar_path(update), tar)),
+            PatchBase::File { .. } => None,
+        }
+    }
+
+    /// The downloads of `update` worth keeping: its artifact, its patch if it has one, and
+    /// the tar a bundle patch rebuilt.
     fn downloads_of(&self, update: &Update) -> Vec<PathBuf> {
         let mut keep = vec![self.download_path(update)];
         keep.extend(
@@ -49,6 +67,7 @@ impl AppUpdater {
                 .as_ref()
                 .map(|p| self.download_path_of(&p.target_path)),
         );
+        keep.extend(self.patched_tar(update).map(|(path, _)| path));
         keep
     }
 
@@ -57,9 +76,10 @@ impl AppUpdater {
     /// process that was killed) resumes where it stopped. A file already downloaded is
     /// re-verified and reused. Mirrors are tried in order when one fails. When the check
     /// found a patch from the installed version, the patch is downloaded instead and
-    /// applied, and the result must match the artifact's signed length and hashes; if
-    /// anything about the patch fails, the full artifact is downloaded. Returns the path
-    /// of the verified file.
+    /// applied, and the result must match the artifact's signed length and hashes (for a
+    /// bundle patch, the release's signed tar digest: the result is the uncompressed tar,
+    /// kept beside the artifact's path with a `.tar` suffix); if anything about the patch
+    /// fails, the full artifact is downloaded. Returns the path of the verified file.
     pub async fn download<F>(&self, update: &Update, mut progress: F) -> Result<PathBuf>
     where
         F: FnMut(Progress) + Send,
@@ -67,22 +87,25 @@ impl AppUpdater {
         let _lock = self.installer.lock()?;
         let dest = self.download_path(update);
         self.remove_other_downloads(&self.downloads_of(update));
-        let cached = verify_local(&dest, update)?;
-        if cached {
+        if let Some(cached) = self.verified_download(update)? {
             progress(Progress::Started {
                 content_length: update.size,
                 resumed_from: update.size,
             });
             progress(Progress::Verifying);
             progress(Progress::Finished);
-            return Ok(dest);
+            return Ok(cached);
         }
         if let Some(plan) = &update.patch {
+            let patched = match self.patched_tar(update) {
+                Some((tar, _)) => tar,
+                None => dest.clone(),
+            };
             match self
-                .download_patched(update, plan, &dest, &mut progress)
+                .download_patched(update, plan, &patched, &mut progress)
                 .await
             {
-                Ok(()) => return Ok(dest),
+                Ok(()) => return Ok(patched),
                 Err(e) => {
                     tracing::warn!(error = %e, patch = %plan.target_path, "patch not used; downloading the full release");
                     // Of no more use, even to resume: the full file is downloaded now.
@@ -208,19 +231,18 @@ impl AppUpdater {
     /// a [`restart`](Self::restart). Fails with `Busy` when another process is updating.
     pub fn install(&self, update: &Update) -> Result<()> {
         let lock = self.installer.lock()?;
-        let artifact = self.download_path(update);
-        if !verify_local(&artifact, update)? {
+        let Some(artifact) = self.verified_download(update)? else {
             return Err(UpdateError::NotDownloaded {
                 version: update.version.clone(),
             });
+        };
+        let (from, to) = (self.current.to_string(), update.version.to_string());
+        if artifact == self.download_path(update) {
+            self.installer
+                .stage(&lock, &artifact, &update.file_name, &from, &to)?;
+        } else {
+            self.installer.stage_tar(&lock, &artifact, &from, &to)?;
         }
-        self.installer.stage(
-            &lock,
-            &artifact,
-            &update.file_name,
-            &self.current.to_string(),
-            &update.version.to_string(),
-        )?;
         self.installer.install(&lock)?;
         tracing::info!(from = %self.current, to = %update.version, "update installed; restart to run it");
         if let Err(e) = std::fs::remove_file(&artifact) {
@@ -230,13 +252,32 @@ impl AppUpdater {
     }
 }
 
+impl AppUpdater {
+    /// The verified download of `update`, if there is one: its artifact matching the
+    /// signed length and hashes, or the tar its bundle patch rebuilt matching the signed
+    /// tar digest.
+    fn verified_download(&self, update: &Update) -> Result<Option<PathBuf>> {
+        let dest = self.download_path(update);
+        if verify_local(&dest, update, &update.target)? {
+            return Ok(Some(dest));
+        }
+        if let Some((tar, digest)) = self.patched_tar(update) {
+            if verify_local(&tar, update, digest)? {
+                return Ok(Some(tar));
+            }
+        }
+        Ok(None)
+    }
+}
+
 fn range_not_satisfiable(e: &TufError) -> bool {
     matches!(e, TufError::Fetch(FetchError::Status { status: 416, .. }))
 }
 
-/// Whether the file at `path` has the signed length and hashes of `update`'s artifact.
-fn verify_local(path: &Path, update: &Update) -> Result<bool> {
-    file_matches(path, &update.target).map_err(|e| match e {
+/// Whether the file at `path` has the signed length and hashes `target` of `update`'s
+/// artifact (or of its tar).
+fn verify_local(path: &Path, update: &Update, target: &TargetFile) -> Result<bool> {
+    file_matches(path, target).map_err(|e| match e {
         TufError::Io { source, .. } => UpdateError::Io(crate::files::FileError::new(path, source)),
         // An unusable hash algorithm in the signed metadata, say.
         other => UpdateError::Repository {

@@ -1,6 +1,8 @@
 //! The patch path of a download: the patch from the installed version, applied to the
-//! installed bytes and checked against the full release's signed length and hashes. Any
-//! failure is reported to the caller, which falls back to the full download.
+//! installed bytes and checked against the full release's signed length and hashes (for a
+//! bundle, its tar patch applied to the installed bundle's files and checked against the
+//! release's signed tar digest). Any failure is reported to the caller, which falls back to
+//! the full download.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -9,11 +11,11 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::app_updater::AppUpdater;
-use super::types::{PatchPlan, Update, UpdateError};
-use crate::delta::{apply_patch, ApplyError, Mapped};
+use super::types::{PatchBase, PatchPlan, Update, UpdateError};
+use crate::delta::{apply_patch, apply_tar_patch, ApplyError, Mapped, TarPatchError};
 use crate::files::FileError;
 use crate::install::InstallTarget;
-use crate::release::{find_patch, InstallFormat, Release};
+use crate::release::{find_patch, DeltaFormat, InstallFormat, Release};
 use crate::tuf::download::{file_matches, Progress};
 use crate::tuf::metadata::TargetFile;
 use crate::tuf::TufError;
@@ -28,7 +30,9 @@ pub(super) enum PatchFailure {
     InstalledChanged { version: semver::Version },
     #[error(transparent)]
     Apply(#[from] ApplyError),
-    #[error("the patched file does not match the full release's signed length and hashes")]
+    #[error(transparent)]
+    ApplyTar(#[from] TarPatchError),
+    #[error("the patched file does not match the full release's signed length and hashes (or tar digest)")]
     Mismatch,
     #[error(transparent)]
     Io(#[from] FileError),
@@ -46,14 +50,16 @@ impl AppUpdater {
     /// The patch to `full` that this install can use: the installed target is one file (an
     /// executable or an AppImage, whose bytes are the release artifact), the repository has
     /// a patch from the running version, and the installed bytes match that version's
-    /// signed length and hashes.
+    /// signed length and hashes; or the installed target is a bundle and the repository has
+    /// a tar patch to a `.tar.gz` release that signs its tar digest.
     pub(super) fn usable_patch<'a, P, I>(&self, candidates: I, full: &Release) -> Option<PatchPlan>
     where
         P: AsRef<str>,
         I: IntoIterator<Item = (P, &'a TargetFile)>,
     {
-        let InstallTarget::Executable(installed) = self.installer.target() else {
-            return None; // a bundle: its files are not the archive's bytes
+        let installed = match self.installer.target() {
+            InstallTarget::Executable(installed) => installed,
+            InstallTarget::Bundle(dir) => return self.usable_tar_patch(candidates, full, dir),
         };
         if let Some(format) = full.path.format() {
             if !matches!(format, InstallFormat::Exe | InstallFormat::AppImage) {
@@ -63,7 +69,7 @@ impl AppUpdater {
         if crate::install::is_tar_gz(&full.path.file) {
             return None; // the installed file is what the archive holds, not the archive
         }
-        let offer = find_patch(candidates, full, &self.current)?;
+        let offer = find_patch(candidates, full, &self.current, DeltaFormat::Whole)?;
         match file_matches(installed, &offer.from.target) {
             Ok(true) => {}
             Ok(false) => {
@@ -80,14 +86,49 @@ impl AppUpdater {
             target_path: offer.patch.target_path(),
             target: offer.patch.target,
             from_version: self.current.clone(),
-            from_target: offer.from.target,
-            installed: installed.clone(),
+            base: PatchBase::File {
+                from_target: offer.from.target,
+                installed: installed.clone(),
+            },
+        })
+    }
+
+    /// The tar patch to `full` for the bundle at `dir`: `full` is a `.tar.gz` whose fields
+    /// sign its tar digest (what the rebuilt tar is checked against). The installed files
+    /// are checked as the patch uses them, not here: a bundle has many.
+    fn usable_tar_patch<'a, P, I>(
+        &self,
+        candidates: I,
+        full: &Release,
+        dir: &Path,
+    ) -> Option<PatchPlan>
+    where
+        P: AsRef<str>,
+        I: IntoIterator<Item = (P, &'a TargetFile)>,
+    {
+        if !crate::install::is_tar_gz(&full.path.file) {
+            return None;
+        }
+        let digest = full.fields.tar.as_ref()?;
+        let offer = find_patch(candidates, full, &self.current, DeltaFormat::Tar)?;
+        let tar = TargetFile::new(
+            digest.length,
+            std::collections::BTreeMap::from([("sha256".into(), digest.sha256.clone())]),
+        );
+        Some(PatchPlan {
+            target_path: offer.patch.target_path(),
+            target: offer.patch.target,
+            from_version: self.current.clone(),
+            base: PatchBase::Bundle {
+                dir: dir.to_path_buf(),
+                tar,
+            },
         })
     }
 
     /// Downloads the patch of `plan` (resumable, verified against its signed length and
-    /// hashes), applies it to the installed file and moves the result to `dest` once it
-    /// matches the full release's signed length and hashes. Progress counts the patch's
+    /// hashes), applies it to the installed file (or bundle) and moves the result to `dest`
+    /// once it matches the full release's signed length and hashes (or tar digest). Progress counts the patch's
     /// bytes; `Finished` comes after the result is verified.
     pub(super) async fn download_patched(
         &self,
@@ -127,7 +168,8 @@ impl AppUpdater {
     }
 
     /// Applies the verified patch at `patch_file` into a staging file and moves it to `dest`
-    /// when it matches the full release.
+    /// when it matches what the plan says the result must be: the full release's signed
+    /// length and hashes, or for a bundle, its signed tar digest.
     fn apply_downloaded(
         &self,
         update: &Update,
@@ -138,12 +180,6 @@ impl AppUpdater {
         let verified = |path: &Path, target: &TargetFile| {
             file_matches(path, target).map_err(PatchFailure::Check)
         };
-        if !verified(&plan.installed, &plan.from_target)? {
-            return Err(PatchFailure::InstalledChanged {
-                version: plan.from_version.clone(),
-            });
-        }
-        let old = Mapped::open(&plan.installed).map_err(FileError::at(&plan.installed))?;
         let dir = self.patching_dir();
         std::fs::create_dir_all(&dir).map_err(FileError::at(&dir))?;
         let staging = tempfile::Builder::new()
@@ -152,7 +188,25 @@ impl AppUpdater {
             .map_err(FileError::at(&dir))?;
         let patch = File::open(patch_file).map_err(FileError::at(patch_file))?;
         let mut out = BufWriter::new(staging.as_file());
-        apply_patch(old.bytes(), patch, &mut out, update.size)?;
+        let result = match &plan.base {
+            PatchBase::File {
+                from_target,
+                installed,
+            } => {
+                if !verified(installed, from_target)? {
+                    return Err(PatchFailure::InstalledChanged {
+                        version: plan.from_version.clone(),
+                    });
+                }
+                let old = Mapped::open(installed).map_err(FileError::at(installed))?;
+                apply_patch(old.bytes(), patch, &mut out, update.size)?;
+                &update.target
+            }
+            PatchBase::Bundle { dir, tar } => {
+                apply_tar_patch(dir, std::io::BufReader::new(patch), &mut out, tar.length)?;
+                tar
+            }
+        };
         out.flush().map_err(FileError::at(staging.path()))?;
         drop(out);
         crate::install::crash_point("patched");
@@ -160,7 +214,7 @@ impl AppUpdater {
             .as_file()
             .sync_all()
             .map_err(FileError::at(staging.path()))?;
-        if !verified(staging.path(), &update.target)? {
+        if !verified(staging.path(), result)? {
             return Err(PatchFailure::Mismatch);
         }
         if let Some(parent) = dest.parent() {

@@ -106,17 +106,34 @@ pub struct Update {
     pub(super) repository: String,
 }
 
-/// A patch the check found usable: signed, from the installed version, whose signed bytes
-/// the installed file matched.
+/// A patch the check found usable: signed, from the installed version, to apply to what
+/// `base` says.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct PatchPlan {
     pub target_path: String,
     pub target: TargetFile,
     pub from_version: Version,
-    /// The signed length and hashes the installed file must still match when applied.
-    pub from_target: TargetFile,
-    /// The installed file the patch applies to.
-    pub installed: PathBuf,
+    pub base: PatchBase,
+}
+
+/// What a patch applies to, and what its result must match.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum PatchBase {
+    /// A whole-file patch of the installed file, whose signed bytes it matched at the check.
+    File {
+        /// The signed length and hashes the installed file must still match when applied.
+        from_target: TargetFile,
+        /// The installed file the patch applies to.
+        installed: PathBuf,
+    },
+    /// A tar patch: rebuilds the release's uncompressed tar from the installed bundle's
+    /// files (each checked as it is used).
+    Bundle {
+        dir: PathBuf,
+        /// The release's signed tar digest, as a length and hashes the rebuilt tar must
+        /// match (the artifact's own hashes are of the gzip bytes).
+        tar: TargetFile,
+    },
 }
 
 /// What [`AppUpdater::check`] found.

@@ -14,7 +14,11 @@ pub struct Mapped {
 
 impl Mapped {
     pub fn open(path: &Path) -> io::Result<Mapped> {
-        let file = File::open(path)?;
+        Mapped::from_file(&File::open(path)?)
+    }
+
+    /// Maps an open file (one opened without following symlinks, say).
+    pub fn from_file(file: &File) -> io::Result<Mapped> {
         if file.metadata()?.len() == 0 {
             return Ok(Mapped { map: None });
         }
@@ -24,7 +28,7 @@ impl Mapped {
         // result is then refused by the full target's signed hashes. A truncation would
         // raise SIGBUS; the files mapped are the installed app, which only the updater
         // replaces, by rename (a new inode), under the install lock.
-        let map = unsafe { memmap2::Mmap::map(&file)? };
+        let map = unsafe { memmap2::Mmap::map(file)? };
         Ok(Mapped { map: Some(map) })
     }
 

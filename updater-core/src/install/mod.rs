@@ -33,7 +33,7 @@ pub use journal::{InstallTarget, Journal, State};
 pub use swap::sha256_file;
 /// Public for the fuzz targets (`fuzz/`), not part of the API: [`Installer`] stages.
 #[doc(hidden)]
-pub use unpack::{is_tar_gz, stage_bundle, stage_executable};
+pub use unpack::{is_tar_gz, stage_bundle, stage_bundle_tar, stage_executable};
 
 /// What [`Installer::startup`] found and did.
 // Exhaustive on purpose: an app must handle every outcome (decisions.md).
@@ -148,9 +148,36 @@ impl Installer {
     /// it is ready to swap in, and records `Staged`. The app is not touched.
     pub fn stage(
         &self,
-        _lock: &UpdateLock,
+        lock: &UpdateLock,
         artifact: &Path,
         artifact_name: &str,
+        from_version: &str,
+        to_version: &str,
+    ) -> Result<(), InstallError> {
+        let source = Source::Artifact {
+            path: artifact,
+            name: artifact_name,
+        };
+        self.stage_from(lock, source, from_version, to_version)
+    }
+
+    /// Step 1 for a bundle whose update came as a tar patch: stages the uncompressed `tar`
+    /// it rebuilt, which the caller verified against the release's signed tar digest, with
+    /// the same checks as an archive. An executable target refuses it.
+    pub fn stage_tar(
+        &self,
+        lock: &UpdateLock,
+        tar: &Path,
+        from_version: &str,
+        to_version: &str,
+    ) -> Result<(), InstallError> {
+        self.stage_from(lock, Source::Tar(tar), from_version, to_version)
+    }
+
+    fn stage_from(
+        &self,
+        _lock: &UpdateLock,
+        source: Source<'_>,
         from_version: &str,
         to_version: &str,
     ) -> Result<(), InstallError> {
@@ -165,7 +192,12 @@ impl Installer {
             InstallTarget::Executable(target) => {
                 let staged = self.dir.join(format!("staged-{}", sanitize(to_version)));
                 remove_any(&staged)?;
-                unpack::stage_executable(artifact, artifact_name, &staged)?;
+                let Source::Artifact { path, name } = source else {
+                    return Err(InstallError::Artifact(
+                        "an executable update cannot be staged from a bundle's tar".into(),
+                    ));
+                };
+                unpack::stage_executable(path, name, &staged)?;
                 let id = sha256_file(&staged)?;
                 let scratch = swap::scratch_name(target);
                 (staged, self.dir.join("previous"), id, Some(scratch))
@@ -174,7 +206,10 @@ impl Installer {
                 // Beside the bundle, so the exchange is a rename on one file system.
                 let staged = swap::sibling(target, ".staged");
                 remove_any(&staged)?;
-                unpack::stage_bundle(artifact, artifact_name, &staged)?;
+                match source {
+                    Source::Artifact { path, name } => unpack::stage_bundle(path, name, &staged)?,
+                    Source::Tar(tar) => unpack::stage_bundle_tar(tar, &staged)?,
+                }
                 let id = dir_identity(&staged)?;
                 (staged.clone(), staged, id, None)
             }
@@ -457,6 +492,13 @@ impl Installer {
             }
         }
     }
+}
+
+/// What a stage unpacks: the verified release artifact, or the tar a bundle patch rebuilt.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Artifact { path: &'a Path, name: &'a str },
+    Tar(&'a Path),
 }
 
 /// The temporary name beside `target` for a replacement: the journal's, or a fresh random

@@ -3,7 +3,7 @@
 
 use semver::Version;
 
-use super::fields::ReleaseKind;
+use super::fields::{DeltaFormat, ReleaseKind};
 use super::target::Release;
 use crate::tuf::metadata::TargetFile;
 
@@ -24,9 +24,15 @@ pub fn patch_path(full_path: &str, from: &Version) -> String {
 /// Finds, among a channel's targets, the patch from `current` to `full`: a delta at
 /// `full`'s channel, app, version and platform segment whose `from` is `current` (build
 /// metadata included: it names other bytes) and whose `full` is `full`'s path, smaller
-/// than `full`; and the full release of `current` on the same segment, whose signed hashes
-/// the installed bytes must match. The smallest such patch, if several.
-pub fn find_patch<'a, P, I>(candidates: I, full: &Release, current: &Version) -> Option<PatchOffer>
+/// than `full`, of `format` (what the install can apply); and the full release of `current`
+/// on the same segment, whose signed hashes the installed bytes must match. The smallest
+/// such patch, if several.
+pub fn find_patch<'a, P, I>(
+    candidates: I,
+    full: &Release,
+    current: &Version,
+    format: DeltaFormat,
+) -> Option<PatchOffer>
 where
     P: AsRef<str>,
     I: IntoIterator<Item = (P, &'a TargetFile)>,
@@ -45,12 +51,16 @@ where
             continue;
         }
         match &release.fields.kind {
-            ReleaseKind::Delta { from: f, full: to }
-                if f == current
-                    && *to == full_path
-                    && release.path.version == full.path.version
-                    && release.length() < full.length()
-                    && patch.as_ref().is_none_or(|p| release.length() < p.length()) =>
+            ReleaseKind::Delta {
+                from: f,
+                full: to,
+                format: kind,
+            } if f == current
+                && *kind == format
+                && *to == full_path
+                && release.path.version == full.path.version
+                && release.length() < full.length()
+                && patch.as_ref().is_none_or(|p| release.length() < p.length()) =>
             {
                 patch = Some(release);
             }
@@ -117,6 +127,7 @@ mod tests {
             candidates.iter().map(|(p, t)| (p, t)),
             &full_release(),
             &v("1.0.0"),
+            DeltaFormat::Whole,
         )
         .unwrap();
         assert_eq!(offer.patch.target_path(), smaller);
@@ -134,6 +145,7 @@ mod tests {
             without_base.iter().map(|(p, t)| (p, t)),
             &full_release(),
             &v("1.0.0"),
+            DeltaFormat::Whole,
         );
         assert_eq!(found, None);
         // 1.0.0+build2 is other bytes than 1.0.0.
@@ -142,7 +154,28 @@ mod tests {
             with_base.iter().map(|(p, t)| (p, t)),
             &full_release(),
             &v("1.0.0+build2"),
+            DeltaFormat::Whole,
         );
         assert_eq!(found, None);
+    }
+
+    #[test]
+    fn only_a_patch_of_the_format_asked_for_is_found() {
+        let p = patch_path(FULL, &v("1.0.0"));
+        let mut tar = delta("1.0.0", FULL, 100);
+        if let Some(serde_json::Value::Object(c)) = tar.custom.as_mut() {
+            c.insert("format".into(), json!("tar"));
+        }
+        let candidates = [(OLD.to_string(), old()), (p.clone(), tar)];
+        let find = |format| {
+            find_patch(
+                candidates.iter().map(|(p, t)| (p, t)),
+                &full_release(),
+                &v("1.0.0"),
+                format,
+            )
+        };
+        assert_eq!(find(DeltaFormat::Whole), None);
+        assert_eq!(find(DeltaFormat::Tar).unwrap().patch.target_path(), p);
     }
 }

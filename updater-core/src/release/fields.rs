@@ -8,7 +8,10 @@
 //! ```
 //!
 //! `version`, `published` and `kind` are required; a delta (`"kind": "delta"`) also needs
-//! `from` and `full`. `notes` defaults to `""`, `critical` to `false`, `min_version` to none
+//! `from` and `full`, and says `"format": "tar"` when it is a per-file patch of a `.tar.gz`
+//! bundle (absent: a whole-file patch). A full `.tar.gz` release may carry
+//! `"tar": {"length": N, "sha256": "<hex>"}`, the digest of its uncompressed tar stream, which
+//! a tar patch's result is checked against. `notes` defaults to `""`, `critical` to `false`, `min_version` to none
 //! and a missing `rollout` to 100 percent. A `null` counts as absent. Unknown fields are kept
 //! (a publisher can add fields without breaking older clients, and an edit keeps them).
 
@@ -40,7 +43,32 @@ pub enum ReleaseKind {
     Delta {
         from: Version,
         full: String,
+        format: DeltaFormat,
     },
+}
+
+/// What a delta's bytes are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DeltaFormat {
+    /// One zstd patch of the whole file (`delta::make_patch`); no `format` field.
+    #[default]
+    Whole,
+    /// A per-file patch of a `.tar.gz` bundle's uncompressed tar (`delta::tar_patch`),
+    /// `"format": "tar"`. Clients before this format skip it: they take no patch for a
+    /// `.tar.gz` release.
+    Tar,
+}
+
+/// The length and SHA-256 of a `.tar.gz` release's uncompressed tar stream. Signed with the
+/// release, it is what the tar a tar patch rebuilds must match: the patch reconstructs the
+/// tar, not the gzip bytes (which depend on the compressor), so the artifact's own hashes
+/// cannot check it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TarDigest {
+    pub length: u64,
+    /// Lowercase hex, 64 characters.
+    pub sha256: String,
 }
 
 /// The custom fields of one release, typed.
@@ -58,12 +86,15 @@ pub struct ReleaseFields {
     pub min_version: Option<Version>,
     /// 0 to 100.
     pub rollout_percent: u8,
+    /// The digest of the uncompressed tar of a `.tar.gz` full release, when the publisher
+    /// recorded it (tar patches need it).
+    pub tar: Option<TarDigest>,
     /// Fields this version does not know, kept as they are.
     pub extra: Map<String, Value>,
 }
 
 /// The fields this schema reads; every other one goes to `extra`.
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 11] = [
     "version",
     "notes",
     "published",
@@ -73,6 +104,8 @@ const KNOWN: [&str; 9] = [
     "critical",
     "min_version",
     "rollout",
+    "format",
+    "tar",
 ];
 
 impl ReleaseFields {
@@ -87,6 +120,7 @@ impl ReleaseFields {
             critical: false,
             min_version: None,
             rollout_percent: 100,
+            tar: None,
             extra: Map::new(),
         }
     }
@@ -112,6 +146,7 @@ impl ReleaseFields {
             None => 100,
             Some(v) => rollout_percent(v)?,
         };
+        let tar = field(obj, "tar").map(tar_digest).transpose()?;
         let extra = obj
             .iter()
             .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
@@ -125,6 +160,7 @@ impl ReleaseFields {
             critical,
             min_version,
             rollout_percent,
+            tar,
             extra,
         })
     }
@@ -139,11 +175,20 @@ impl ReleaseFields {
             ReleaseKind::Full => {
                 map.insert("kind".into(), json!("full"));
             }
-            ReleaseKind::Delta { from, full } => {
+            ReleaseKind::Delta { from, full, format } => {
                 map.insert("kind".into(), json!("delta"));
                 map.insert("from".into(), json!(from.to_string()));
                 map.insert("full".into(), json!(full));
+                if *format == DeltaFormat::Tar {
+                    map.insert("format".into(), json!("tar"));
+                }
             }
+        }
+        if let Some(tar) = &self.tar {
+            map.insert(
+                "tar".into(),
+                json!({ "length": tar.length, "sha256": tar.sha256 }),
+            );
         }
         map.insert("critical".into(), json!(self.critical));
         if let Some(min) = &self.min_version {
@@ -232,9 +277,20 @@ fn kind(obj: &Map<String, Value>) -> Result<ReleaseKind, FieldError> {
             if full.is_empty() {
                 return Err(invalid("full", "must name the full target"));
             }
+            let format = match str_field(obj, "format")? {
+                None => DeltaFormat::Whole,
+                Some("tar") => DeltaFormat::Tar,
+                Some(other) => {
+                    return Err(invalid(
+                        "format",
+                        &format!("{other:?} is not a delta format this client knows (\"tar\")"),
+                    ))
+                }
+            };
             Ok(ReleaseKind::Delta {
                 from,
                 full: full.to_string(),
+                format,
             })
         }
         other => Err(invalid(
@@ -242,6 +298,24 @@ fn kind(obj: &Map<String, Value>) -> Result<ReleaseKind, FieldError> {
             &format!("{other:?} is neither \"full\" nor \"delta\""),
         )),
     }
+}
+
+/// `{"length": u64, "sha256": "<64 lowercase hex>"}`, nothing else accepted: the client
+/// compares the sha256 as text with what it computes.
+fn tar_digest(tar: &Value) -> Result<TarDigest, FieldError> {
+    let shape = "expected {\"length\": bytes, \"sha256\": \"<64 lowercase hex digits>\"}";
+    let obj = tar.as_object().ok_or_else(|| invalid("tar", shape))?;
+    let length = field(obj, "length")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| invalid("tar", shape))?;
+    let sha256 = field(obj, "sha256")
+        .and_then(Value::as_str)
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .ok_or_else(|| invalid("tar", shape))?;
+    Ok(TarDigest {
+        length,
+        sha256: sha256.to_string(),
+    })
 }
 
 fn rollout_percent(rollout: &Value) -> Result<u8, FieldError> {
@@ -313,13 +387,50 @@ mod tests {
             f.kind,
             ReleaseKind::Delta {
                 from: Version::new(1, 0, 0),
-                full: "stable/a/1.1.0/linux-x86_64/a".into()
+                full: "stable/a/1.1.0/linux-x86_64/a".into(),
+                format: DeltaFormat::Whole,
             }
         );
         assert_eq!(parse(f.to_custom()).unwrap(), f);
         let no_from = json!({"version": "1.1.0", "published": "2026-01-01T00:00:00Z",
             "kind": "delta", "full": "x"});
         assert_eq!(parse(no_from).unwrap_err(), FieldError::Missing("from"));
+    }
+
+    #[test]
+    fn tar_digests_and_tar_deltas_read_back() {
+        let sha = "0123456789abcdef".repeat(4);
+        let f = parse(
+            json!({"version": "1.1.0", "published": "2026-01-01T00:00:00Z",
+            "kind": "delta", "from": "1.0.0", "full": "x", "format": "tar",
+            "tar": {"length": 10240, "sha256": sha}}),
+        )
+        .unwrap();
+        assert!(matches!(
+            f.kind,
+            ReleaseKind::Delta {
+                format: DeltaFormat::Tar,
+                ..
+            }
+        ));
+        assert_eq!(
+            f.tar,
+            Some(TarDigest {
+                length: 10240,
+                sha256: sha.clone()
+            })
+        );
+        assert!(f.extra.is_empty());
+        assert_eq!(parse(f.to_custom()).unwrap(), f);
+        let unknown = json!({"version": "1.1.0", "published": "2026-01-01T00:00:00Z",
+            "kind": "delta", "from": "1.0.0", "full": "x", "format": "bsdiff"});
+        assert!(matches!(
+            parse(unknown),
+            Err(FieldError::Invalid {
+                field: "format",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -346,6 +457,15 @@ mod tests {
             ("rollout", json!({"percent": -1}), "rollout"),
             ("rollout", json!(50), "rollout"),
             ("notes", json!(3), "notes"),
+            ("tar", json!({"length": 1}), "tar"),
+            (
+                "tar",
+                json!({"length": -1, "sha256": "0".repeat(64)}),
+                "tar",
+            ),
+            ("tar", json!({"length": 1, "sha256": "A".repeat(64)}), "tar"),
+            ("tar", json!({"length": 1, "sha256": "0".repeat(63)}), "tar"),
+            ("tar", json!("x"), "tar"),
         ] {
             match with(k, v) {
                 FieldError::Invalid { field: f, .. } => assert_eq!(f, field, "{k}"),

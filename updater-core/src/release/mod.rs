@@ -28,7 +28,7 @@ mod test_support;
 
 pub use bucket::Bucket;
 pub use delta::{find_patch, patch_path, PatchOffer};
-pub use fields::{FieldError, ReleaseFields, ReleaseKind};
+pub use fields::{DeltaFormat, FieldError, ReleaseFields, ReleaseKind, TarDigest};
 pub use names::{channel_carries_prereleases, valid_channel_name, NameError};
 pub use path::{PathError, ReleasePath};
 pub use platform::{InstallFormat, Platform, PlatformSegment};

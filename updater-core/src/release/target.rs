@@ -144,7 +144,8 @@ mod tests {
             r.fields.kind,
             ReleaseKind::Delta {
                 from: v("1.3.2"),
-                full: path("stable", "1.4.0")
+                full: path("stable", "1.4.0"),
+                format: crate::release::DeltaFormat::Whole,
             }
         );
     }
