@@ -68,6 +68,20 @@ fn swap_then_confirm_keeps_the_new_version_and_forgets_the_old() {
 }
 
 #[test]
+fn a_writability_probe_a_killed_process_left_beside_the_app_is_removed_by_the_next_stage() {
+    let app = app();
+    let probe = app.exe.with_file_name(".app.update-probe");
+    fs::write(&probe, b"").unwrap();
+    stage_and_install(&installer(&app), &app.artifact);
+    let mut names: Vec<String> = fs::read_dir(app.exe.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["app"]);
+}
+
+#[test]
 fn an_unconfirmed_version_is_rolled_back_after_the_allowed_launches() {
     let app = app();
     let inst = installer(&app);

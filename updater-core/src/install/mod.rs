@@ -229,18 +229,28 @@ impl Installer {
         Ok(())
     }
 
+    /// Whether a file can be created beside the app (where the swap writes). The probe has
+    /// one name of the app's own, `.<app>.update-probe`, not a random one: a process killed
+    /// between creating and removing it leaves a file that the next probe removes, instead
+    /// of a stray name no one knows is ours. `create_new` does not follow a planted link.
     fn check_target_writable(&self) -> Result<(), InstallError> {
-        let dir = self
-            .target
-            .path()
-            .parent()
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        tempfile::Builder::new()
-            .prefix(".update-probe-")
-            .tempfile_in(&dir)
-            .map(drop)
-            .map_err(|source| InstallError::NotWritable { path: dir, source })
+        let target = self.target.path();
+        let dir = target.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let probe = swap::sibling(target, ".update-probe");
+        let not_writable = |source| InstallError::NotWritable {
+            path: dir.clone(),
+            source,
+        };
+        match fs::remove_file(&probe) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(not_writable(e)),
+            _ => {}
+        }
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+            .map_err(not_writable)?;
+        fs::remove_file(&probe).map_err(not_writable)
     }
 
     /// Step 2: keeps the current version as the backup and swaps the staged one in. On
