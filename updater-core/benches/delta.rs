@@ -6,7 +6,8 @@
 //! `cargo bench -p updater-core --bench delta -- [--pair NAME OLD NEW]... [--synthetic]`
 //! prints a Markdown table; `scripts/delta-bench.sh` builds the real pairs (the selfupdate
 //! example and demo-app, 1.0.0 and 1.1.0) and runs it. `--synthetic` adds a 200 MB bundle
-//! (400 files, 5% of them changed) as one uncompressed tar.
+//! (400 files, 5% of them changed) as an uncompressed tar: our per-file tar patch (`tar`,
+//! applied to the old tar unpacked, as a bundle install is), and both engines on the tar.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::fs::{self, File};
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use updater_core::delta::{apply_patch, make_patch, Mapped};
+use updater_core::delta::{apply_patch, apply_tar_patch, make_patch, make_tar_patch, Mapped};
 
 /// Pseudo-random bytes (xorshift).
 fn noise(len: usize, seed: u64) -> Vec<u8> {
@@ -103,6 +104,9 @@ fn make(engine: &str, old: &Path, new: &Path, dir: &Path) -> (PathBuf, Duration)
         "zstd" => {
             make_patch(&old, &new, &mut patch).unwrap();
         }
+        "tar" => {
+            make_tar_patch(&old, &new, &mut patch).unwrap();
+        }
         _ => {
             qbsdiff::Bsdiff::new(&old, &new)
                 .compare(&mut patch)
@@ -148,6 +152,11 @@ fn child_apply(engine: &str, old: &Path, patch: &Path, out: &Path, new: &Path) {
     let limit = fs::metadata(new).unwrap().len();
     let start = Instant::now();
     let mut writer = BufWriter::new(File::create(out).unwrap());
+    if engine == "tar" {
+        // `old` is the installed bundle: the old tar unpacked.
+        apply_tar_patch(old, File::open(patch).unwrap(), &mut writer, limit).unwrap();
+        return report(start, writer);
+    }
     let old = Mapped::open(old).unwrap();
     match engine {
         "zstd" => {
@@ -161,6 +170,11 @@ fn child_apply(engine: &str, old: &Path, patch: &Path, out: &Path, new: &Path) {
                 .unwrap();
         }
     }
+    report(start, writer);
+}
+
+/// Prints the child's elapsed nanoseconds and `VmHWM` (KiB).
+fn report(start: Instant, writer: BufWriter<File>) {
     writer.into_inner().unwrap().sync_all().unwrap();
     let elapsed = start.elapsed();
     let status = fs::read_to_string("/proc/self/status").unwrap();
@@ -173,9 +187,27 @@ fn child_apply(engine: &str, old: &Path, patch: &Path, out: &Path, new: &Path) {
 }
 
 fn measure(pair: &str, old: &Path, new: &Path, dir: &Path, rows: &mut Vec<Row>) {
-    for engine in ["zstd", "qbsdiff"] {
+    measure_with(&["zstd", "qbsdiff"], pair, old, new, None, dir, rows);
+}
+
+/// As [`measure`] with `engines`; `bundle` is the old tar unpacked, which `tar` applies to.
+fn measure_with(
+    engines: &[&'static str],
+    pair: &str,
+    old: &Path,
+    new: &Path,
+    bundle: Option<&Path>,
+    dir: &Path,
+    rows: &mut Vec<Row>,
+) {
+    for &engine in engines {
         let (patch, make_time) = make(engine, old, new, dir);
-        let (apply, peak) = apply_in_child(engine, old, &patch, new, dir);
+        let base = if engine == "tar" {
+            bundle.unwrap()
+        } else {
+            old
+        };
+        let (apply, peak) = apply_in_child(engine, base, &patch, new, dir);
         rows.push(Row {
             pair: pair.to_string(),
             engine,
@@ -229,10 +261,16 @@ fn main() {
             }
             "--synthetic" => {
                 let (old, new) = synthetic_bundle(dir.path());
-                measure(
-                    "synthetic 200 MB bundle, 5% of files changed (tar)",
+                let bundle = dir.path().join("installed");
+                unpack(&old, &bundle);
+                let engines = ["tar", "zstd", "qbsdiff"];
+                let name = "synthetic 200 MB bundle, 5% of files changed";
+                measure_with(
+                    &engines,
+                    name,
                     &old,
                     &new,
+                    Some(&bundle),
                     dir.path(),
                     &mut rows,
                 );
@@ -242,4 +280,17 @@ fn main() {
         }
     }
     print(&rows);
+}
+
+/// Unpacks `tar` into `dest` without its top-level `Demo.app/`, as the install does.
+fn unpack(tar: &Path, dest: &Path) {
+    let mut archive = tar::Archive::new(File::open(tar).unwrap());
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().into_owned();
+        let rel = path.strip_prefix("Demo.app").unwrap().to_path_buf();
+        let target = dest.join(rel);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        entry.unpack(&target).unwrap();
+    }
 }

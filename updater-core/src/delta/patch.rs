@@ -83,9 +83,9 @@ pub fn apply_patch(
 }
 
 /// A writer that counts what goes through it.
-struct Counting<W> {
-    inner: W,
-    count: u64,
+pub(crate) struct Counting<W> {
+    pub inner: W,
+    pub count: u64,
 }
 
 impl<W: Write> Write for Counting<W> {

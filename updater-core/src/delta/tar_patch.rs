@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::mapped::Mapped;
-use super::patch::{apply_patch, make_patch, ApplyError};
+use super::patch::{apply_patch, make_patch, ApplyError, Counting};
 
 /// The first bytes of a tar patch; the digit is the format's version.
 pub const MAGIC: &[u8; 8] = b"UPDTARP1";
@@ -282,24 +282,6 @@ fn write_patched_or_bytes(
     z.write_all(&(content.len() as u64).to_le_bytes())?;
     z.write_all(&(patch.len() as u64).to_le_bytes())?;
     z.write_all(&patch)
-}
-
-/// A writer that counts what goes through it.
-struct Counting<W> {
-    inner: W,
-    count: u64,
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 // ---------------------------------------------------------------------------------------
