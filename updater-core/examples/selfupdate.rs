@@ -14,6 +14,10 @@
 //! selfupdate update --repo URL [--mirror URL]... [--data-dir DIR] [--channel CH] [--root FILE]
 //! ```
 //!
+//! `--bundle DIR` (either command) makes DIR, a folder holding this executable, the install
+//! target, updated from `.tar.gz` releases as a macOS `.app` is: how the tests run it as a
+//! bundle on Linux.
+//!
 //! `run` is the app's normal start: it resolves whatever an interrupted install left, and
 //! the new version confirms itself. `update` does the same, then checks, downloads and
 //! installs, and restarts into the new version with the same arguments; that new process
@@ -59,6 +63,7 @@ struct Args {
     data_dir: Option<PathBuf>,
     channel: Option<String>,
     root: Option<PathBuf>,
+    bundle: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -74,6 +79,7 @@ fn parse_args() -> Result<Args, String> {
             "--data-dir" => args.data_dir = Some(value("--data-dir")?.into()),
             "--channel" => args.channel = Some(value("--channel")?),
             "--root" => args.root = Some(value("--root")?.into()),
+            "--bundle" => args.bundle = Some(value("--bundle")?.into()),
             "run" | "update" if args.command.is_empty() => args.command = arg,
             other => return Err(format!("unexpected argument {other:?}")),
         }
@@ -120,6 +126,9 @@ fn updater(args: &Args, repo: &str) -> Result<AppUpdater, String> {
         .policy_env_override(true);
     for mirror in &args.mirrors {
         builder = builder.mirror(mirror);
+    }
+    if let Some(bundle) = &args.bundle {
+        builder = builder.install_target(updater_core::InstallTarget::Bundle(bundle.clone()));
     }
     builder.build().map_err(|e| e.to_string())
 }

@@ -176,6 +176,151 @@ fn a_kill_while_the_patch_is_applied_leaves_the_app_as_it_was_and_the_next_updat
     app.assert_clean();
 }
 
+/// The files of the example as a macOS-style bundle of `version`: its executable in
+/// `Contents/MacOS/`, an `Info.plist` and 40 resources of 20 KB, one of which 1.1.0 changes.
+fn bundle_files(bin: &std::path::Path, version: &str) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![
+        (
+            "Contents/MacOS/selfupdate".to_string(),
+            fs::read(bin).unwrap(),
+        ),
+        (
+            "Contents/Info.plist".to_string(),
+            format!("<plist><string>{version}</string></plist>").into_bytes(),
+        ),
+    ];
+    for i in 0..40 {
+        let mut data: Vec<u8> = format!("resource {i} of the app\n")
+            .repeat(900)
+            .into_bytes();
+        data.truncate(20_000);
+        if i == 7 && version == "1.1.0" {
+            data[5000..5020].copy_from_slice(b"changed in 1.1.0 ...");
+        }
+        files.push((format!("Contents/Resources/r{i:02}.txt"), data));
+    }
+    files
+}
+
+/// `files` as `Selfupdate.app.tar.gz` (everything under `Selfupdate.app/`, as tauri makes it).
+fn bundle_archive(
+    dir: &std::path::Path,
+    files: &[(String, Vec<u8>)],
+    version: &str,
+) -> std::path::PathBuf {
+    let path = dir.join(format!("Selfupdate-{version}.app.tar.gz"));
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(&path).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for (name, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(if name.contains("MacOS") { 0o755 } else { 0o644 });
+        header.set_cksum();
+        tar.append_data(
+            &mut header,
+            format!("Selfupdate.app/{name}"),
+            data.as_slice(),
+        )
+        .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+    path
+}
+
+/// Every file under `dir`, relative path and contents, sorted.
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_bundle_updates_through_a_per_file_patch_into_the_exact_new_tree() {
+    let bins = bins();
+    let work = tempfile::tempdir().unwrap();
+    let (old, new) = (
+        bundle_files(&bins.v1_0_0, "1.0.0"),
+        bundle_files(&bins.v1_1_0, "1.1.0"),
+    );
+    let repo = Repo::new();
+    let name = "Selfupdate.app.tar.gz";
+    repo.release_named(
+        &bundle_archive(work.path(), &old, "1.0.0"),
+        "1.0.0",
+        "stable",
+        name,
+    );
+    let full = bundle_archive(work.path(), &new, "1.1.0");
+    repo.release_named(&full, "1.1.0", "stable", name);
+    let server = repo.serve();
+    let app = App::install_bundle("Selfupdate.app", &old, "Contents/MacOS/selfupdate");
+    let bundle = app.root().join("app/Selfupdate.app");
+    let mut update = app.command(&["update", "--repo", &server.url, "--data-dir"]);
+    update.arg(&app.data).arg("--bundle").arg(&bundle);
+    let run = Run::from(output(&mut update));
+    run.assert_ok()
+        .assert_stdout("patched 1.0.0 to 1.1.0 with a")
+        .assert_stdout("selfupdate 1.1.0: update confirmed")
+        .assert_stdout("selfupdate 1.1.0 is up to date");
+    // The patch was small beside the archive, and the tree is 1.1.0's, file for file.
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("patched"))
+        .unwrap();
+    let patch: u64 = line
+        .split(" with a ")
+        .nth(1)
+        .unwrap()
+        .split('-')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let archive = fs::metadata(&full).unwrap().len();
+    assert!(
+        patch * 10 < archive,
+        "a {patch}-byte patch for a {archive}-byte archive"
+    );
+    let installed = tree(&bundle);
+    let differ: Vec<&String> = installed
+        .iter()
+        .filter(|f| !new.contains(f))
+        .chain(new.iter().filter(|f| !installed.contains(f)))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the installed bundle differs from 1.1.0's in {differ:?}"
+    );
+    assert_eq!(app.version(), "1.1.0");
+    assert!(app.journal().is_none());
+    assert_eq!(App::names(&app.root().join("app")), ["Selfupdate.app"]);
+    assert_eq!(
+        App::names(&app.data.join("downloads")),
+        Vec::<String>::new()
+    );
+}
+
 #[test]
 fn a_policy_pinning_the_current_version_holds_the_update_back_and_says_why() {
     let (_repo, server, app) = published();

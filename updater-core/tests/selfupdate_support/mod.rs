@@ -386,6 +386,20 @@ impl Repo {
         );
     }
 
+    /// `updater-pack release` of `artifact` as `selfupdate` `version` on `channel`, named
+    /// `name` in the repository.
+    pub fn release_named(&self, artifact: &Path, version: &str, channel: &str, name: &str) {
+        run_ok(
+            Command::new(&tools().pack)
+                .arg("release")
+                .arg(&self.proj)
+                .args(["--app", APP, "--version", version, "--platform"])
+                .arg(platform())
+                .args(["--channel", channel, "--name", name])
+                .arg(artifact),
+        );
+    }
+
     pub fn repository(&self) -> PathBuf {
         self.proj.join("repository")
     }
@@ -512,6 +526,27 @@ impl App {
         fs::create_dir_all(&app_dir).unwrap();
         let exe = app_dir.join(APP);
         fs::copy(bin, &exe).unwrap();
+        App {
+            exe,
+            data: dir.path().join("data"),
+            policy: dir.path().join("policy.json"),
+            dir,
+        }
+    }
+
+    /// The app installed as a bundle folder `app/<bundle>` holding `files` (relative path,
+    /// contents); `exe` is the path of the executable among them.
+    pub fn install_bundle(bundle: &str, files: &[(String, Vec<u8>)], exe: &str) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("app").join(bundle);
+        for (path, data) in files {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, data).unwrap();
+        }
+        let exe = root.join(exe);
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
         App {
             exe,
             data: dir.path().join("data"),
