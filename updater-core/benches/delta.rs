@@ -87,6 +87,8 @@ struct Row {
     patch: u64,
     make: Duration,
     apply: Duration,
+    /// The apply without the final fsync of the result.
+    decode: Duration,
     peak_rss_kb: u64,
 }
 
@@ -117,14 +119,15 @@ fn make(engine: &str, old: &Path, new: &Path, dir: &Path) -> (PathBuf, Duration)
     (out, start.elapsed())
 }
 
-/// Applies in a child process; returns (time, peak RSS in KiB) and checks the result.
+/// Applies in a child process; returns (time, time before the fsync, peak RSS in KiB) and
+/// checks the result.
 fn apply_in_child(
     engine: &str,
     old: &Path,
     patch: &Path,
     new: &Path,
     dir: &Path,
-) -> (Duration, u64) {
+) -> (Duration, Duration, u64) {
     let out = dir.join("applied");
     let child = Command::new(std::env::current_exe().unwrap())
         .args(["--child-apply", engine])
@@ -138,13 +141,21 @@ fn apply_in_child(
     );
     let report = String::from_utf8(child.stdout).unwrap();
     let mut fields = report.split_whitespace().map(|f| f.parse::<u64>().unwrap());
-    let (nanos, hwm) = (fields.next().unwrap(), fields.next().unwrap());
+    let (nanos, unsynced, hwm) = (
+        fields.next().unwrap(),
+        fields.next().unwrap(),
+        fields.next().unwrap(),
+    );
     assert!(
         fs::read(&out).unwrap() == fs::read(new).unwrap(),
         "{engine}: wrong result"
     );
     fs::remove_file(&out).unwrap();
-    (Duration::from_nanos(nanos), hwm)
+    (
+        Duration::from_nanos(nanos),
+        Duration::from_nanos(unsynced),
+        hwm,
+    )
 }
 
 /// The child: applies, prints elapsed nanoseconds and `VmHWM` (KiB).
@@ -175,7 +186,9 @@ fn child_apply(engine: &str, old: &Path, patch: &Path, out: &Path, new: &Path) {
 
 /// Prints the child's elapsed nanoseconds and `VmHWM` (KiB).
 fn report(start: Instant, writer: BufWriter<File>) {
-    writer.into_inner().unwrap().sync_all().unwrap();
+    let file = writer.into_inner().unwrap();
+    let unsynced = start.elapsed();
+    file.sync_all().unwrap();
     let elapsed = start.elapsed();
     let status = fs::read_to_string("/proc/self/status").unwrap();
     let hwm = status
@@ -183,7 +196,7 @@ fn report(start: Instant, writer: BufWriter<File>) {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .unwrap_or(0);
-    println!("{} {hwm}", elapsed.as_nanos());
+    println!("{} {} {hwm}", elapsed.as_nanos(), unsynced.as_nanos());
 }
 
 fn measure(pair: &str, old: &Path, new: &Path, dir: &Path, rows: &mut Vec<Row>) {
@@ -200,14 +213,19 @@ fn measure_with(
     dir: &Path,
     rows: &mut Vec<Row>,
 ) {
+    // DELTA_BENCH_ENGINES=tar,zstd measures only those (the slow ones left out).
+    let only = std::env::var("DELTA_BENCH_ENGINES").unwrap_or_default();
     for &engine in engines {
+        if !only.is_empty() && !only.split(',').any(|e| e == engine) {
+            continue;
+        }
         let (patch, make_time) = make(engine, old, new, dir);
         let base = if engine == "tar" {
             bundle.unwrap()
         } else {
             old
         };
-        let (apply, peak) = apply_in_child(engine, base, &patch, new, dir);
+        let (apply, decode, peak) = apply_in_child(engine, base, &patch, new, dir);
         rows.push(Row {
             pair: pair.to_string(),
             engine,
@@ -216,6 +234,7 @@ fn measure_with(
             patch: fs::metadata(&patch).unwrap().len(),
             make: make_time,
             apply,
+            decode,
             peak_rss_kb: peak,
         });
         eprintln!("{pair} {engine}: done");
@@ -223,12 +242,12 @@ fn measure_with(
 }
 
 fn print(rows: &[Row]) {
-    println!("| pair | engine | full | patch | patch/full | make | apply | apply speed | peak RSS (apply) | goal: old + 64 MiB |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| pair | engine | full | patch | patch/full | make | apply (with fsync) | output speed before fsync | with fsync | peak RSS (apply) | goal: old + 64 MiB |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let rss = r.peak_rss_kb * 1024;
         println!(
-            "| {} | {} | {:.1} MiB | {:.2} MiB | {:.2}% | {:.2} s | {:.3} s | {:.0} MB/s | {:.1} MiB | {} |",
+            "| {} | {} | {:.1} MiB | {:.2} MiB | {:.2}% | {:.2} s | {:.3} s | {:.0} MB/s | {:.0} MB/s | {:.1} MiB | {} |",
             r.pair,
             r.engine,
             mib(r.full),
@@ -236,6 +255,7 @@ fn print(rows: &[Row]) {
             100.0 * r.patch as f64 / r.full as f64,
             r.make.as_secs_f64(),
             r.apply.as_secs_f64(),
+            r.full as f64 / 1e6 / r.decode.as_secs_f64(),
             r.full as f64 / 1e6 / r.apply.as_secs_f64(),
             mib(rss),
             if rss <= r.old + (64 << 20) { "met" } else { "missed" },
