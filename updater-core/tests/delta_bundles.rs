@@ -26,19 +26,6 @@ use updater_core::{AppUpdater, CheckResult, InstallTarget, Platform, Progress, U
 const APP: &str = "demo";
 const FILE: &str = "Demo.app.tar.gz";
 
-/// Pseudo-random bytes (xorshift): incompressible, other bytes for every seed.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed * 2 + 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 fn full_path(version: &str) -> String {
     let platform = Platform::current().unwrap();
     format!("stable/{APP}/{version}/{}/{FILE}", platform.as_str())

@@ -22,19 +22,6 @@ use updater_core::{AppUpdater, CheckResult, InstallTarget, Platform, Progress, U
 
 const APP: &str = "selfupdate";
 
-/// Pseudo-random bytes (xorshift): incompressible without the old file.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 fn platform() -> &'static str {
     Platform::current().unwrap().as_str()
 }

@@ -155,16 +155,7 @@ fn promoted(
             hint: String::new(),
         });
     }
-    let sha256 = file
-        .hashes
-        .get("sha256")
-        .cloned()
-        .ok_or_else(|| PackError::inconsistent(format!("{path} has no sha256 hash")))?;
-    let from_file = stored_path(&session.project, &path, &sha256);
-    check_stored(&from_file, file.length, &sha256)?;
-    let dest = path.on_channel(&opts.to);
-    let to_file = stored_path(&session.project, &dest, &sha256);
-    session.txn.add_link(Phase::Targets, &to_file, &from_file)?;
+    let dest = link_to_channel(session, &path, &file, &opts.to)?;
     fields.published = session.now;
     if let Some(pct) = opts.rollout {
         fields.rollout_percent = pct;
@@ -174,6 +165,27 @@ fn promoted(
     }
     file.custom = Some(fields.to_custom());
     Ok((dest, file))
+}
+
+/// Stages the stored bytes of target `path` (checked against `file`'s length and sha256)
+/// under the same path on channel `to`, as a hard link; returns that path.
+fn link_to_channel(
+    session: &mut Session,
+    path: &ReleasePath,
+    file: &TargetFile,
+    to: &str,
+) -> Result<ReleasePath> {
+    let sha256 = file
+        .hashes
+        .get("sha256")
+        .cloned()
+        .ok_or_else(|| PackError::inconsistent(format!("{path} has no sha256 hash")))?;
+    let from_file = stored_path(&session.project, path, &sha256);
+    check_stored(&from_file, file.length, &sha256)?;
+    let dest = path.on_channel(to);
+    let to_file = stored_path(&session.project, &dest, &sha256);
+    session.txn.add_link(Phase::Targets, &to_file, &from_file)?;
+    Ok(dest)
 }
 
 /// Stages the link of `patch`, a patch to a release promoted to `full`, on the destination
@@ -208,16 +220,7 @@ fn promoted_patch(
             opts.to, opts.from
         )));
     }
-    let sha256 = file
-        .hashes
-        .get("sha256")
-        .cloned()
-        .ok_or_else(|| PackError::inconsistent(format!("{path} has no sha256 hash")))?;
-    let from_file = stored_path(&session.project, &path, &sha256);
-    check_stored(&from_file, file.length, &sha256)?;
-    let dest = path.on_channel(&opts.to);
-    let to_file = stored_path(&session.project, &dest, &sha256);
-    session.txn.add_link(Phase::Targets, &to_file, &from_file)?;
+    let dest = link_to_channel(session, &path, &file, &opts.to)?;
     fields.kind = ReleaseKind::Delta {
         from,
         full: full.to_string(),

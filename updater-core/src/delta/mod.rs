@@ -14,6 +14,8 @@
 pub mod mapped;
 pub mod patch;
 pub mod tar_patch;
+#[cfg(test)]
+mod test_support;
 
 pub use mapped::Mapped;
 pub use patch::{apply_patch, make_patch, ApplyError, MAX_WINDOW_LOG};

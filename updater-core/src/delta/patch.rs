@@ -103,19 +103,7 @@ impl<W: Write> Write for Counting<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Pseudo-random bytes (a fixed xorshift): incompressible without the reference.
-    fn noise(len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
+    use crate::delta::test_support::noise;
 
     fn old_and_new() -> (Vec<u8>, Vec<u8>) {
         let old = noise(3 << 20, 1);

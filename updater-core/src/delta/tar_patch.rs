@@ -539,20 +539,8 @@ impl Root {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delta::test_support::noise;
     use std::fs;
-
-    /// Pseudo-random bytes (a fixed xorshift): incompressible, other bytes for every seed.
-    fn noise(len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed * 2 + 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
 
     /// A tar of `Demo.app/` holding `files`, as a macOS `.app.tar.gz` holds its bundle.
     fn tar_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
