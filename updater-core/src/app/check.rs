@@ -1,7 +1,9 @@
 //! The check: verified metadata from the first repository that answers, then the choice.
 
 use super::app_updater::AppUpdater;
+use super::rollback_package::running_release;
 use super::types::{CheckResult, Result, Update, UpdateError};
+use crate::install::InstallTarget;
 use crate::policy::Effective;
 use crate::release::{self, HeldBack, HeldBackReason, Release, SelectionInput};
 use crate::settings::UserSettings;
@@ -141,6 +143,10 @@ impl AppUpdater {
             None => return Err(CheckFailure::Repository(TufError::TargetNotFound(path))),
         };
         let patch = self.usable_patch(candidates(), &release);
+        let rollback_package = match self.installer.target() {
+            InstallTarget::Package(_) => running_release(candidates(), &release, &self.current),
+            _ => None,
+        };
         Ok(CheckResult::Available(Update {
             version: release.version().clone(),
             current_version: self.current.clone(),
@@ -156,6 +162,7 @@ impl AppUpdater {
             held_back: held,
             target: release.target,
             patch,
+            rollback_package,
             repository: base.to_string(),
         }))
     }

@@ -80,11 +80,20 @@ impl AppUpdater {
     /// bundle patch, the release's signed tar digest: the result is the uncompressed tar,
     /// kept beside the artifact's path with a `.tar` suffix); if anything about the patch
     /// fails, the full artifact is downloaded. Returns the path of the verified file.
-    pub async fn download<F>(&self, update: &Update, mut progress: F) -> Result<PathBuf>
+    pub async fn download<F>(&self, update: &Update, progress: F) -> Result<PathBuf>
     where
         F: FnMut(Progress) + Send,
     {
         let _lock = self.installer.lock()?;
+        let path = self.download_update(update, progress).await?;
+        self.keep_running_package(update).await?;
+        Ok(path)
+    }
+
+    async fn download_update<F>(&self, update: &Update, mut progress: F) -> Result<PathBuf>
+    where
+        F: FnMut(Progress) + Send,
+    {
         let dest = self.download_path(update);
         self.remove_other_downloads(&self.downloads_of(update));
         if let Some(cached) = self.verified_download(update)? {

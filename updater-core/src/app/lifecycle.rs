@@ -70,6 +70,7 @@ impl AppUpdater {
     fn restart_program(&self) -> Result<PathBuf> {
         match self.installer.target() {
             InstallTarget::Executable(path) => Ok(path.clone()),
+            InstallTarget::Package(app) => Ok(app.exe.clone()),
             InstallTarget::Bundle(_) => self.exe_at_start.clone().ok_or_else(|| {
                 UpdateError::Config("the path of the running executable is unknown".into())
             }),

@@ -52,6 +52,7 @@ mod check;
 mod download;
 mod lifecycle;
 mod patch;
+mod rollback_package;
 mod types;
 
 pub use crate::settings::RollbackNotice;

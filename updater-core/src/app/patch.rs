@@ -60,6 +60,8 @@ impl AppUpdater {
         let installed = match self.installer.target() {
             InstallTarget::Executable(installed) => installed,
             InstallTarget::Bundle(dir) => return self.usable_tar_patch(candidates, full, dir),
+            // The package manager keeps no copy of the package a patch would apply to.
+            InstallTarget::Package(_) => return None,
         };
         if let Some(format) = full.path.format() {
             if !matches!(format, InstallFormat::Exe | InstallFormat::AppImage) {

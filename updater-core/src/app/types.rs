@@ -102,8 +102,18 @@ pub struct Update {
     /// The patch from the installed bytes, when the repository has one and the installed
     /// bytes match the version it patches.
     pub(super) patch: Option<PatchPlan>,
+    /// For an app installed by a package manager: the running version's package, kept for
+    /// a rollback (`rollback_package`).
+    pub(super) rollback_package: Option<RollbackPackage>,
     /// The repository base that answered the check; downloads try it first.
     pub(super) repository: String,
+}
+
+/// The running version's release, which a packaged app's rollback installs again.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RollbackPackage {
+    pub target_path: String,
+    pub target: TargetFile,
 }
 
 /// A patch the check found usable: signed, from the installed version, to apply to what

@@ -1,5 +1,7 @@
 //! What this process runs from, and so what an update replaces: its executable, the AppImage
-//! it was started from, or on macOS the `.app` bundle that contains it.
+//! it was started from, on macOS the `.app` bundle that contains it, or on Linux the deb or
+//! rpm package that installed it (`dpkg -S`, `rpm -qf`), which is updated through its
+//! package manager.
 //!
 //! An AppImage's runtime mounts the image (read-only, FUSE) at a fresh mount point, sets
 //! `APPIMAGE` to the image file and `APPDIR` to the mount point, and starts the executable
@@ -12,7 +14,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::journal::InstallTarget;
+use super::journal::{InstallTarget, PackagedApp};
 use super::InstallError;
 use crate::files::FileError;
 
@@ -28,6 +30,11 @@ pub fn detect_target() -> Result<InstallTarget, InstallError> {
             Err(reason) => {
                 tracing::warn!(exe = %exe.display(), "APPIMAGE ignored: {reason}");
             }
+        }
+    }
+    if cfg!(target_os = "linux") {
+        if let Some((manager, name)) = super::package::owner(&exe) {
+            return Ok(InstallTarget::Package(PackagedApp { manager, name, exe }));
         }
     }
     if cfg!(target_os = "macos") {

@@ -23,6 +23,25 @@ pub enum InstallError {
     StagedTampered(PathBuf),
     #[error("bad update artifact: {0}")]
     Artifact(String),
+    #[error("the package {path} cannot update this app: {reason}")]
+    Package { path: PathBuf, reason: String },
+    #[error("the package manager failed: `{command}`: {reason}")]
+    PackageManager { command: String, reason: String },
+    #[error(
+        "installing the update needs administrator rights, and they were refused: `{command}`: \
+         {reason}"
+    )]
+    ElevationRefused { command: String, reason: String },
+    #[error(
+        "installing the update needs administrator rights: run as root, or install pkexec \
+         (polkit) to be asked for them (`{command}`)"
+    )]
+    ElevationUnavailable { command: String },
+    #[error(
+        "cannot roll back to version {version}: its package is not in the data dir (it was \
+         not available when the update was installed)"
+    )]
+    NoRollbackPackage { version: String },
     #[error("cannot write the install location {path}: {source}")]
     NotWritable {
         path: PathBuf,

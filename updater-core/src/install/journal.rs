@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::InstallError;
+use super::package::PackageManager;
 use crate::files::{read_capped, write_atomic, Capped, Durability};
 use crate::release::InstallFormat;
 
@@ -37,21 +38,38 @@ pub enum InstallTarget {
     Executable(PathBuf),
     /// A directory: a macOS `.app` or an unpacked app folder.
     Bundle(PathBuf),
+    /// An app the system's package manager installed (a deb or an rpm): updated by handing
+    /// the verified package to that package manager.
+    Package(PackagedApp),
+}
+
+/// An app installed by a package manager: which one, the package that owns the app, and
+/// the app's executable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackagedApp {
+    pub manager: PackageManager,
+    /// The package's name as the package manager knows it (`dpkg -S`, `rpm -qf`).
+    pub name: String,
+    /// The executable the package installed: what a restart starts.
+    pub exe: PathBuf,
 }
 
 impl InstallTarget {
     pub fn path(&self) -> &Path {
         match self {
             InstallTarget::Executable(p) | InstallTarget::Bundle(p) => p,
+            InstallTarget::Package(app) => &app.exe,
         }
     }
 
     /// The release formats this target can be updated from: a file is replaced by a bare
-    /// executable or an AppImage, a bundle directory by a `.app` in a `.tar.gz`.
+    /// executable or an AppImage, a bundle directory by a `.app` in a `.tar.gz`, a packaged
+    /// app by a package of its package manager's format.
     pub fn formats(&self) -> Vec<InstallFormat> {
         match self {
             InstallTarget::Executable(_) => vec![InstallFormat::Exe, InstallFormat::AppImage],
             InstallTarget::Bundle(_) => vec![InstallFormat::App],
+            InstallTarget::Package(app) => vec![app.manager.format()],
         }
     }
 }
@@ -75,6 +93,10 @@ pub struct Journal {
     /// name beside the app that recovery deletes. Absent for bundles and in older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scratch: Option<PathBuf>,
+    /// The SHA-256 of the staged package of a packaged app, checked again just before the
+    /// package manager installs it (as root). Absent for other targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staged_sha256: Option<String>,
 }
 
 const MAX_JOURNAL: u64 = 64 * 1024;

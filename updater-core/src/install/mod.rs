@@ -20,6 +20,7 @@
 mod detect;
 mod error;
 mod journal;
+mod package;
 mod swap;
 mod unpack;
 
@@ -29,7 +30,8 @@ use std::path::{Path, PathBuf};
 use crate::files::{remove_any, sync_dir, FileError};
 
 pub use error::InstallError;
-pub use journal::{InstallTarget, Journal, State};
+pub use journal::{InstallTarget, Journal, PackagedApp, State};
+pub use package::{PackageIdentity, PackageManager};
 pub use swap::sha256_file;
 /// Public for the fuzz targets (`fuzz/`), not part of the API: [`Installer`] stages.
 #[doc(hidden)]
@@ -187,6 +189,14 @@ impl Installer {
                 other => return Err(InstallError::InProgress(format!("{other:?}"))),
             }
         }
+        if let InstallTarget::Package(app) = &self.target {
+            let Source::Artifact { path, .. } = source else {
+                return Err(InstallError::Artifact(
+                    "a package update cannot be staged from a bundle's tar".into(),
+                ));
+            };
+            return self.stage_package(app, path, from_version, to_version);
+        }
         self.check_target_writable()?;
         let (staged, backup, new_id, scratch) = match &self.target {
             InstallTarget::Executable(target) => {
@@ -213,6 +223,7 @@ impl Installer {
                 let id = dir_identity(&staged)?;
                 (staged.clone(), staged, id, None)
             }
+            InstallTarget::Package(_) => unreachable_target()?,
         };
         let journal = Journal {
             state: State::Staged,
@@ -223,10 +234,99 @@ impl Installer {
             backup,
             new_id,
             scratch,
+            staged_sha256: None,
         };
         journal.save(&self.journal_path())?;
         crash_point("staged");
         Ok(())
+    }
+
+    /// Step 1 for a packaged app: the verified package must be this app's package at the
+    /// release's version; it is copied into the data dir and recorded with its SHA-256.
+    /// The backup is the package of the running version, `installed.<ext>`, if the app
+    /// layer put it there ([`installed_package`](Self::installed_package)).
+    fn stage_package(
+        &self,
+        app: &PackagedApp,
+        artifact: &Path,
+        from_version: &str,
+        to_version: &str,
+    ) -> Result<(), InstallError> {
+        let identity = app.manager.identity(artifact)?;
+        let wrong = |reason: String| InstallError::Package {
+            path: artifact.to_path_buf(),
+            reason,
+        };
+        if identity.name != app.name {
+            return Err(wrong(format!(
+                "it is the package {:?}, and this app was installed by the package {:?}",
+                identity.name, app.name
+            )));
+        }
+        if !identity.is_version(to_version) {
+            return Err(wrong(format!(
+                "it declares version {}, and the release is version {to_version}",
+                identity.version
+            )));
+        }
+        let ext = app.manager.extension();
+        let staged = self
+            .dir
+            .join(format!("staged-{}.{ext}", sanitize(to_version)));
+        remove_any(&staged)?;
+        unpack::stage_package(artifact, &staged)?;
+        let journal = Journal {
+            state: State::Staged,
+            from_version: from_version.to_string(),
+            to_version: to_version.to_string(),
+            target: self.target.clone(),
+            staged_sha256: Some(sha256_file(&staged)?),
+            staged,
+            backup: self.installed_package_path(app.manager),
+            new_id: identity.installed_as,
+            scratch: None,
+        };
+        journal.save(&self.journal_path())?;
+        crash_point("staged");
+        Ok(())
+    }
+
+    /// After the package manager failed to install the new package: puts the previous
+    /// package back if the failure left anything but it installed (dpkg leaves a package
+    /// whose script failed half-configured, its new files in place), then forgets the
+    /// install, so the app runs the old version and a later attempt starts afresh.
+    fn undo_failed_package_install(&self, app: &PackagedApp, j: &Journal) {
+        let backup = app.manager.identity(&j.backup).ok();
+        let installed = app.manager.installed_version(&app.name);
+        if let Some(backup) = backup {
+            if installed.as_deref() != Some(backup.installed_as.as_str()) {
+                tracing::warn!(version = %j.from_version, "reinstalling the previous package after the failed install");
+                if let Err(e) = app.manager.install(&j.backup, true) {
+                    tracing::error!(error = %e, "cannot reinstall the previous package");
+                    return; // the journal stays: the next start retries the rollback
+                }
+            }
+        }
+        if let Err(e) = self.discard_staged(j).and_then(|()| self.remove_journal()) {
+            tracing::warn!(error = %e, "cannot forget the failed install");
+        }
+    }
+
+    /// Where the package of the running version of a packaged app is kept, so that a
+    /// rollback can install it again: `installed.<ext>` in the install state directory.
+    pub fn installed_package_path(&self, manager: PackageManager) -> PathBuf {
+        self.dir.join(format!("installed.{}", manager.extension()))
+    }
+
+    /// The kept package of a packaged app if it is the package of `version`; `None` for
+    /// other targets or when it is missing or another version's.
+    pub fn installed_package(&self, version: &str) -> Option<PathBuf> {
+        let InstallTarget::Package(app) = &self.target else {
+            return None;
+        };
+        let path = self.installed_package_path(app.manager);
+        let identity = app.manager.identity(&path).ok()?;
+        (identity.name == app.name && identity.is_version(version)).then_some(path)
     }
 
     /// Whether a file can be created beside the app (where the swap writes). The probe has
@@ -234,6 +334,9 @@ impl Installer {
     /// between creating and removing it leaves a file that the next probe removes, instead
     /// of a stray name no one knows is ours. `create_new` does not follow a planted link.
     fn check_target_writable(&self) -> Result<(), InstallError> {
+        if matches!(self.target, InstallTarget::Package(_)) {
+            return Ok(()); // the package manager writes, as root
+        }
         let target = self.target.path();
         let dir = target.parent().unwrap_or(Path::new(".")).to_path_buf();
         let probe = swap::sibling(target, ".update-probe");
@@ -283,6 +386,18 @@ impl Installer {
                 // After the exchange, `staged` holds the previous version: the backup.
                 swap::exchange(&j.staged, target)?;
             }
+            InstallTarget::Package(app) => {
+                if j.staged_sha256.as_deref() != Some(sha256_file(&j.staged)?.as_str()) {
+                    return Err(InstallError::StagedTampered(j.staged.clone()));
+                }
+                j.state = State::BackedUp;
+                j.save(&self.journal_path())?;
+                crash_point("backed_up");
+                if let Err(e) = app.manager.install(&j.staged, false) {
+                    self.undo_failed_package_install(app, &j);
+                    return Err(e);
+                }
+            }
         }
         crash_point("replaced");
         j.state = State::Swapped { launches: 0 };
@@ -300,6 +415,9 @@ impl Installer {
         Ok(match &j.target {
             InstallTarget::Executable(_) => sha256_file(path)? == j.new_id,
             InstallTarget::Bundle(_) => dir_identity(path)? == j.new_id,
+            InstallTarget::Package(app) => {
+                app.manager.installed_version(&app.name).as_deref() == Some(j.new_id.as_str())
+            }
         })
     }
 
@@ -400,8 +518,15 @@ impl Installer {
             return Ok(false);
         }
         self.remove_journal()?;
-        remove_any(&j.backup)?;
-        remove_any(&j.staged)?;
+        if let InstallTarget::Package(app) = &j.target {
+            // The new version's package is now the one a later rollback goes back to.
+            let kept = self.installed_package_path(app.manager);
+            fs::rename(&j.staged, &kept).map_err(FileError::at(&kept))?;
+            sync_dir(&self.dir)?;
+        } else {
+            remove_any(&j.backup)?;
+            remove_any(&j.staged)?;
+        }
         self.remove_leftovers(&lock);
         Ok(true)
     }
@@ -423,7 +548,8 @@ impl Installer {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let temporary = name.starts_with(".update-") || name.starts_with(".tmp-");
-            if name == LOCK_FILE || !(temporary || idle) {
+            let kept = name == LOCK_FILE || name.starts_with("installed.");
+            if kept || !(temporary || idle) {
                 continue;
             }
             let path = entry.path();
@@ -458,6 +584,14 @@ impl Installer {
                     swap::replace_file(&j.backup, target, &scratch_of(&j, target))?
                 }
                 InstallTarget::Bundle(target) => swap::exchange(&j.backup, target)?,
+                InstallTarget::Package(app) => {
+                    if !j.backup.is_file() {
+                        return Err(InstallError::NoRollbackPackage {
+                            version: j.from_version.clone(),
+                        });
+                    }
+                    app.manager.install(&j.backup, true)?;
+                }
             }
         }
         crash_point("restored");
@@ -466,16 +600,15 @@ impl Installer {
         };
         j.save(&self.journal_path())?;
         crash_point("rolled_back");
-        remove_any(&j.staged)?;
-        if j.backup != j.staged {
-            remove_any(&j.backup)?;
-        }
-        Ok(())
+        self.discard_staged(&j)
     }
 
+    /// Removes the staged copy and the backup, but never the kept package of a packaged
+    /// app: it is the installed version's, and the backup of the next update.
     fn discard_staged(&self, j: &Journal) -> Result<(), InstallError> {
         remove_any(&j.staged)?;
-        if j.backup != j.staged {
+        let keeps_backup = matches!(j.target, InstallTarget::Package(_));
+        if j.backup != j.staged && !keeps_backup {
             remove_any(&j.backup)?;
         }
         Ok(())
@@ -517,6 +650,13 @@ fn scratch_of(j: &Journal, target: &Path) -> PathBuf {
     j.scratch
         .clone()
         .unwrap_or_else(|| swap::scratch_name(target))
+}
+
+/// The arm of a step that [`Installer::stage_from`] hands to another function first.
+fn unreachable_target<T>() -> Result<T, InstallError> {
+    Err(InstallError::Artifact(
+        "internal: a packaged app is staged by stage_package".into(),
+    ))
 }
 
 /// A version string as a file name part.

@@ -37,6 +37,15 @@ pub fn stage_executable(artifact: &Path, name: &str, dest: &Path) -> Result<(), 
     Ok(())
 }
 
+/// Copies a verified package to `dest` as it is, durably: the package manager unpacks it.
+pub(crate) fn stage_package(artifact: &Path, dest: &Path) -> Result<(), InstallError> {
+    fs::copy(artifact, dest).map_err(FileError::at(dest))?;
+    fs::File::open(dest)
+        .and_then(|f| f.sync_all())
+        .map_err(FileError::at(dest))?;
+    Ok(())
+}
+
 /// Unpacks a bundle archive into `dest`. When everything in the archive sits under one
 /// top-level directory (`MyApp.app/...`), that directory's contents become `dest`.
 pub fn stage_bundle(artifact: &Path, name: &str, dest: &Path) -> Result<(), InstallError> {
