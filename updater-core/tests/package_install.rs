@@ -4,6 +4,7 @@
 //! (The rpm path is in `package_install_rpm.rs`.)
 
 #![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
