@@ -18,6 +18,7 @@ pub mod settings;
 pub mod tuf;
 
 pub use app::{AppUpdater, AppUpdaterBuilder, CheckResult, RollbackNotice, Update, UpdateError};
+pub use install::early::startup_before_config;
 pub use install::{InstallTarget, PackageManager, PackagedApp, StartupOutcome};
 pub use release::{Direction, InstallFormat, Platform};
 pub use release::{HeldBack, HeldBackReason};

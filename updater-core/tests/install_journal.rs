@@ -390,3 +390,31 @@ fn a_journal_written_before_temporaries_were_recorded_still_recovers() {
     assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
     assert!(stray.exists());
 }
+
+#[test]
+fn launches_are_counted_before_the_configuration_is_read_and_not_twice() {
+    use updater_core::startup_before_config;
+    let app = app();
+    // Installed by a build configured for 2 unconfirmed launches.
+    stage_and_install(&installer(&app), &app.artifact);
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 2");
+    // Launch 1: the early startup counts it; the configured one that follows reports the
+    // same launch, even with another (here: larger) setting.
+    let first = startup_before_config(&app.data).unwrap();
+    let pending = |launch| StartupOutcome::PendingConfirmation {
+        version: "2.0.0".into(),
+        launch,
+    };
+    assert_eq!(first, pending(1));
+    let configured = Installer::new(&app.data, InstallTarget::Executable(app.exe.clone()), 9);
+    assert_eq!(configured.startup().unwrap(), pending(1));
+    // Launches 2 and 3 of a version whose configuration is broken: only the early startup
+    // runs; the limit recorded at install time (2) rolls it back.
+    assert_eq!(startup_before_config(&app.data).unwrap(), pending(2));
+    let rolled_back = startup_before_config(&app.data).unwrap();
+    assert!(
+        matches!(&rolled_back, StartupOutcome::RolledBack { failed_version, .. } if failed_version == "2.0.0"),
+        "{rolled_back:?}"
+    );
+    assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
+}

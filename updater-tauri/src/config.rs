@@ -42,9 +42,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the text of `plugins."updater-tauri"` as Tauri does: the JSON becomes a value,
-    /// the value this type (`null` is no configuration: every key absent). Tauri does the
-    /// same itself when it sets the plugin up; this is for tools and the fuzz target.
+    /// Reads the text of `plugins."updater-tauri"` as the plugin does: the JSON becomes a
+    /// value, the value this type (`null` is no configuration: every key absent). The
+    /// plugin's setup parses the value Tauri hands it the same way, after the early
+    /// startup; this is for tools and the fuzz target.
     pub fn parse(json: &[u8]) -> serde_json::Result<Config> {
         let value: Value = serde_json::from_slice(json)?;
         Ok(Option::<Config>::deserialize(value)?.unwrap_or_default())

@@ -150,12 +150,12 @@ impl Builder {
         self
     }
 
-    pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<Config>> {
+    pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<serde_json::Value>> {
         setup::plugin(self.overrides, self.trusted_root, self.engine)
     }
 }
 
 /// The plugin with its configuration from `tauri.conf.json` only.
-pub fn init<R: Runtime>() -> TauriPlugin<R, Option<Config>> {
+pub fn init<R: Runtime>() -> TauriPlugin<R, Option<serde_json::Value>> {
     Builder::new().build()
 }

@@ -47,11 +47,7 @@ fn engine<R: Runtime>(
             crate::config::read_root_file(&path)?
         }
     };
-    let data_dir = app
-        .path()
-        .app_data_dir()
-        .map_err(|e| format!("no app data directory: {e}"))?
-        .join("updates");
+    let data_dir = data_dir(app)?;
     let version = app.package_info().version.to_string();
     let mut builder = AppUpdater::builder(&settings.app_name, version)
         .repository(repository)
@@ -75,6 +71,37 @@ fn engine<R: Runtime>(
         builder = builder.timeout(timeout);
     }
     builder.build().map_err(|e| crate::error::full_chain(&e))
+}
+
+/// Where the engine keeps its state: `<app data dir>/updates`.
+fn data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, String> {
+    Ok(app
+        .path()
+        .app_data_dir()
+        .map_err(|e| format!("no app data directory: {e}"))?
+        .join("updates"))
+}
+
+/// The startup bookkeeping that needs no configuration, run before it is read: a version
+/// whose updater configuration is broken still counts its launches and is rolled back
+/// (updater_core's `startup_before_config`). On a rollback this process is the failed
+/// version: it restarts into the restored one before any window opens.
+fn early_startup<R: Runtime>(app: &AppHandle<R>) {
+    let outcome = data_dir(app).and_then(|dir| {
+        updater_core::startup_before_config(&dir).map_err(|e| crate::error::full_chain(&e))
+    });
+    match outcome {
+        Ok(StartupOutcome::RolledBack {
+            failed_version,
+            restored_version,
+            ..
+        }) => {
+            tracing::warn!(%failed_version, %restored_version, "rolled back before the configuration was read; restarting");
+            app.restart();
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "update startup failed"),
+    }
 }
 
 /// Startup bookkeeping. Returns `false` when this process is a version that was just
@@ -201,8 +228,11 @@ pub(crate) fn plugin<R: Runtime>(
     code: Config,
     code_root: Option<Vec<u8>>,
     options: EngineOptions,
-) -> TauriPlugin<R, Option<Config>> {
-    PluginBuilder::<R, Option<Config>>::new(PLUGIN_NAME)
+) -> TauriPlugin<R, Option<serde_json::Value>> {
+    // The configuration is taken as JSON and parsed here, after the early startup: a
+    // `tauri.conf.json` section that does not parse turns updates off but still lets the
+    // launch count (and a broken version roll back).
+    PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_NAME)
         .invoke_handler(tauri::generate_handler![
             commands::check,
             commands::download,
@@ -215,7 +245,15 @@ pub(crate) fn plugin<R: Runtime>(
             commands::status,
         ])
         .setup(move |app, api| {
-            let config = api.config().clone().unwrap_or_default();
+            early_startup(app);
+            let (config, config_error) = match api.config().clone().map(serde_json::from_value) {
+                None => (Config::default(), None),
+                Some(Ok(config)) => (config, None),
+                Some(Err(e)) => (
+                    Config::default(),
+                    Some(format!("plugins.{PLUGIN_NAME} in tauri.conf.json: {e}")),
+                ),
+            };
             let default_name = app
                 .config()
                 .product_name
@@ -223,7 +261,10 @@ pub(crate) fn plugin<R: Runtime>(
                 .unwrap_or_else(|| app.package_info().crate_name.to_string());
             let settings = Settings::merge(config, code, code_root, default_name);
             let current = app.package_info().version.to_string();
-            let engine = engine(app, &settings, &options).map(Arc::new);
+            let engine = match config_error {
+                Some(e) => Err(e),
+                None => engine(app, &settings, &options).map(Arc::new),
+            };
             if let Err(e) = &engine {
                 tracing::error!(error = %e, "updates are off");
             }

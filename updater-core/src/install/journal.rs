@@ -97,6 +97,11 @@ pub struct Journal {
     /// package manager installs it (as root). Absent for other targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staged_sha256: Option<String>,
+    /// Launches the new version has to confirm, as the app configured it when the update
+    /// was staged: what an early startup, before the configuration is read, goes by.
+    /// Absent in older journals (the installer's own setting applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_launches: Option<u32>,
 }
 
 const MAX_JOURNAL: u64 = 64 * 1024;

@@ -18,6 +18,7 @@
 //! [`Installer::confirm`]. A lock file keeps two processes from updating at once.
 
 mod detect;
+pub(crate) mod early;
 mod error;
 mod journal;
 mod package;
@@ -236,6 +237,7 @@ impl Installer {
             new_id,
             scratch,
             staged_sha256: None,
+            max_launches: Some(self.max_unconfirmed_launches),
         };
         journal.save(&self.journal_path())?;
         crash_point("staged");
@@ -336,7 +338,17 @@ impl Installer {
 
     /// Call first thing in `main`: finishes or undoes whatever an interrupted install left,
     /// counts launches of an unconfirmed version and rolls it back after too many.
+    /// When [`startup_before_config`] ran in this process, what it found, without counting
+    /// the launch again.
     pub fn startup(&self) -> Result<StartupOutcome, InstallError> {
+        match early::take(&self.dir) {
+            Some(outcome) => Ok(outcome),
+            None => self.count_this_start(),
+        }
+    }
+
+    /// [`startup`](Self::startup)'s work, whatever ran before in this process.
+    fn count_this_start(&self) -> Result<StartupOutcome, InstallError> {
         let lock = match self.lock() {
             Ok(lock) => lock,
             Err(InstallError::Busy(_)) => return Ok(StartupOutcome::Busy),
@@ -400,10 +412,14 @@ impl Installer {
             return Err(InstallError::InProgress(format!("{:?}", j.state)));
         };
         let launch = launches + 1;
-        if launch > self.max_unconfirmed_launches {
+        let max = j
+            .max_launches
+            .unwrap_or(self.max_unconfirmed_launches)
+            .max(1);
+        if launch > max {
             let reason = format!(
-                "version {} did not confirm within {} launches",
-                j.to_version, self.max_unconfirmed_launches
+                "version {} did not confirm within {max} launches",
+                j.to_version
             );
             self.rollback(lock, &reason)?;
             return Ok(StartupOutcome::RolledBack {

@@ -56,6 +56,7 @@ impl Installer {
             backup: self.installed_package_path(app.manager),
             new_id: identity.installed_as,
             scratch: None,
+            max_launches: Some(self.max_unconfirmed_launches),
         };
         journal.save(&self.journal_path())?;
         crash_point("staged");
