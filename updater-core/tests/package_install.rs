@@ -1,7 +1,8 @@
-//! Apps installed by the system's package manager, updated through it: real `.deb` packages
-//! built with `dpkg-deb` and installed into this machine's dpkg database (the CI machine's;
-//! these tests run as root), each under a package name of its own, purged afterwards.
-//! (The rpm path is in `package_install_rpm.rs`.)
+//! Apps installed by the system's package manager, updated through it: real packages built
+//! with `dpkg-deb` and `rpmbuild`, installed into this machine's dpkg and rpm databases (the
+//! CI machine's; these tests run as root), each under a package name of its own, removed
+//! afterwards. Debian's rpm works with its own database: the test packages declare no
+//! dependencies, which it could not resolve.
 
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -14,31 +15,42 @@ use updater_core::install::{
     InstallError, InstallTarget, Installer, PackageManager, PackagedApp, StartupOutcome,
 };
 
-/// A test package: its name, where it installs its executable, and a builder of versions.
+/// A test package: its package manager, name, where it installs its executable, and a
+/// builder of versions.
 struct TestPackage {
+    manager: PackageManager,
     name: String,
     exe: PathBuf,
     work: tempfile::TempDir,
 }
 
 impl TestPackage {
-    fn new(tag: &str) -> TestPackage {
+    fn new(manager: PackageManager, tag: &str) -> TestPackage {
         assert!(
             rustix::process::geteuid().is_root(),
-            "these tests install packages into this machine's dpkg database: run them as root"
+            "these tests install packages into this machine's package databases: run them as root"
         );
-        let name = format!("updater-test-{tag}-{}", std::process::id());
+        let ext = manager.extension();
+        let name = format!("updater-test-{tag}-{ext}-{}", std::process::id());
         let exe = PathBuf::from(format!("/opt/{name}/app"));
         TestPackage {
+            manager,
             name,
             exe,
             work: tempfile::tempdir().unwrap(),
         }
     }
 
-    /// Builds `<name>_<version>.deb` whose app prints `app <version>`; `postinst`, when
-    /// given, is its post-installation script.
-    fn deb(&self, name: &str, version: &str, postinst: Option<&str>) -> PathBuf {
+    /// Builds a package `name` at `version` whose app prints `app <version>`; `postinst`,
+    /// when given, is what its post-installation script does.
+    fn package(&self, name: &str, version: &str, postinst: Option<Post>) -> PathBuf {
+        match self.manager {
+            PackageManager::Dpkg => self.deb(name, version, postinst),
+            _ => self.rpm(name, version, postinst),
+        }
+    }
+
+    fn deb(&self, name: &str, version: &str, postinst: Option<Post>) -> PathBuf {
         let root = self.work.path().join(format!("root-{name}-{version}"));
         let control = root.join("DEBIAN");
         fs::create_dir_all(&control).unwrap();
@@ -50,7 +62,7 @@ impl TestPackage {
             ),
         )
         .unwrap();
-        if let Some(script) = postinst {
+        if let Some(script) = postinst.map(Post::shell) {
             let path = control.join("postinst");
             fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
             chmod(&path, 0o755);
@@ -67,12 +79,49 @@ impl TestPackage {
         out
     }
 
-    fn install_directly(&self, deb: &Path) {
-        run(Command::new("dpkg").arg("--install").arg(deb));
+    fn rpm(&self, name: &str, version: &str, postinst: Option<Post>) -> PathBuf {
+        let top = self.work.path().join(format!("rpm-{name}-{version}"));
+        let dir = self.exe.parent().unwrap().display().to_string();
+        let spec = top.join("app.spec");
+        fs::create_dir_all(&top).unwrap();
+        // In rpm's built-in Lua: a shell script would make the package need /bin/sh, which
+        // Debian's rpm database does not have.
+        // A failing %post does not fail rpm's install (it warns); a failing %pre does.
+        let post = postinst.map_or(String::new(), |p| p.rpm_scriptlet());
+        fs::write(
+            &spec,
+            format!(
+                "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: updater test app\n\
+                 License: MIT\nBuildArch: noarch\nAutoReqProv: no\n%description\ntest\n\
+                 %install\nmkdir -p %{{buildroot}}{dir}\n\
+                 printf '#!/bin/sh\\necho app {version}\\n' > %{{buildroot}}{exe}\n\
+                 chmod 755 %{{buildroot}}{exe}\n{post}%files\n{exe}\n",
+                exe = self.exe.display()
+            ),
+        )
+        .unwrap();
+        run(Command::new("rpmbuild")
+            .arg("--define")
+            .arg(format!("_topdir {}", top.display()))
+            .arg("-bb")
+            .arg(&spec));
+        let out = self.work.path().join(format!("{name}-{version}.rpm"));
+        let built = top.join(format!("RPMS/noarch/{name}-{version}-1.noarch.rpm"));
+        fs::rename(&built, &out).unwrap();
+        out
+    }
+
+    fn install_directly(&self, package: &Path) {
+        match self.manager {
+            PackageManager::Dpkg => run(Command::new("dpkg").arg("--install").arg(package)),
+            _ => run(Command::new("rpm").arg("--upgrade").arg(package)),
+        }
     }
 
     fn installed(&self) -> Option<String> {
-        PackageManager::Dpkg.installed_version(&self.name)
+        let version = self.manager.installed_version(&self.name).unwrap()?;
+        // rpm says version-release; the test packages' release is 1.
+        Some(version.strip_suffix("-1").unwrap_or(&version).to_string())
     }
 
     fn output(&self) -> String {
@@ -81,12 +130,19 @@ impl TestPackage {
     }
 
     fn verify(&self) {
-        run(Command::new("dpkg").arg("--verify").arg(&self.name));
+        match self.manager {
+            PackageManager::Dpkg => run(Command::new("dpkg").arg("--verify").arg(&self.name)),
+            _ => run(Command::new("rpm").arg("--verify").arg(&self.name)),
+        }
+    }
+
+    fn kept_path(&self, installer: &Installer) -> PathBuf {
+        installer.installed_package_path(self.manager)
     }
 
     fn installer(&self, data: &Path) -> Installer {
         let app = PackagedApp {
-            manager: PackageManager::Dpkg,
+            manager: self.manager,
             name: self.name.clone(),
             exe: self.exe.clone(),
         };
@@ -94,10 +150,40 @@ impl TestPackage {
     }
 }
 
+/// What a test package's post-installation script does.
+#[derive(Clone, Copy)]
+enum Post {
+    /// Fails, saying "cannot configure".
+    Fail,
+    /// Creates `/tmp/owned` (as root).
+    TouchOwned,
+}
+
+impl Post {
+    fn shell(self) -> &'static str {
+        match self {
+            Post::Fail => "echo cannot configure >&2; exit 1",
+            Post::TouchOwned => "touch /tmp/owned",
+        }
+    }
+
+    fn rpm_scriptlet(self) -> String {
+        match self {
+            Post::Fail => "%pre -p <lua>\nerror(\"cannot configure\")\n".into(),
+            Post::TouchOwned => "%post -p <lua>\nio.open(\"/tmp/owned\", \"w\")\n".into(),
+        }
+    }
+}
+
 impl Drop for TestPackage {
     fn drop(&mut self) {
         // Not `run`: a panic while a failed test unwinds would abort the others.
-        let _ = run_retrying(Command::new("dpkg").args(["--purge", &self.name]));
+        let _ = match self.manager {
+            PackageManager::Dpkg => {
+                run_retrying(Command::new("dpkg").args(["--purge", &self.name]))
+            }
+            _ => run_retrying(Command::new("rpm").args(["--erase", &self.name])),
+        };
     }
 }
 
@@ -133,16 +219,16 @@ fn run_retrying(command: &mut Command) -> std::process::Output {
 /// A package installed at 1.0.0, its 1.1.0 staged and installed through dpkg, the 1.0.0
 /// package kept for a rollback.
 fn updated(pkg: &TestPackage, data: &Path) -> Installer {
-    let v1 = pkg.deb(&pkg.name, "1.0.0", None);
-    let v2 = pkg.deb(&pkg.name, "1.1.0", None);
+    let v1 = pkg.package(&pkg.name, "1.0.0", None);
+    let v2 = pkg.package(&pkg.name, "1.1.0", None);
     pkg.install_directly(&v1);
     let installer = pkg.installer(data);
     fs::create_dir_all(data.join("install")).unwrap();
-    fs::copy(&v1, installer.installed_package_path(PackageManager::Dpkg)).unwrap();
+    fs::copy(&v1, pkg.kept_path(&installer)).unwrap();
     assert!(installer.installed_package("1.0.0").is_some());
     let lock = installer.lock().unwrap();
     installer
-        .stage(&lock, &v2, "app_1.1.0.deb", "1.0.0", "1.1.0")
+        .stage(&lock, &v2, "app-1.1.0", "1.0.0", "1.1.0")
         .unwrap();
     assert_eq!(
         pkg.installed().as_deref(),
@@ -153,21 +239,24 @@ fn updated(pkg: &TestPackage, data: &Path) -> Installer {
     installer
 }
 
-#[test]
-fn dpkg_names_the_package_that_owns_an_executable() {
-    let pkg = TestPackage::new("owner");
-    pkg.install_directly(&pkg.deb(&pkg.name, "1.0.0", None));
+fn the_package_manager_names_the_package_that_owns_an_executable(manager: PackageManager) {
+    let pkg = TestPackage::new(manager, "owner");
+    pkg.install_directly(&pkg.package(&pkg.name, "1.0.0", None));
     assert_eq!(
-        PackageManager::Dpkg.owner_of(&pkg.exe).as_deref(),
+        manager.owner_of(&pkg.exe).as_deref(),
         Some(pkg.name.as_str())
     );
+    for other in PackageManager::ALL.into_iter().filter(|m| *m != manager) {
+        assert_eq!(other.owner_of(&pkg.exe), None, "{other:?}");
+    }
     let unowned = tempfile::NamedTempFile::new().unwrap();
-    assert_eq!(PackageManager::Dpkg.owner_of(unowned.path()), None);
+    assert_eq!(manager.owner_of(unowned.path()), None);
 }
 
-#[test]
-fn a_deb_update_goes_through_dpkg_and_confirms_keeping_its_package() {
-    let pkg = TestPackage::new("confirm");
+fn an_update_goes_through_the_package_manager_and_confirms_keeping_its_package(
+    manager: PackageManager,
+) {
+    let pkg = TestPackage::new(manager, "confirm");
     let data = tempfile::tempdir().unwrap();
     let installer = updated(&pkg, data.path());
     assert_eq!(pkg.installed().as_deref(), Some("1.1.0"));
@@ -193,9 +282,8 @@ fn a_deb_update_goes_through_dpkg_and_confirms_keeping_its_package() {
     );
 }
 
-#[test]
-fn an_unconfirmed_deb_update_is_rolled_back_by_reinstalling_the_kept_package() {
-    let pkg = TestPackage::new("rollback");
+fn an_unconfirmed_update_is_rolled_back_by_reinstalling_the_kept_package(manager: PackageManager) {
+    let pkg = TestPackage::new(manager, "rollback");
     let data = tempfile::tempdir().unwrap();
     let installer = updated(&pkg, data.path());
     for launch in 1..=2 {
@@ -220,25 +308,26 @@ fn an_unconfirmed_deb_update_is_rolled_back_by_reinstalling_the_kept_package() {
     );
 }
 
-#[test]
-fn a_package_of_another_name_or_version_is_refused_before_dpkg_runs() {
-    let pkg = TestPackage::new("refuse");
+fn a_package_of_another_name_or_version_is_refused_before_the_package_manager_runs(
+    manager: PackageManager,
+) {
+    let pkg = TestPackage::new(manager, "refuse");
     let data = tempfile::tempdir().unwrap();
-    pkg.install_directly(&pkg.deb(&pkg.name, "1.0.0", None));
+    pkg.install_directly(&pkg.package(&pkg.name, "1.0.0", None));
     let installer = pkg.installer(data.path());
     let lock = installer.lock().unwrap();
     // A signed release can still carry the wrong package: another app's, or another version.
-    let other = pkg.deb("some-other-package", "1.1.0", None);
+    let other = pkg.package("some-other-package", "1.1.0", None);
     let err = installer
-        .stage(&lock, &other, "x.deb", "1.0.0", "1.1.0")
+        .stage(&lock, &other, "x", "1.0.0", "1.1.0")
         .unwrap_err();
     assert!(
         matches!(&err, InstallError::Package { reason, .. } if reason.contains("some-other-package")),
         "{err}"
     );
-    let wrong_version = pkg.deb(&pkg.name, "1.2.0", None);
+    let wrong_version = pkg.package(&pkg.name, "1.2.0", None);
     let err = installer
-        .stage(&lock, &wrong_version, "x.deb", "1.0.0", "1.1.0")
+        .stage(&lock, &wrong_version, "x", "1.0.0", "1.1.0")
         .unwrap_err();
     assert!(
         matches!(&err, InstallError::Package { reason, .. } if reason.contains("declares version 1.2.0")),
@@ -248,34 +337,34 @@ fn a_package_of_another_name_or_version_is_refused_before_dpkg_runs() {
     assert_eq!(pkg.installed().as_deref(), Some("1.0.0"));
 }
 
-#[test]
-fn a_package_whose_script_fails_leaves_the_old_version_installed() {
-    let pkg = TestPackage::new("failing");
+fn a_package_whose_script_fails_leaves_the_old_version_installed(manager: PackageManager) {
+    let pkg = TestPackage::new(manager, "failing");
     let data = tempfile::tempdir().unwrap();
-    let v1 = pkg.deb(&pkg.name, "1.0.0", None);
+    let v1 = pkg.package(&pkg.name, "1.0.0", None);
     pkg.install_directly(&v1);
     let installer = pkg.installer(data.path());
     fs::create_dir_all(data.path().join("install")).unwrap();
-    fs::copy(&v1, installer.installed_package_path(PackageManager::Dpkg)).unwrap();
-    let broken = pkg.deb(
-        &pkg.name,
-        "1.1.0",
-        Some("echo cannot configure >&2; exit 1"),
-    );
+    fs::copy(&v1, pkg.kept_path(&installer)).unwrap();
+    let broken = pkg.package(&pkg.name, "1.1.0", Some(Post::Fail));
     let lock = installer.lock().unwrap();
     installer
-        .stage(&lock, &broken, "x.deb", "1.0.0", "1.1.0")
+        .stage(&lock, &broken, "x", "1.0.0", "1.1.0")
         .unwrap();
     let err = installer.install(&lock).unwrap_err();
     let InstallError::PackageManager { command, reason } = &err else {
         panic!("{err}");
     };
-    assert!(command.starts_with("dpkg --install"), "{command}");
+    let expected = match manager {
+        PackageManager::Dpkg => "dpkg --install",
+        _ => "rpm --upgrade",
+    };
+    assert!(command.starts_with(expected), "{command}");
     assert!(
         reason.contains("cannot configure"),
-        "dpkg's words are kept: {reason}"
+        "its words are kept: {reason}"
     );
-    // dpkg left 1.1.0 half-configured; the updater put 1.0.0 back.
+    // dpkg left 1.1.0 half-configured, rpm installed it despite the failed script; the
+    // updater put 1.0.0 back.
     assert_eq!(pkg.installed().as_deref(), Some("1.0.0"));
     assert_eq!(pkg.output(), "app 1.0.0");
     pkg.verify();
@@ -287,21 +376,20 @@ fn a_package_whose_script_fails_leaves_the_old_version_installed() {
     assert_eq!(installer.startup().unwrap(), StartupOutcome::Idle);
 }
 
-#[test]
-fn a_staged_package_changed_after_staging_is_not_handed_to_dpkg() {
-    let pkg = TestPackage::new("tampered");
+fn a_staged_package_changed_after_staging_is_not_handed_to_the_package_manager(
+    manager: PackageManager,
+) {
+    let pkg = TestPackage::new(manager, "tampered");
     let data = tempfile::tempdir().unwrap();
-    let v1 = pkg.deb(&pkg.name, "1.0.0", None);
+    let v1 = pkg.package(&pkg.name, "1.0.0", None);
     pkg.install_directly(&v1);
     let installer = pkg.installer(data.path());
     let lock = installer.lock().unwrap();
-    let v2 = pkg.deb(&pkg.name, "1.1.0", None);
-    installer
-        .stage(&lock, &v2, "x.deb", "1.0.0", "1.1.0")
-        .unwrap();
+    let v2 = pkg.package(&pkg.name, "1.1.0", None);
+    installer.stage(&lock, &v2, "x", "1.0.0", "1.1.0").unwrap();
     let staged = installer.journal().unwrap().unwrap().staged;
     // Swapped for another package between staging and the (root) install.
-    let evil = pkg.deb(&pkg.name, "1.1.0", Some("touch /tmp/owned"));
+    let evil = pkg.package(&pkg.name, "1.1.0", Some(Post::TouchOwned));
     fs::copy(&evil, &staged).unwrap();
     let err = installer.install(&lock).unwrap_err();
     assert!(matches!(err, InstallError::StagedTampered(_)), "{err}");
@@ -312,17 +400,14 @@ fn a_staged_package_changed_after_staging_is_not_handed_to_dpkg() {
     assert_eq!(pkg.installed().as_deref(), Some("1.0.0"));
 }
 
-#[test]
-fn a_rollback_without_the_previous_package_says_so() {
-    let pkg = TestPackage::new("nobackup");
+fn a_rollback_without_the_previous_package_says_so(manager: PackageManager) {
+    let pkg = TestPackage::new(manager, "nobackup");
     let data = tempfile::tempdir().unwrap();
-    pkg.install_directly(&pkg.deb(&pkg.name, "1.0.0", None));
+    pkg.install_directly(&pkg.package(&pkg.name, "1.0.0", None));
     let installer = pkg.installer(data.path());
     let lock = installer.lock().unwrap();
-    let v2 = pkg.deb(&pkg.name, "1.1.0", None);
-    installer
-        .stage(&lock, &v2, "x.deb", "1.0.0", "1.1.0")
-        .unwrap();
+    let v2 = pkg.package(&pkg.name, "1.1.0", None);
+    installer.stage(&lock, &v2, "x", "1.0.0", "1.1.0").unwrap();
     installer.install(&lock).unwrap();
     let err = installer.rollback(&lock, "test").unwrap_err();
     assert!(
@@ -331,3 +416,32 @@ fn a_rollback_without_the_previous_package_says_so() {
     );
     assert_eq!(pkg.installed().as_deref(), Some("1.1.0"));
 }
+
+/// Each test above, once with dpkg and once with rpm.
+macro_rules! with_each_package_manager {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::PackageManager;
+
+            #[test]
+            fn deb() {
+                super::$name(PackageManager::Dpkg);
+            }
+
+            #[test]
+            fn rpm() {
+                super::$name(PackageManager::Rpm);
+            }
+        }
+    )*};
+}
+
+with_each_package_manager!(
+    the_package_manager_names_the_package_that_owns_an_executable,
+    an_update_goes_through_the_package_manager_and_confirms_keeping_its_package,
+    an_unconfirmed_update_is_rolled_back_by_reinstalling_the_kept_package,
+    a_package_of_another_name_or_version_is_refused_before_the_package_manager_runs,
+    a_package_whose_script_fails_leaves_the_old_version_installed,
+    a_staged_package_changed_after_staging_is_not_handed_to_the_package_manager,
+    a_rollback_without_the_previous_package_says_so,
+);

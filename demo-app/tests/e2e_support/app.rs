@@ -27,6 +27,12 @@ impl App {
         fs::create_dir_all(&app_dir).unwrap();
         let exe = app_dir.join(super::APP);
         fs::copy(bin, &exe).unwrap();
+        App::installed_at(dir, exe, repository, display)
+    }
+
+    /// The app installed (by someone else: a package manager) at `exe`, its data and files
+    /// under `dir`.
+    pub fn installed_at(dir: &Path, exe: PathBuf, repository: &str, display: &str) -> App {
         let runtime = dir.join("runtime");
         fs::create_dir_all(&runtime).unwrap();
         {

@@ -35,6 +35,10 @@ pub struct Bins {
     pub v1_2_0_beta_1: PathBuf,
     /// 1.1.0 built with `DEMO_APP_BROKEN=1`: exits with code 3 before its window loads.
     pub v1_1_0_broken: PathBuf,
+    /// 1.0.0 and 1.1.0 as Debian packages, made by Tauri's own bundler (`tauri bundle`,
+    /// from `@tauri-apps/cli` in `demo-app/node_modules`) from the builds above.
+    pub deb_1_0_0: PathBuf,
+    pub deb_1_1_0: PathBuf,
 }
 
 pub fn e2e_dir() -> PathBuf {
@@ -194,6 +198,8 @@ fn make_bins() -> Bins {
         v1_1_0: out.join("demo-app-1.1.0"),
         v1_2_0_beta_1: out.join("demo-app-1.2.0-beta.1"),
         v1_1_0_broken: out.join("demo-app-1.1.0-broken"),
+        deb_1_0_0: out.join("demo-app_1.0.0_amd64.deb"),
+        deb_1_1_0: out.join("demo-app_1.1.0_amd64.deb"),
         template,
     };
     remove_stale(&out);
@@ -207,11 +213,11 @@ fn make_bins() -> Bins {
     let tmp = e2e_dir().join("bins-tmp");
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp).unwrap();
-    for (dest, version, broken) in [
-        (&bins.v1_0_0, "1.0.0", false),
-        (&bins.v1_1_0, "1.1.0", false),
-        (&bins.v1_2_0_beta_1, "1.2.0-beta.1", false),
-        (&bins.v1_1_0_broken, "1.1.0", true),
+    for (dest, version, broken, deb) in [
+        (&bins.v1_0_0, "1.0.0", false, Some(&bins.deb_1_0_0)),
+        (&bins.v1_1_0, "1.1.0", false, Some(&bins.deb_1_1_0)),
+        (&bins.v1_2_0_beta_1, "1.2.0-beta.1", false, None),
+        (&bins.v1_1_0_broken, "1.1.0", true, None),
     ] {
         let mut cmd = cargo_build(&target);
         cmd.env("DEMO_APP_VERSION", version)
@@ -230,9 +236,43 @@ fn make_bins() -> Bins {
         fs::copy(target.join("debug").join(super::APP), &copy).unwrap();
         // Symbols would make each artifact several times larger; `strip` is optional.
         let _ = Command::new("strip").arg(&copy).output();
+        if let Some(deb) = deb {
+            // The bundler packs the binary it finds in the target dir: the stripped one.
+            fs::copy(&copy, target.join("debug").join(super::APP)).unwrap();
+            bundle_deb(&target, version, &tmp.join(deb.file_name().unwrap()));
+        }
     }
     fs::rename(&tmp, &out).unwrap();
     bins
+}
+
+/// `tauri bundle --bundles deb` over the app built in `target` as `version`, the package
+/// copied to `dest`.
+fn bundle_deb(target: &Path, version: &str, dest: &Path) {
+    let app_dir = workspace().join("demo-app");
+    let cli = app_dir.join("node_modules/.bin/tauri");
+    assert!(
+        cli.is_file(),
+        "Tauri's CLI is missing: run `npm ci` in demo-app (.ci/run does)"
+    );
+    let config =
+        format!(r#"{{"version":"{version}","bundle":{{"active":true,"targets":["deb"]}}}}"#);
+    let mut cmd = Command::new(&cli);
+    cmd.current_dir(&app_dir)
+        .args(["bundle", "--debug", "--ci", "--bundles", "deb", "--config"])
+        .arg(&config)
+        .env("CARGO_TARGET_DIR", target);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "bundling demo-app {version} as a deb failed ({}):\n{}\n(command: {cmd:?})",
+        out.status,
+        tail(&out.stderr, 60)
+    );
+    let deb = target
+        .join("debug/bundle/deb")
+        .join(dest.file_name().unwrap());
+    fs::copy(&deb, dest).unwrap_or_else(|e| panic!("{}: {e}", deb.display()));
 }
 
 /// The last `lines` lines of a command's output: where a build says why it failed.

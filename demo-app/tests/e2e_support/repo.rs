@@ -39,6 +39,8 @@ impl Repo {
     }
 
     /// Releases `artifact` as demo-app `version` on `channel`, with `notes` (Markdown).
+    /// (Published as a bare executable named `demo-app`, or, for a package, under its own
+    /// file name: `updater-pack release` tells the format from the content.)
     pub fn release(&self, artifact: &Path, version: &str, channel: &str, notes: &str) {
         let notes_file = self.project.dir().join(format!("notes-{version}.md"));
         fs::write(&notes_file, notes).unwrap();
@@ -53,7 +55,10 @@ impl Repo {
             platform: PLATFORM.into(),
             channel: channel.into(),
             artifact: artifact.to_path_buf(),
-            name: Some(APP.into()),
+            name: Some(match artifact.extension() {
+                Some(ext) if ext == "deb" => artifact.file_name().unwrap().to_string_lossy().into(),
+                _ => APP.into(),
+            }),
             notes: Some(notes_file),
             ..ReleaseOptions::default()
         };

@@ -51,6 +51,19 @@ impl Scenario {
     /// Publishes `releases`, installs `installed`; `configure` sets the app's environment
     /// (policy file, variables) before tauri-driver starts with it.
     pub fn new(releases: &[Release], installed: &Path, configure: impl FnOnce(&mut App)) -> Self {
+        Scenario::with_app(
+            releases,
+            |dir, url, display| App::install(dir, installed, url, display),
+            configure,
+        )
+    }
+
+    /// [`new`](Self::new) with the app made by `install(dir, repository URL, display)`.
+    pub fn with_app(
+        releases: &[Release],
+        install: impl FnOnce(&Path, &str, &str) -> App,
+        configure: impl FnOnce(&mut App),
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("demo-e2e-")
             .tempdir()
@@ -64,7 +77,7 @@ impl Scenario {
         logs.set_requests(server.requests());
         let display = Display::start(&dir.path().join("xvfb.log"));
         logs.add("Xvfb", &dir.path().join("xvfb.log"));
-        let mut app = App::install(dir.path(), installed, &server.url, &display.name);
+        let mut app = install(dir.path(), &server.url, &display.name);
         configure(&mut app);
         let driver_log = dir.path().join("tauri-driver.log");
         logs.add(

@@ -331,7 +331,7 @@ impl Installer {
             InstallTarget::Executable(_) => sha256_file(path)? == j.new_id,
             InstallTarget::Bundle(_) => dir_identity(path)? == j.new_id,
             InstallTarget::Package(app) => {
-                app.manager.installed_version(&app.name).as_deref() == Some(j.new_id.as_str())
+                app.manager.installed_version(&app.name)?.as_deref() == Some(j.new_id.as_str())
             }
         })
     }

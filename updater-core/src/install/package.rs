@@ -28,6 +28,9 @@ pub enum PackageManager {
     Rpm,
 }
 
+/// How many times a query of the installed version is tried before it is an error.
+const QUERY_TRIES: u32 = 5;
+
 /// Most of a package manager's output kept for an error message: its tail.
 const MAX_OUTPUT: usize = 4 * 1024;
 
@@ -87,28 +90,52 @@ impl PackageManager {
     }
 
     /// The version of the package `name` that is installed now, fully configured; `None`
-    /// if it is not (absent, removed, or left half-installed by an interrupted run).
-    pub fn installed_version(self, name: &str) -> Option<String> {
-        let output = match self {
-            PackageManager::Dpkg => query(
-                "dpkg-query",
-                [
-                    OsStr::new("-W"),
-                    OsStr::new("-f=${db:Status-Abbrev}|${Version}"),
-                    OsStr::new(name),
-                ],
-            )?,
-            PackageManager::Rpm => query(
-                "rpm",
-                [
-                    OsStr::new("-q"),
-                    OsStr::new("--qf=ii |%{VERSION}-%{RELEASE}"),
-                    OsStr::new(name),
-                ],
-            )?,
+    /// if it is not (absent, removed, or left half-installed by an interrupted run). An
+    /// answer the package manager could not give (its database busy or unreadable) is an
+    /// error, after a few tries: recovery must not mistake it for "not installed".
+    pub fn installed_version(self, name: &str) -> Result<Option<String>, InstallError> {
+        let command: Vec<OsString> = match self {
+            PackageManager::Dpkg => vec![
+                "dpkg-query".into(),
+                "-W".into(),
+                "-f=${db:Status-Abbrev}|${Version}".into(),
+                name.into(),
+            ],
+            PackageManager::Rpm => vec![
+                "rpm".into(),
+                "-q".into(),
+                "--qf=ii |%{VERSION}-%{RELEASE}".into(),
+                name.into(),
+            ],
         };
-        let (status, version) = output.trim_end().split_once('|')?;
-        (status.trim_end() == "ii" && !version.is_empty()).then(|| version.to_string())
+        let mut last = String::new();
+        for attempt in 0..QUERY_TRIES {
+            if attempt > 0 {
+                std::thread::sleep(LOCK_RETRY);
+            }
+            let output = run(&command).map_err(|e| InstallError::PackageManager {
+                command: shown(&command),
+                reason: e.to_string(),
+            })?;
+            let text = String::from_utf8_lossy(&output.stdout);
+            if output.status.success() {
+                let Some((status, version)) = text.trim_end().split_once('|') else {
+                    return Ok(None);
+                };
+                let installed = status.trim_end() == "ii" && !version.is_empty();
+                return Ok(installed.then(|| version.to_string()));
+            }
+            let said = tail(&output);
+            // dpkg-query: "no packages found matching"; rpm: "package x is not installed".
+            if said.contains("no packages found") || said.contains("is not installed") {
+                return Ok(None);
+            }
+            last = said;
+        }
+        Err(InstallError::PackageManager {
+            command: shown(&command),
+            reason: last,
+        })
     }
 
     /// The command line that installs `package`; `downgrade` when it is older than what is

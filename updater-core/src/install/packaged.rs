@@ -69,7 +69,7 @@ impl Installer {
     /// install, so the app runs the old version and a later attempt starts afresh.
     pub(super) fn undo_failed_package_install(&self, app: &PackagedApp, j: &Journal) {
         let backup = app.manager.identity(&j.backup).ok();
-        let installed = app.manager.installed_version(&app.name);
+        let installed = app.manager.installed_version(&app.name).ok().flatten();
         if let Some(backup) = backup {
             if installed.as_deref() != Some(backup.installed_as.as_str()) {
                 tracing::warn!(version = %j.from_version, "reinstalling the previous package after the failed install");
