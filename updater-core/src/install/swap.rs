@@ -153,12 +153,13 @@ fn renames_up_to(a: &Path, b: &Path, steps: usize) -> Result<(), InstallError> {
     }
     let renames = [(a, parking.as_path()), (b, a), (parking.as_path(), b)];
     for (step, (from, to)) in renames.into_iter().take(steps).enumerate() {
-        if let Err(e) = rename_durably(from, to) {
+        if let Err(e) = fs::rename(from, to) {
             if step == 1 {
                 let _ = rename_durably(&parking, a);
             }
-            return Err(e);
+            return Err(FileError::new(from, e).into());
         }
+        sync_parents(from, to)?;
     }
     Ok(())
 }
