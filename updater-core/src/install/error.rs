@@ -42,6 +42,18 @@ pub enum InstallError {
          not available when the update was installed)"
     )]
     NoRollbackPackage { version: String },
+    /// The fixed third name of a directory exchange by renames (Windows, BSDs) exists before
+    /// the exchange starts. Recovery consumes the one an interrupted exchange of ours left,
+    /// so this one is not ours (or beside paths that are gone): it is left alone.
+    #[error("{0} is in the way of exchanging two directories by renames; it is not an update's: move it away")]
+    ExchangeBlocked(PathBuf),
+    /// An interrupted exchange by renames left neither of its two paths, only the third name.
+    #[error("an interrupted exchange of {a} and {b} left neither; one of them is at {parked}")]
+    ExchangeBroken {
+        a: PathBuf,
+        b: PathBuf,
+        parked: PathBuf,
+    },
     #[error("cannot write the install location {path}: {source}")]
     NotWritable {
         path: PathBuf,

@@ -14,7 +14,8 @@
 //! inode of a bundle directory), so a kill at any moment is finished or undone at the next
 //! start. A single executable is replaced by an atomic rename of a sibling copy (`self-replace`
 //! on Windows, where a running executable cannot be renamed over); a bundle directory is
-//! exchanged with the staged one in one system call. The previous version is kept until
+//! exchanged with the staged one in one system call (by three renames on Windows and BSDs,
+//! which recovery finishes or undoes after a kill). The previous version is kept until
 //! [`Installer::confirm`]. A lock file keeps two processes from updating at once.
 
 mod detect;
@@ -365,6 +366,13 @@ impl Installer {
             return Ok(StartupOutcome::Idle);
         };
         self.remove_stray_temporaries(&j);
+        // An exchange by renames (Windows, BSDs) cut short: both paths back before the checks.
+        // install() exchanges (staged, target), finish_rollback() (backup, target): one pair.
+        if let (State::BackedUp | State::RollingBack { .. }, InstallTarget::Bundle(target)) =
+            (&j.state, &j.target)
+        {
+            swap::repair_exchange(&j.backup, target)?;
+        }
         match j.state.clone() {
             State::Staged => Ok(StartupOutcome::Staged {
                 version: j.to_version.clone(),
