@@ -62,10 +62,14 @@ fn fields<R: Read + Seek>(mut src: Source<R>) -> Result<PackageFields, PackageEr
     let version = string(TAG_VERSION, "VERSION")?;
     let release = string(TAG_RELEASE, "RELEASE")?;
     let arch = string(TAG_ARCH, "ARCH")?;
-    let missing = |what: &str| src.malformed(FORMAT, format!("the main header has no {what} tag"));
+    let missing = |what: &str| src.malformed(FORMAT, format!("the main header has no {what}"));
     Ok(PackageFields {
-        name: name.ok_or_else(|| missing("NAME"))?,
-        version: version.ok_or_else(|| missing("VERSION"))?,
+        name: name
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing("NAME"))?,
+        version: version
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing("VERSION"))?,
         release,
         arch,
     })
