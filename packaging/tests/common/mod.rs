@@ -524,9 +524,7 @@ pub fn synthetic_rpm(version: &str) -> Vec<u8> {
         h
     };
     out.extend_from_slice(&header(&[]));
-    while out.len() % 8 != 0 {
-        out.push(0);
-    }
+    out.resize(out.len().next_multiple_of(8), 0);
     out.extend_from_slice(&header(&[
         (1000, "demo"),
         (1001, version),
