@@ -128,6 +128,57 @@ def unpack_seeds() -> None:
             seed("unpack", bytes([mode]) + tar_gz(entries))
 
 
+def ar_archive(members: list) -> bytes:
+    """An `ar` archive of (name, data), as dpkg-deb writes it."""
+    out = b"!<arch>\n"
+    for name, data in members:
+        out += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode()
+        out += data + (b"\n" if len(data) % 2 else b"")
+    return out
+
+
+def rpm_header(entries: list) -> bytes:
+    """An RPM header of (tag, string) entries: magic, counts, index, store."""
+    index, store = b"", b""
+    for tag, value in entries:
+        index += b"".join(n.to_bytes(4, "big") for n in (tag, 6, len(store), 1))
+        store += value + b"\0"
+    return (b"\x8e\xad\xe8\x01\0\0\0\0" + len(entries).to_bytes(4, "big")
+            + len(store).to_bytes(4, "big") + index + store)
+
+
+def package_seeds() -> None:
+    """The package target: a file of each release format, small."""
+    import lzma
+    seed("package", b"\x7fELF\x02\x01\x01\0" + bytes(56))
+    seed("package", b"\x7fELF\x02\x01\x01\0AI\x02" + bytes(53))
+    seed("package", b"\xcf\xfa\xed\xfe" + bytes(28))
+    seed("package", b"\xca\xfe\xba\xbe\0\0\0\x02" + bytes(40))
+    seed("package", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    pe = bytearray(1024)
+    pe[0:2] = b"MZ"
+    pe[0x3C:0x40] = (0x80).to_bytes(4, "little")
+    pe[0x80:0x84] = b"PE\0\0"
+    seed("package", bytes(pe))
+    pe[516:532] = b"\xef\xbe\xad\xdeNullsoftInst"
+    seed("package", bytes(pe))
+    control = b"Package: demo\nVersion: 1:1.2.0-1\nArchitecture: amd64\nDescription: d\n more\n"
+    control_tar = tar_bytes([("./control", "file", control, 0o644)])
+    data_tar = tar_gz([("./usr/bin/demo", "file", b"\x7fELF\n", 0o755)])
+    for name, packed in (("control.tar.gz", gzip.compress(control_tar, mtime=0)),
+                         ("control.tar.xz", lzma.compress(control_tar)),
+                         ("control.tar", control_tar)):
+        seed("package", ar_archive([("debian-binary", b"2.0\n"), (name, packed),
+                                    ("data.tar.gz", data_tar)]))
+    lead = b"\xed\xab\xee\xdb\x03\0\0\0" + bytes(88)
+    sig = rpm_header([])
+    sig += bytes(-len(sig) % 8)
+    main_header = rpm_header([(1000, b"demo"), (1001, b"1.2.0"), (1002, b"3"), (1022, b"x86_64")])
+    seed("package", lead + sig + main_header + b"payload")
+    seed("package", tar_gz(bundle_entries()))
+    seed("package", tar_gz([("demo/bin/demo", "file", b"\x7fELF\n", 0o755)]))
+
+
 def metadata_seeds(files: dict) -> None:
     for data in files.values():
         seed("metadata_cjson", data)
@@ -228,6 +279,7 @@ def main() -> None:
     settings_seeds()
     journal_seeds()
     unpack_seeds()
+    package_seeds()
     tauri_config_seeds(files)
     for d in sorted(SEEDS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} seeds")

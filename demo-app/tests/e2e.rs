@@ -331,12 +331,12 @@ fn a_version_that_does_not_start_is_rolled_back() {
 }
 
 /// The stored files of `version` in the scenario's repository (what the server sends): the
-/// release's artifact and the patches to it.
+/// release's artifact and the patches to it. The artifact is an ELF executable, so `release`
+/// publishes it under `linux-x86_64-exe`.
 fn stored_files(s: &Scenario, version: &str) -> Vec<std::path::PathBuf> {
-    let dir = s
-        .repo
-        .repository()
-        .join(format!("targets/stable/demo-app/{version}/linux-x86_64"));
+    let dir = s.repo.repository().join(format!(
+        "targets/stable/demo-app/{version}/linux-x86_64-exe"
+    ));
     std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -381,7 +381,7 @@ fn a_tampered_download_is_refused_and_the_app_stays_as_it_was() {
         check!(
             s,
             page,
-            status.contains("5.7.3: target stable/demo-app/1.1.0/linux-x86_64/demo-app")
+            status.contains("5.7.3: target stable/demo-app/1.1.0/linux-x86_64-exe/demo-app")
                 && status.contains("sha256 mismatch")
         );
         check!(

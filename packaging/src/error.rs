@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 use updater_core::files::FileError;
+use updater_core::package::PackageError;
 use updater_core::release::{NameError, ReleaseError};
 use updater_core::tuf::signer::SignError;
 use updater_core::tuf::TufError;
@@ -94,6 +95,37 @@ pub enum PackError {
 
     #[error("artifact {path}: {reason}")]
     BadArtifact { path: PathBuf, reason: String },
+
+    /// An artifact that cannot be read as the package its first bytes say it is.
+    #[error("artifact {0}")]
+    Package(#[from] PackageError),
+
+    /// The artifact's content is not the format its platform segment names.
+    #[error("artifact {path} is published as {segment} but its content is {content}")]
+    FormatMismatch {
+        path: PathBuf,
+        segment: String,
+        /// What the content is, in words.
+        content: String,
+    },
+
+    /// The artifact's content is for another operating system than its platform.
+    #[error("artifact {path} is {content}, which does not run on {platform}")]
+    PlatformMismatch {
+        path: PathBuf,
+        platform: String,
+        content: &'static str,
+    },
+
+    /// A deb's or rpm's own version is not the release's.
+    #[error("artifact {path}: the {package}'s {field} is {found:?}, not the release's version {version}")]
+    PackageVersion {
+        path: PathBuf,
+        package: &'static str,
+        field: &'static str,
+        found: String,
+        version: String,
+    },
 
     #[error("notes file {path}: {reason}")]
     BadNotes { path: PathBuf, reason: String },

@@ -174,7 +174,9 @@ struct ReleaseArgs {
     #[arg(long)]
     version: String,
     /// Platform, <os>-<arch>[-<format>]: e.g. linux-x86_64-appimage, darwin-aarch64-app,
-    /// windows-x86_64-nsis (formats: exe, appimage, app, deb, rpm, nsis, msi).
+    /// windows-x86_64-nsis (formats: exe, appimage, app, deb, rpm, nsis, msi). The artifact's
+    /// content must be that format; without one, the format is inferred from the content
+    /// (a file of no known format is published under <os>-<arch>).
     #[arg(long)]
     platform: String,
     /// Channel, e.g. stable or beta.

@@ -370,7 +370,7 @@ fn a_bundle_release_signs_its_tar_and_gets_a_tar_patch_that_rebuilds_it() {
             "--version",
             version,
             "--platform",
-            "darwin-aarch64",
+            "darwin-aarch64-app",
             "--channel",
             "beta",
             file.to_str().unwrap(),
@@ -379,7 +379,7 @@ fn a_bundle_release_signs_its_tar_and_gets_a_tar_patch_that_rebuilds_it() {
     release("1.0.0", &v1);
     let out = release("1.1.0", &v2);
     assert!(out.contains("  patch from 1.0.0: "), "{out}");
-    let full = "beta/demo/1.1.0/darwin-aarch64/Demo.app.tar.gz";
+    let full = "beta/demo/1.1.0/darwin-aarch64-app/Demo.app.tar.gz";
     let listed = targets(&f, "beta");
     let custom = listed[full].custom.clone().unwrap();
     assert_eq!(

@@ -42,9 +42,10 @@ fn release_args<'a>(
     ]
 }
 
-/// Releases `demo VERSION` for `platform` on beta, as an artifact called `file`.
+/// Releases `demo VERSION` for `platform` on beta, as an artifact called `file`: of the
+/// platform's format if it names one (the content is checked), else pseudo-random bytes.
 fn release(f: &Fixture, version: &str, platform: &str, file: &str) -> String {
-    let a = f.artifact(file, 2048);
+    let a = artifact_for(f, version, platform, file);
     f.pack.ok(&release_args(
         f,
         version,
@@ -52,6 +53,18 @@ fn release(f: &Fixture, version: &str, platform: &str, file: &str) -> String {
         "beta",
         a.to_str().unwrap(),
     ))
+}
+
+fn artifact_for(f: &Fixture, version: &str, platform: &str, file: &str) -> std::path::PathBuf {
+    match platform.parse::<updater_core::release::PlatformSegment>() {
+        Ok(segment) if segment.format.is_some() => format_artifact(
+            f.tmp.path(),
+            file,
+            segment.format.unwrap().as_str(),
+            version,
+        ),
+        _ => f.artifact(file, 2048),
+    }
 }
 
 /// The targets of a channel's current metadata, as a client parses them.
@@ -117,7 +130,12 @@ fn each_format_of_a_version_is_released_once() {
     release(&f, "1.0.0", "linux-x86_64", "demo.tar.gz");
     assert_eq!(targets(&f, "beta").len(), 4);
 
-    let again = f.artifact("demo_1.0.0_amd64-rebuilt.deb", 100);
+    let again = artifact_for(
+        &f,
+        "1.0.0",
+        "linux-x86_64-deb",
+        "demo_1.0.0_amd64-rebuilt.deb",
+    );
     let again = again.to_str().unwrap();
     assert_unchanged(
         &f.project,
@@ -225,7 +243,7 @@ fn promote_keeps_unknown_custom_fields() {
     let f = Fixture::new(Pack::at(T0), &[]);
     let notes = f.tmp.path().join("notes.md");
     std::fs::write(&notes, "## 1.0.0").unwrap();
-    let a = f.artifact("demo.AppImage", 2048);
+    let a = format_artifact(f.tmp.path(), "demo.AppImage", "appimage", "1.0.0");
     let mut args = release_args(
         &f,
         "1.0.0",

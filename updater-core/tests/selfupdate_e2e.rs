@@ -202,7 +202,10 @@ fn bundle_files(bin: &std::path::Path, version: &str) -> Vec<(String, Vec<u8>)> 
     files
 }
 
-/// `files` as `Selfupdate.app.tar.gz` (everything under `Selfupdate.app/`, as tauri makes it).
+/// `files` as `Selfupdate.app.tar.gz`, everything under one top directory as tauri makes it.
+/// Named `Selfupdate/`, not tauri's `Selfupdate.app/`: these tests run the bundle install on
+/// Linux, and `updater-pack release` refuses a macOS `.app` archive for a Linux platform. The
+/// installer strips the top directory whatever its name.
 fn bundle_archive(
     dir: &std::path::Path,
     files: &[(String, Vec<u8>)],
@@ -219,12 +222,8 @@ fn bundle_archive(
         header.set_size(data.len() as u64);
         header.set_mode(if name.contains("MacOS") { 0o755 } else { 0o644 });
         header.set_cksum();
-        tar.append_data(
-            &mut header,
-            format!("Selfupdate.app/{name}"),
-            data.as_slice(),
-        )
-        .unwrap();
+        tar.append_data(&mut header, format!("Selfupdate/{name}"), data.as_slice())
+            .unwrap();
     }
     tar.into_inner().unwrap().finish().unwrap();
     path

@@ -2,6 +2,7 @@
 //! (read-only commands read the repository directly) and returns a report that prints
 //! what was done.
 
+pub mod content;
 pub mod init;
 pub mod listing;
 pub mod patches;

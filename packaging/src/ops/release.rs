@@ -4,7 +4,9 @@
 //! the channel role, snapshot and timestamp.
 //!
 //! Any regular file is accepted: what `tauri build` produces (AppImage, `.app.tar.gz`,
-//! NSIS or MSI installers, `.deb`, `.rpm`), a plain executable or an archive.
+//! NSIS or MSI installers, `.deb`, `.rpm`), a plain executable or an archive. Its content is
+//! checked first ([`content`](crate::ops::content)): a segment that names a format must get
+//! a file of that format; one that names none gets the format the content has, if any.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use updater_core::release::{PlatformSegment, Release, ReleaseError, ReleaseField
 use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
+use crate::ops::content::{check_content, Content};
 pub use crate::ops::listing::{listed, stored_path};
 use crate::ops::patches::{plan_patches, PatchReport, DEFAULT_DELTAS};
 use crate::ops::session::{Context, Outcome, Session};
@@ -69,6 +72,8 @@ pub struct ReleaseReport {
     pub length: u64,
     pub sha256: String,
     pub stored: PathBuf,
+    /// What the content check found: the file's kind, whether the format was inferred.
+    pub content: Content,
     /// The patches to the release from earlier ones, published or not.
     pub patches: Vec<PatchReport>,
     pub outcome: Outcome,
@@ -85,6 +90,7 @@ struct Checked {
     min_version: Option<Version>,
     critical: bool,
     rollout_percent: u8,
+    content: Content,
 }
 
 impl Checked {
@@ -130,18 +136,20 @@ fn check(opts: &ReleaseOptions) -> Result<Checked> {
         Some(path) => read_notes(path)?,
         None => String::new(),
     };
+    let content = check_content(&opts.artifact, segment, &version)?;
     Ok(Checked {
         path: ReleasePath {
             channel: opts.channel.clone(),
             app: opts.app.clone(),
             version,
-            segment,
+            segment: content.segment,
             file,
         },
         notes,
         min_version,
         critical: opts.critical,
         rollout_percent,
+        content,
     })
 }
 
@@ -293,6 +301,7 @@ pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<Rele
         length,
         sha256,
         stored,
+        content: checked.content,
     })
 }
 
@@ -312,6 +321,7 @@ pub struct ReleaseReportPlan {
     pub length: u64,
     pub sha256: String,
     pub stored: PathBuf,
+    pub content: Content,
 }
 
 pub fn release(project: &Project, ctx: Context, opts: &ReleaseOptions) -> Result<ReleaseReport> {
@@ -326,6 +336,7 @@ pub fn release(project: &Project, ctx: Context, opts: &ReleaseOptions) -> Result
         length: plan.length,
         sha256: plan.sha256,
         stored: plan.stored,
+        content: plan.content,
         patches,
         outcome,
     })
@@ -336,6 +347,21 @@ impl std::fmt::Display for ReleaseReport {
         writeln!(f, "Released {}", self.target)?;
         writeln!(f, "  {} bytes, sha256 {}", self.length, self.sha256)?;
         writeln!(f, "  stored as {}", self.stored.display())?;
+        match self.content.kind {
+            Some(kind) if self.content.inferred => writeln!(
+                f,
+                "  format {} inferred from the content ({})",
+                kind.format(),
+                kind.describe()
+            )?,
+            Some(_) => {}
+            None => writeln!(
+                f,
+                "  content of no known release format: published without a format in its \
+                 platform segment ({})",
+                self.content.segment
+            )?,
+        }
         for patch in &self.patches {
             writeln!(f, "  {patch}")?;
         }
@@ -397,6 +423,16 @@ mod tests {
         ));
     }
 
+    /// The start of an NSIS setup: DOS header, PE signature, NSIS first header at 512.
+    fn nsis_setup() -> Vec<u8> {
+        let mut pe = vec![0u8; 1024];
+        pe[..2].copy_from_slice(b"MZ");
+        pe[0x3C..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+        pe[0x80..0x84].copy_from_slice(b"PE\0\0");
+        pe[516..532].copy_from_slice(b"\xEF\xBE\xAD\xDENullsoftInst");
+        pe
+    }
+
     #[test]
     fn checked_options_are_a_release_path_and_its_fields() {
         let dir = tempfile::tempdir().unwrap();
@@ -411,7 +447,7 @@ mod tests {
             critical: true,
             ..options()
         };
-        std::fs::write(&opts.artifact, b"MZ").unwrap();
+        std::fs::write(&opts.artifact, nsis_setup()).unwrap();
         let checked = check(&opts).unwrap();
         assert_eq!(
             checked.path.to_string(),

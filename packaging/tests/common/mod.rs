@@ -411,3 +411,126 @@ impl Fixture {
         session.commit().unwrap();
     }
 }
+
+/// A small file of `format`'s content (its magic numbers and, for a deb or rpm, a header
+/// declaring `version`), padded with pseudo-random bytes seeded by `name`: what the content
+/// check of `release` recognises.
+pub fn format_artifact(dir: &Path, name: &str, format: &str, version: &str) -> PathBuf {
+    let filler = std::fs::read(artifact(dir, &format!("{name}.filler"), 2048)).unwrap();
+    let with_head = |head: &[u8]| {
+        let mut data = filler.clone();
+        data.splice(..head.len(), head.iter().copied());
+        data
+    };
+    let data = match format {
+        "exe" => with_head(b"\x7fELF\x02\x01\x01\0"),
+        "appimage" => with_head(b"\x7fELF\x02\x01\x01\0AI\x02"),
+        "msi" => with_head(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"),
+        "nsis" | "pe" => {
+            let mut pe = filler.clone();
+            pe[..0x80].fill(0);
+            pe[..2].copy_from_slice(b"MZ");
+            pe[0x3C..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+            pe[0x80..0x84].copy_from_slice(b"PE\0\0");
+            if format == "nsis" {
+                pe[516..532].copy_from_slice(b"\xEF\xBE\xAD\xDENullsoftInst");
+            }
+            pe
+        }
+        "macho" => with_head(b"\xCF\xFA\xED\xFE"),
+        "deb" => synthetic_deb(version),
+        "rpm" => synthetic_rpm(version),
+        "app" => {
+            let mut tar = tar::Builder::new(Vec::new());
+            let mut header = tar::Header::new_gnu();
+            header.set_size(filler.len() as u64);
+            header.set_mode(0o755);
+            tar.append_data(
+                &mut header,
+                "Demo.app/Contents/MacOS/demo",
+                filler.as_slice(),
+            )
+            .unwrap();
+            gzip(&tar.into_inner().unwrap())
+        }
+        other => panic!("no artifact of format {other}"),
+    };
+    let path = dir.join(name);
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A Debian package (`ar`: debian-binary, control.tar.gz, data.tar.gz) of `demo` `version`.
+pub fn synthetic_deb(version: &str) -> Vec<u8> {
+    let control = format!("Package: demo\nVersion: {version}\nArchitecture: amd64\n");
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(control.len() as u64);
+    header.set_mode(0o644);
+    tar.append_data(&mut header, "./control", control.as_bytes())
+        .unwrap();
+    let control_tar = gzip(&tar.into_inner().unwrap());
+    let data_tar = gzip(&tar::Builder::new(Vec::new()).into_inner().unwrap());
+    let mut out = b"!<arch>\n".to_vec();
+    for (name, data) in [
+        ("debian-binary", &b"2.0\n"[..]),
+        ("control.tar.gz", &control_tar),
+        ("data.tar.gz", &data_tar),
+    ] {
+        let header = format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            100644,
+            data.len()
+        );
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// An RPM package of `demo` `version`: lead, empty signature header, main header with NAME,
+/// VERSION, RELEASE and ARCH.
+pub fn synthetic_rpm(version: &str) -> Vec<u8> {
+    let mut out = b"\xED\xAB\xEE\xDB\x03\x00\x00\x00".to_vec();
+    out.resize(96, 0);
+    let header = |entries: &[(u32, &str)]| {
+        let mut index = Vec::new();
+        let mut store = Vec::new();
+        for (tag, value) in entries {
+            for word in [*tag, 6, store.len() as u32, 1] {
+                index.extend_from_slice(&word.to_be_bytes());
+            }
+            store.extend_from_slice(value.as_bytes());
+            store.push(0);
+        }
+        let mut h = b"\x8E\xAD\xE8\x01\0\0\0\0".to_vec();
+        h.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+        h.extend_from_slice(&(store.len() as u32).to_be_bytes());
+        h.extend_from_slice(&index);
+        h.extend_from_slice(&store);
+        h
+    };
+    out.extend_from_slice(&header(&[]));
+    out.resize(out.len().next_multiple_of(8), 0);
+    out.extend_from_slice(&header(&[
+        (1000, "demo"),
+        (1001, version),
+        (1002, "1"),
+        (1022, "x86_64"),
+    ]));
+    out.extend_from_slice(b"payload");
+    out
+}

@@ -411,10 +411,20 @@ impl Repo {
             .join("targets")
             .join(channel)
             .join(APP)
-            .join(version)
-            .join(platform());
+            .join(version);
+        // The segment is `<platform>-<format>` when `release` recognised the content (an
+        // executable: `-exe`), else the bare platform (an archive).
+        let segments: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name == platform() || name.starts_with(&format!("{}-", platform()))
+            })
+            .collect();
+        assert_eq!(segments.len(), 1, "{segments:?}");
         // The release's file, not the patches to it stored beside it.
-        let files: Vec<PathBuf> = fs::read_dir(&dir)
+        let files: Vec<PathBuf> = fs::read_dir(&segments[0])
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| !p.to_string_lossy().contains(".from-"))
