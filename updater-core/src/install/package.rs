@@ -299,7 +299,7 @@ fn tail(output: &Output) -> String {
     text.get(start..).unwrap_or_default().to_string()
 }
 
-/// What a package says about itself, as its package manager reads it.
+/// What a package says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageIdentity {
     pub name: String,
@@ -311,50 +311,37 @@ pub struct PackageIdentity {
 }
 
 impl PackageManager {
-    /// The name and version a package file declares (`dpkg-deb --field`, `rpm -qp`).
+    /// The name and version a package file declares, read from the package itself
+    /// ([`crate::package`]: a `.deb`'s control file, an `.rpm`'s header), capped like any
+    /// untrusted file.
     pub fn identity(self, package: &Path) -> Result<PackageIdentity, InstallError> {
-        let unreadable = |reason: &str| InstallError::Package {
+        let fields = match self {
+            PackageManager::Dpkg => crate::package::deb_fields(package),
+            PackageManager::Rpm => crate::package::rpm_fields(package),
+        }
+        .map_err(|e| InstallError::Package {
             path: package.to_path_buf(),
-            reason: reason.to_string(),
-        };
-        let (name, version, installed_as) = match self {
+            reason: e.to_string(),
+        })?;
+        let (version, installed_as) = match self {
+            // dpkg-query reports the Version field as written, epoch included.
             PackageManager::Dpkg => {
-                let out = query(
-                    "dpkg-deb",
-                    [
-                        OsStr::new("--showformat=${Package}|${Version}"),
-                        OsStr::new("--show"),
-                        package.as_os_str(),
-                    ],
-                )
-                .ok_or_else(|| unreadable("dpkg-deb cannot read it as a Debian package"))?;
-                let (name, full) = out.trim_end().split_once('|').unwrap_or_default();
-                let no_epoch = full.split_once(':').map_or(full, |(_, v)| v);
-                (name.to_string(), no_epoch.to_string(), full.to_string())
+                let no_epoch = fields
+                    .version
+                    .split_once(':')
+                    .map_or(&*fields.version, |v| v.1);
+                (no_epoch.to_string(), fields.version.clone())
             }
             PackageManager::Rpm => {
-                let out = query(
-                    "rpm",
-                    [
-                        OsStr::new("-qp"),
-                        OsStr::new("--qf=%{NAME}|%{VERSION}|%{RELEASE}"),
-                        package.as_os_str(),
-                    ],
+                let release = fields.release.as_deref().unwrap_or_default();
+                (
+                    fields.version.clone(),
+                    format!("{}-{release}", fields.version),
                 )
-                .ok_or_else(|| unreadable("rpm cannot read it as an RPM package"))?;
-                let mut parts = out.trim_end().splitn(3, '|');
-                let name = parts.next().unwrap_or_default().to_string();
-                let version = parts.next().unwrap_or_default().to_string();
-                let release = parts.next().unwrap_or_default();
-                let installed_as = format!("{version}-{release}");
-                (name, version, installed_as)
             }
         };
-        if name.is_empty() || version.is_empty() {
-            return Err(unreadable("it declares no name or no version"));
-        }
         Ok(PackageIdentity {
-            name,
+            name: fields.name,
             version,
             installed_as,
         })
