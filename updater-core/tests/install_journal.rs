@@ -418,3 +418,68 @@ fn launches_are_counted_before_the_configuration_is_read_and_not_twice() {
     );
     assert_eq!(fs::read(&app.exe).unwrap(), b"version 1");
 }
+
+/// A bundle `Demo.app` at 1.0.0 beside its 2.0.0 archive, and an installer for it.
+fn bundle_and_archive(dir: &Path) -> (PathBuf, PathBuf, Installer) {
+    let bundle = dir.join("Demo.app");
+    fs::create_dir_all(bundle.join("Contents/MacOS")).unwrap();
+    fs::write(bundle.join("Contents/MacOS/demo"), b"v1").unwrap();
+    let archive = dir.join("Demo.app.tar.gz");
+    tar_gz(&archive, &[("Demo.app/Contents/MacOS/demo", b"v2")]);
+    let inst = Installer::new(&dir.join("data"), InstallTarget::Bundle(bundle.clone()), 1);
+    (bundle, archive, inst)
+}
+
+#[test]
+fn a_staged_bundle_changed_inside_after_staging_is_not_swapped_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, archive, inst) = bundle_and_archive(dir.path());
+    let lock = inst.lock().unwrap();
+    inst.stage(&lock, &archive, "Demo.app.tar.gz", "1.0.0", "2.0.0")
+        .unwrap();
+    let staged = inst.journal().unwrap().unwrap().staged;
+    // Same directory (same inode), one file changed inside it.
+    fs::write(staged.join("Contents/MacOS/demo"), b"planted").unwrap();
+    let err = inst.install(&lock).unwrap_err();
+    assert!(matches!(err, InstallError::StagedTampered(_)), "{err}");
+    assert_eq!(fs::read(bundle.join("Contents/MacOS/demo")).unwrap(), b"v1");
+    // A file added is a change too.
+    inst.stage(&lock, &archive, "Demo.app.tar.gz", "1.0.0", "2.0.0")
+        .unwrap();
+    let staged = inst.journal().unwrap().unwrap().staged;
+    fs::write(staged.join("Contents/MacOS/extra"), b"").unwrap();
+    let err = inst.install(&lock).unwrap_err();
+    assert!(matches!(err, InstallError::StagedTampered(_)), "{err}");
+    assert_eq!(fs::read(bundle.join("Contents/MacOS/demo")).unwrap(), b"v1");
+}
+
+#[test]
+fn a_bundle_stages_under_a_fresh_random_name_and_a_killed_stagings_leftover_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, archive, inst) = bundle_and_archive(dir.path());
+    // What a process killed while unpacking leaves: a staged tree no journal names.
+    let leftover = dir.path().join(".Demo.app.staged-00000000deadbeef");
+    fs::create_dir_all(leftover.join("Contents")).unwrap();
+    let lock = inst.lock().unwrap();
+    inst.stage(&lock, &archive, "Demo.app.tar.gz", "1.0.0", "2.0.0")
+        .unwrap();
+    let first = inst.journal().unwrap().unwrap().staged;
+    assert!(!leftover.exists());
+    let name = first.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(".Demo.app.staged-") && name.len() == 17 + 16,
+        "{name}"
+    );
+    // Staged again (a newer release, say): another name, the first one gone.
+    inst.stage(&lock, &archive, "Demo.app.tar.gz", "1.0.0", "2.0.0")
+        .unwrap();
+    let second = inst.journal().unwrap().unwrap().staged;
+    assert_ne!(second, first);
+    assert!(!first.exists() && second.is_dir());
+    // Someone else's names beside the bundle are not touched.
+    let other = dir.path().join(".Other.app.staged-1");
+    fs::create_dir_all(&other).unwrap();
+    inst.install(&lock).unwrap();
+    assert_eq!(fs::read(bundle.join("Contents/MacOS/demo")).unwrap(), b"v2");
+    assert!(other.is_dir());
+}

@@ -93,8 +93,9 @@ pub struct Journal {
     /// name beside the app that recovery deletes. Absent for bundles and in older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scratch: Option<PathBuf>,
-    /// The SHA-256 of the staged package of a packaged app, checked again just before the
-    /// package manager installs it (as root). Absent for other targets.
+    /// The SHA-256 of the staged package of a packaged app, or the digest of a staged
+    /// bundle's tree (`tree.rs`): checked again just before the package manager installs it
+    /// (as root) or the bundle is exchanged. Absent for executables and in older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staged_sha256: Option<String>,
     /// Launches the new version has to confirm, as the app configured it when the update

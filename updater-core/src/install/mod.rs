@@ -25,6 +25,7 @@ mod journal;
 mod package;
 mod packaged;
 mod swap;
+mod tree;
 mod unpack;
 
 use std::fs;
@@ -201,7 +202,7 @@ impl Installer {
             return self.stage_package(app, path, from_version, to_version);
         }
         self.check_target_writable()?;
-        let (staged, backup, new_id, scratch) = match &self.target {
+        let (staged, backup, new_id, scratch, digest) = match &self.target {
             InstallTarget::Executable(target) => {
                 let staged = self.dir.join(format!("staged-{}", sanitize(to_version)));
                 remove_any(&staged)?;
@@ -213,18 +214,22 @@ impl Installer {
                 unpack::stage_executable(path, name, &staged)?;
                 let id = sha256_file(&staged)?;
                 let scratch = swap::scratch_name(target);
-                (staged, self.dir.join("previous"), id, Some(scratch))
+                (staged, self.dir.join("previous"), id, Some(scratch), None)
             }
             InstallTarget::Bundle(target) => {
-                // Beside the bundle, so the exchange is a rename on one file system.
-                let staged = swap::sibling(target, ".staged");
-                remove_any(&staged)?;
+                // Beside the bundle, so the exchange is a rename on one file system; under
+                // a fresh random name, recorded in the journal below.
+                let staged = tree::fresh_staging_name(target)?;
                 match source {
                     Source::Artifact { path, name } => unpack::stage_bundle(path, name, &staged)?,
                     Source::Tar(tar) => unpack::stage_bundle_tar(tar, &staged)?,
                 }
+                // Durable before the journal says `Staged`, and hashed for the swap.
+                tree::sync_tree(&staged)?;
+                sync_dir(swap::parent_of(&staged))?;
+                let digest = tree::tree_digest(&staged)?;
                 let id = dir_identity(&staged)?;
-                (staged.clone(), staged, id, None)
+                (staged.clone(), staged, id, None, Some(digest))
             }
             InstallTarget::Package(_) => unreachable_target()?,
         };
@@ -237,7 +242,7 @@ impl Installer {
             backup,
             new_id,
             scratch,
-            staged_sha256: None,
+            staged_sha256: digest,
             max_launches: Some(self.max_unconfirmed_launches),
         };
         journal.save(&self.journal_path())?;
@@ -293,7 +298,11 @@ impl Installer {
                 swap::replace_file(&j.staged, target, &scratch_of(&j, target))?;
             }
             InstallTarget::Bundle(target) => {
-                if dir_identity(&j.staged)? != j.new_id {
+                let changed = match &j.staged_sha256 {
+                    Some(digest) => tree::tree_digest(&j.staged)? != *digest,
+                    None => false, // a journal written before bundles were hashed
+                };
+                if changed || dir_identity(&j.staged)? != j.new_id {
                     return Err(InstallError::StagedTampered(j.staged.clone()));
                 }
                 j.state = State::BackedUp;

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use super::error::InstallError;
 use crate::files::{sync_dir, FileError};
 
-fn parent_of(path: &Path) -> &Path {
+pub(crate) fn parent_of(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
