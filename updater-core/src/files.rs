@@ -109,6 +109,16 @@ pub fn write_atomic(path: &Path, data: &[u8], durability: Durability) -> Result<
     Ok(())
 }
 
+/// Flushes the file at `path` to disk. On Unix any descriptor can be synced (a read-only
+/// file's too); Windows flushes only a handle with write access (`FlushFileBuffers`).
+pub fn sync_file(path: &Path) -> Result<(), FileError> {
+    #[cfg(unix)]
+    let file = fs::File::open(path);
+    #[cfg(not(unix))]
+    let file = fs::OpenOptions::new().write(true).open(path);
+    file.and_then(|f| f.sync_all()).map_err(FileError::at(path))
+}
+
 /// Makes the entries of `dir` (a rename, a new file) durable. A no-op where directories
 /// cannot be opened for syncing, as on Windows, whose renames are journalled by NTFS.
 pub fn sync_dir(dir: &Path) -> Result<(), FileError> {

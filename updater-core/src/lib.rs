@@ -22,7 +22,10 @@ pub mod tuf;
 
 pub use app::{AppUpdater, AppUpdaterBuilder, CheckResult, RollbackNotice, Update, UpdateError};
 pub use install::early::startup_before_config;
-pub use install::{InstallTarget, PackageManager, PackagedApp, StartupOutcome};
+pub use install::{
+    Handover, InstallMode, InstallTarget, InstallerApp, InstallerKind, PackageManager, PackagedApp,
+    StartupOutcome,
+};
 pub use release::{Direction, InstallFormat, Platform};
 pub use release::{HeldBack, HeldBackReason};
 pub use tuf::download::Progress;

@@ -9,7 +9,7 @@ use semver::Version;
 
 use super::app_updater::{AppUpdater, PolicySource};
 use super::types::{Result, UpdateError, DEFAULT_MAX_UNCONFIRMED_LAUNCHES};
-use crate::install::{InstallTarget, Installer};
+use crate::install::{InstallMode, InstallTarget, Installer};
 use crate::policy::{AppDefaults, UntrustedPolicy};
 use crate::release::{valid_channel_name, Platform};
 use crate::settings::SettingsStore;
@@ -36,6 +36,7 @@ pub struct AppUpdaterBuilder {
     policy_file: Option<PathBuf>,
     policy_env_override: bool,
     allow_downgrade: bool,
+    install_mode: Option<InstallMode>,
 }
 
 impl fmt::Debug for AppUpdaterBuilder {
@@ -160,6 +161,14 @@ impl AppUpdaterBuilder {
         self
     }
 
+    /// How an app a Windows installer installed runs the installer of an update (default
+    /// [`InstallMode::Passive`]); tauri-plugin-updater's `installMode`. Other targets
+    /// ignore it.
+    pub fn install_mode(mut self, mode: InstallMode) -> Self {
+        self.install_mode = Some(mode);
+        self
+    }
+
     /// What to replace (default [`Installer::detect_target`]: this executable, the
     /// AppImage it runs from, or its macOS `.app` bundle).
     pub fn install_target(mut self, target: InstallTarget) -> Self {
@@ -250,11 +259,15 @@ impl AppUpdaterBuilder {
             Some(f) => f,
             None => Arc::new(HttpFetcher::new(&self.http).map_err(UpdateError::Http)?),
         };
-        let target = match self.install_target {
+        let mut target = match self.install_target {
             Some(t) => t,
             None => Installer::detect_target()?,
         };
-        let installer = Installer::new(&data_dir, target, self.max_unconfirmed_launches);
+        if let (InstallTarget::Installer(app), Some(mode)) = (&mut target, self.install_mode) {
+            app.mode = mode;
+        }
+        let installer = Installer::new(&data_dir, target, self.max_unconfirmed_launches)
+            .with_running_version(current.to_string());
         let name = self.policy_name.unwrap_or_else(|| self.app.clone());
         let policy = match self.policy_file {
             Some(path) => PolicySource::File(path),
@@ -321,6 +334,7 @@ impl AppUpdater {
             policy_file: None,
             policy_env_override: false,
             allow_downgrade: false,
+            install_mode: None,
         }
     }
 }

@@ -3,7 +3,6 @@
 use super::app_updater::AppUpdater;
 use super::rollback_package::running_release;
 use super::types::{CheckResult, Result, Update, UpdateError};
-use crate::install::InstallTarget;
 use crate::policy::Effective;
 use crate::release::{self, HeldBack, HeldBackReason, Release, SelectionInput};
 use crate::settings::UserSettings;
@@ -143,10 +142,11 @@ impl AppUpdater {
             None => return Err(CheckFailure::Repository(TufError::TargetNotFound(path))),
         };
         let patch = self.usable_patch(candidates(), &release);
-        let rollback_package = match self.installer.target() {
-            InstallTarget::Package(_) => running_release(candidates(), &release, &self.current),
-            _ => None,
-        };
+        // A target that keeps its running version's package or installer for a rollback.
+        let rollback_package = self
+            .installer
+            .installed_path()
+            .and_then(|_| running_release(candidates(), &release, &self.current));
         Ok(CheckResult::Available(Update {
             version: release.version().clone(),
             current_version: self.current.clone(),

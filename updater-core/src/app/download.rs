@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::app_updater::AppUpdater;
 use super::types::{PatchBase, Result, Update, UpdateError};
 use crate::files::remove_any;
+use crate::install::Installed;
 use crate::tuf::download::{file_matches, partial_path, DownloadOptions, Progress};
 use crate::tuf::fetch::FetchError;
 use crate::tuf::metadata::TargetFile;
@@ -238,6 +239,10 @@ impl AppUpdater {
     /// version as the backup and swaps the new one in, each step in the journal. On return
     /// the new version is in place and waits for its own [`confirm`](Self::confirm) after
     /// a [`restart`](Self::restart). Fails with `Busy` when another process is updating.
+    ///
+    /// An app a Windows installer installed is not swapped: on return the new version's
+    /// installer is staged and handed the install, and [`hand_over`](Self::hand_over) (or
+    /// [`restart`](Self::restart)) runs it and exits.
     pub fn install(&self, update: &Update) -> Result<()> {
         let lock = self.installer.lock()?;
         let Some(artifact) = self.verified_download(update)? else {
@@ -252,8 +257,14 @@ impl AppUpdater {
         } else {
             self.installer.stage_tar(&lock, &artifact, &from, &to)?;
         }
-        self.installer.install(&lock)?;
-        tracing::info!(from = %self.current, to = %update.version, "update installed; restart to run it");
+        match self.installer.install(&lock)? {
+            Installed::Swapped => {
+                tracing::info!(from = %self.current, to = %update.version, "update installed; restart to run it");
+            }
+            Installed::HandOver(handover) => {
+                tracing::info!(from = %self.current, to = %update.version, installer = %handover.program.display(), "update handed over to its installer; it runs when the app hands over and exits");
+            }
+        }
         if let Err(e) = std::fs::remove_file(&artifact) {
             tracing::debug!(path = %artifact.display(), error = %e, "download not removed");
         }

@@ -71,6 +71,7 @@ impl AppUpdater {
         match self.installer.target() {
             InstallTarget::Executable(path) => Ok(path.clone()),
             InstallTarget::Package(app) => Ok(app.exe.clone()),
+            InstallTarget::Installer(app) => Ok(app.exe.clone()),
             InstallTarget::Bundle(_) => self.exe_at_start.clone().ok_or_else(|| {
                 UpdateError::Config("the path of the running executable is unknown".into())
             }),
@@ -79,8 +80,13 @@ impl AppUpdater {
 
     /// Replaces this process with the installed version, with the same arguments. Returns
     /// only on failure. (On Unix the process is replaced with `exec`; elsewhere the new
-    /// version is started and this process exits.)
+    /// version is started and this process exits.) For an app a Windows installer
+    /// installed with an install or a rollback handed over, runs the installer instead
+    /// ([`hand_over`](Self::hand_over)), which starts the app again when done.
     pub fn restart(&self) -> Result<Infallible> {
+        if self.installer.pending_handover()?.is_some() {
+            return self.hand_over(|| {});
+        }
         let program = self.restart_program()?;
         let args: Vec<OsString> = std::env::args_os().skip(1).collect();
         use std::io::Write;

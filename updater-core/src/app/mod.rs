@@ -50,6 +50,7 @@ mod app_updater;
 mod builder;
 mod check;
 mod download;
+mod handover;
 mod lifecycle;
 mod patch;
 mod rollback_package;

@@ -61,7 +61,8 @@ impl AppUpdater {
             InstallTarget::Executable(installed) => installed,
             InstallTarget::Bundle(dir) => return self.usable_tar_patch(candidates, full, dir),
             // The package manager keeps no copy of the package a patch would apply to.
-            InstallTarget::Package(_) => return None,
+            // Nor does Windows of an installer (the kept `installed.<ext>` could serve: not yet).
+            InstallTarget::Package(_) | InstallTarget::Installer(_) => return None,
         };
         if let Some(format) = full.path.format() {
             if !matches!(format, InstallFormat::Exe | InstallFormat::AppImage) {

@@ -1,14 +1,14 @@
-//! The package a packaged app's rollback installs again: the running version's release, in
-//! the same channel and format as the update. The package manager keeps no copy of what it
-//! installed, so the updater keeps one (`install/installed.<ext>`): after an update, the
-//! package it installed; before the first update, the running version's package, found by
-//! the check and downloaded, verified, with the update.
+//! The package a packaged app's rollback installs again (or the installer an app a Windows
+//! installer installed runs again): the running version's release, in the same channel and
+//! format as the update. The package manager keeps no copy of what it installed, nor does
+//! Windows, so the updater keeps one (`install/installed.<ext>`): after an update, the
+//! package or installer it installed; before the first update, the running version's, found
+//! by the check and downloaded, verified, with the update.
 
 use semver::Version;
 
 use super::app_updater::AppUpdater;
 use super::types::{Result, RollbackPackage, Update};
-use crate::install::InstallTarget;
 use crate::release::{Release, ReleaseKind};
 use crate::tuf::metadata::TargetFile;
 
@@ -37,14 +37,14 @@ where
 }
 
 impl AppUpdater {
-    /// For a packaged app, makes sure the data dir keeps the running version's package
-    /// before `update` is installed, downloading it when it does not. Without it the
-    /// update still installs, but cannot be rolled back: that is logged, and a rollback
-    /// says so.
+    /// For a packaged app (or one a Windows installer installed), makes sure the data dir
+    /// keeps the running version's package (or installer) before `update` is installed,
+    /// downloading it when it does not. Without it the update still installs, but cannot
+    /// be rolled back: that is logged, and a rollback says so.
     pub(super) async fn keep_running_package(&self, update: &Update) -> Result<()> {
-        let InstallTarget::Package(app) = self.installer.target() else {
+        if self.installer.installed_path().is_none() {
             return Ok(());
-        };
+        }
         let current = self.current.to_string();
         if self.installer.installed_package(&current).is_some() {
             return Ok(());
@@ -63,8 +63,7 @@ impl AppUpdater {
                 &mut |_| {},
             )
             .await?;
-        let kept = self.installer.installed_package_path(app.manager);
-        std::fs::rename(&path, &kept).map_err(crate::files::FileError::at(&kept))?;
+        let kept = self.installer.keep_installed(&path, &current)?;
         tracing::info!(version = %current, path = %kept.display(), "kept the running version's package for a rollback");
         Ok(())
     }

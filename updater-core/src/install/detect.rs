@@ -1,7 +1,8 @@
 //! What this process runs from, and so what an update replaces: its executable, the AppImage
 //! it was started from, on macOS the `.app` bundle that contains it, or on Linux the deb or
 //! rpm package that installed it (`dpkg -S`, `rpm -qf`), which is updated through its
-//! package manager.
+//! package manager, or on Windows the NSIS setup or MSI whose uninstall entry holds it
+//! (`uninstall.rs`), which is updated by the new version's installer.
 //!
 //! An AppImage's runtime mounts the image (read-only, FUSE) at a fresh mount point, sets
 //! `APPIMAGE` to the image file and `APPDIR` to the mount point, and starts the executable
@@ -36,6 +37,10 @@ pub fn detect_target() -> Result<InstallTarget, InstallError> {
         if let Some((manager, name)) = super::package::owner(&exe) {
             return Ok(InstallTarget::Package(PackagedApp { manager, name, exe }));
         }
+    }
+    #[cfg(windows)]
+    if let Some(app) = super::uninstall::installer_app(&exe, &super::uninstall::read_entries()) {
+        return Ok(InstallTarget::Installer(app));
     }
     if cfg!(target_os = "macos") {
         if let Some(bundle) = exe

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::InstallError;
+use super::installer_app::InstallerApp;
 use super::package::PackageManager;
 use crate::files::{read_capped, write_atomic, Capped, Durability};
 use crate::release::InstallFormat;
@@ -23,7 +24,12 @@ pub enum State {
     BackedUp,
     /// The new version is in place and waits for `confirm()`; `launches` counts starts.
     Swapped { launches: u32 },
-    /// Putting the previous version back; may or may not have happened.
+    /// An installer's target (NSIS, MSI): the staged installer is handed the install, to
+    /// run once this process exits. The next start finds out whether it installed the new
+    /// version (`Swapped`) or not (`Staged` again).
+    HandedOver,
+    /// Putting the previous version back; may or may not have happened. For an installer's
+    /// target, until the next start: the kept previous installer is handed the rollback.
     RollingBack { reason: String },
     /// The previous version is back in place.
     RolledBack { reason: String },
@@ -41,6 +47,9 @@ pub enum InstallTarget {
     /// An app the system's package manager installed (a deb or an rpm): updated by handing
     /// the verified package to that package manager.
     Package(PackagedApp),
+    /// An app a Windows installer installed (an NSIS setup or an MSI): updated by running
+    /// the verified installer of the new version once the app has exited.
+    Installer(InstallerApp),
 }
 
 /// An app installed by a package manager: which one, the package that owns the app, and
@@ -59,17 +68,29 @@ impl InstallTarget {
         match self {
             InstallTarget::Executable(p) | InstallTarget::Bundle(p) => p,
             InstallTarget::Package(app) => &app.exe,
+            InstallTarget::Installer(app) => &app.exe,
         }
+    }
+
+    /// Whether a package manager or an installer writes the app's files, not the updater:
+    /// the target keeps its running version's package or installer for a rollback.
+    pub fn is_managed(&self) -> bool {
+        matches!(
+            self,
+            InstallTarget::Package(_) | InstallTarget::Installer(_)
+        )
     }
 
     /// The release formats this target can be updated from: a file is replaced by a bare
     /// executable or an AppImage, a bundle directory by a `.app` in a `.tar.gz`, a packaged
-    /// app by a package of its package manager's format.
+    /// app by a package of its package manager's format, an installed app by an installer of
+    /// its installer's kind.
     pub fn formats(&self) -> Vec<InstallFormat> {
         match self {
             InstallTarget::Executable(_) => vec![InstallFormat::Exe, InstallFormat::AppImage],
             InstallTarget::Bundle(_) => vec![InstallFormat::App],
             InstallTarget::Package(app) => vec![app.manager.format()],
+            InstallTarget::Installer(app) => vec![app.kind.format()],
         }
     }
 }
@@ -93,9 +114,10 @@ pub struct Journal {
     /// name beside the app that recovery deletes. Absent for bundles and in older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scratch: Option<PathBuf>,
-    /// The SHA-256 of the staged package of a packaged app, or the digest of a staged
-    /// bundle's tree (`tree.rs`): checked again just before the package manager installs it
-    /// (as root) or the bundle is exchanged. Absent for executables and in older journals.
+    /// The SHA-256 of the staged package of a packaged app or of the staged installer of an
+    /// installer's target, or the digest of a staged bundle's tree (`tree.rs`): checked
+    /// again just before the package manager installs it (as root), the installer is handed
+    /// over, or the bundle is exchanged. Absent for executables and in older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staged_sha256: Option<String>,
     /// Launches the new version has to confirm, as the app configured it when the update

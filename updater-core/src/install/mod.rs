@@ -17,15 +17,22 @@
 //! exchanged with the staged one in one system call (by three renames on Windows and BSDs,
 //! which recovery finishes or undoes after a kill). The previous version is kept until
 //! [`Installer::confirm`]. A lock file keeps two processes from updating at once.
+//!
+//! An app a package manager installed is updated by that package manager (`packaged.rs`);
+//! one a Windows installer installed, by the new version's installer, which the app runs as
+//! it exits (`handed_over.rs`).
 
 mod detect;
 pub(crate) mod early;
 mod error;
+mod handed_over;
+mod installer_app;
 mod journal;
 mod package;
 mod packaged;
 mod swap;
 mod tree;
+mod uninstall;
 mod unpack;
 
 use std::fs;
@@ -34,6 +41,10 @@ use std::path::{Path, PathBuf};
 use crate::files::{remove_any, sync_dir, FileError};
 
 pub use error::InstallError;
+pub use installer_app::{
+    system_dir, Handover, InstallMode, Installed, InstallerApp, InstallerKind,
+    ERROR_ELEVATION_REQUIRED,
+};
 pub use journal::{InstallTarget, Journal, PackagedApp, State};
 pub use package::{PackageIdentity, PackageManager};
 pub use swap::sha256_file;
@@ -54,7 +65,9 @@ pub enum StartupOutcome {
     /// The new version runs and waits for `confirm()`; this is its `launch`-th start.
     PendingConfirmation { version: String, launch: u32 },
     /// The new version failed to confirm and the previous one is back in place. The running
-    /// process is the failed version: it should restart (or exit) now.
+    /// process is the failed version: it should restart (or exit) now. For an app a Windows
+    /// installer installed, the previous version's installer puts it back: the restart runs
+    /// it ([`Installer::pending_handover`]).
     RolledBack {
         failed_version: String,
         restored_version: String,
@@ -87,6 +100,9 @@ pub struct Installer {
     dir: PathBuf,
     target: InstallTarget,
     max_unconfirmed_launches: u32,
+    /// The version this process runs, if the app said: what tells an installer's target
+    /// whether its installer ran, when no uninstall entry does.
+    running_version: Option<String>,
 }
 
 /// Kills the process at a named step when `UPDATER_CRASH_AT` names it: the kill tests use
@@ -111,12 +127,22 @@ impl Installer {
             dir: data_dir.join("install"),
             target,
             max_unconfirmed_launches: max_unconfirmed_launches.max(1),
+            running_version: None,
         }
     }
 
+    /// The version this process runs. For an app a Windows installer installed, it tells
+    /// at start whether the installer that was handed the update (or the rollback) ran,
+    /// when no uninstall entry in the registry does.
+    pub fn with_running_version(mut self, version: impl Into<String>) -> Self {
+        self.running_version = Some(version.into());
+        self
+    }
+
     /// What this process runs from: its executable, the AppImage it was started from (only
-    /// when this executable runs inside that image's mount), or on macOS the `.app` bundle
-    /// that contains it.
+    /// when this executable runs inside that image's mount), on macOS the `.app` bundle
+    /// that contains it, on Linux the deb or rpm package that owns it, on Windows the NSIS
+    /// setup or MSI whose uninstall entry holds it.
     pub fn detect_target() -> Result<InstallTarget, InstallError> {
         detect::detect_target()
     }
@@ -193,13 +219,21 @@ impl Installer {
                 other => return Err(InstallError::InProgress(format!("{other:?}"))),
             }
         }
-        if let InstallTarget::Package(app) = &self.target {
+        if self.target.is_managed() {
             let Source::Artifact { path, .. } = source else {
                 return Err(InstallError::Artifact(
-                    "a package update cannot be staged from a bundle's tar".into(),
+                    "a package or installer update cannot be staged from a bundle's tar".into(),
                 ));
             };
-            return self.stage_package(app, path, from_version, to_version);
+            return match &self.target {
+                InstallTarget::Package(app) => {
+                    self.stage_package(app, path, from_version, to_version)
+                }
+                InstallTarget::Installer(app) => {
+                    self.stage_installer(app, path, from_version, to_version)
+                }
+                _ => unreachable_target(),
+            };
         }
         self.check_target_writable()?;
         let (staged, backup, new_id, scratch, digest) = match &self.target {
@@ -224,14 +258,15 @@ impl Installer {
                     Source::Artifact { path, name } => unpack::stage_bundle(path, name, &staged)?,
                     Source::Tar(tar) => unpack::stage_bundle_tar(tar, &staged)?,
                 }
-                // Durable before the journal says `Staged`, and hashed for the swap.
+                // Its identity first (off Unix, a marker file in it, which the digest covers),
+                // then durable before the journal says `Staged`, and hashed for the swap.
+                let id = dir_identity(&staged)?;
                 tree::sync_tree(&staged)?;
                 sync_dir(swap::parent_of(&staged))?;
                 let digest = tree::tree_digest(&staged)?;
-                let id = dir_identity(&staged)?;
                 (staged.clone(), staged, id, None, Some(digest))
             }
-            InstallTarget::Package(_) => unreachable_target()?,
+            InstallTarget::Package(_) | InstallTarget::Installer(_) => unreachable_target()?,
         };
         let journal = Journal {
             state: State::Staged,
@@ -255,8 +290,8 @@ impl Installer {
     /// between creating and removing it leaves a file that the next probe removes, instead
     /// of a stray name no one knows is ours. `create_new` does not follow a planted link.
     fn check_target_writable(&self) -> Result<(), InstallError> {
-        if matches!(self.target, InstallTarget::Package(_)) {
-            return Ok(()); // the package manager writes, as root
+        if self.target.is_managed() {
+            return Ok(()); // the package manager or the installer writes, as root if need be
         }
         let target = self.target.path();
         let dir = target.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -278,8 +313,10 @@ impl Installer {
     }
 
     /// Step 2: keeps the current version as the backup and swaps the staged one in. On
-    /// return the new version is in place, pending confirmation.
-    pub fn install(&self, _lock: &UpdateLock) -> Result<(), InstallError> {
+    /// return the new version is in place, pending confirmation. For an app a Windows
+    /// installer installed, the install is handed over instead: the app must run the
+    /// returned [`Handover`] and exit (the next start finds out what it did).
+    pub fn install(&self, _lock: &UpdateLock) -> Result<Installed, InstallError> {
         let Some(mut j) = self.journal()? else {
             return Err(InstallError::NothingStaged);
         };
@@ -323,12 +360,16 @@ impl Installer {
                     return Err(e);
                 }
             }
+            InstallTarget::Installer(app) => {
+                let app = app.clone();
+                return Ok(Installed::HandOver(self.hand_over_install(&app, j)?));
+            }
         }
         crash_point("replaced");
         j.state = State::Swapped { launches: 0 };
         j.save(&self.journal_path())?;
         crash_point("swapped");
-        Ok(())
+        Ok(Installed::Swapped)
     }
 
     /// Whether the new version is what sits at the install location now.
@@ -343,6 +384,7 @@ impl Installer {
             InstallTarget::Package(app) => {
                 app.manager.installed_version(&app.name)?.as_deref() == Some(j.new_id.as_str())
             }
+            InstallTarget::Installer(app) => self.installer_installed(app, &j.new_id),
         })
     }
 
@@ -400,6 +442,10 @@ impl Installer {
                 }
             }
             State::Swapped { .. } => self.count_launch(lock, j),
+            State::HandedOver => self.recover_handed_over(lock, j),
+            State::RollingBack { reason } if matches!(j.target, InstallTarget::Installer(_)) => {
+                self.recover_installer_rollback(j, reason)
+            }
             State::RollingBack { reason } => {
                 self.finish_rollback(j.clone(), &reason)?;
                 Ok(StartupOutcome::RolledBack {
@@ -464,11 +510,10 @@ impl Installer {
             return Ok(false);
         }
         self.remove_journal()?;
-        if let InstallTarget::Package(app) = &j.target {
-            // The new version's package is now the one a later rollback goes back to.
-            let kept = self.installed_package_path(app.manager);
-            fs::rename(&j.staged, &kept).map_err(FileError::at(&kept))?;
-            sync_dir(&self.dir)?;
+        if j.target.is_managed() {
+            // The new version's package or installer is now the one a later rollback goes
+            // back to.
+            self.keep_installed_for(&j.target, &j.staged, &j.to_version)?;
         } else {
             remove_any(&j.backup)?;
             remove_any(&j.staged)?;
@@ -538,6 +583,16 @@ impl Installer {
                     }
                     app.manager.install(&j.backup, true)?;
                 }
+                InstallTarget::Installer(_) => {
+                    if !j.backup.is_file() {
+                        return Err(InstallError::NoRollbackPackage {
+                            version: j.from_version.clone(),
+                        });
+                    }
+                    // The kept installer runs when the app restarts (`pending_handover`);
+                    // the next start finishes (`recover_installer_rollback`).
+                    return Ok(());
+                }
             }
         }
         crash_point("restored");
@@ -549,11 +604,11 @@ impl Installer {
         self.discard_staged(&j)
     }
 
-    /// Removes the staged copy and the backup, but never the kept package of a packaged
-    /// app: it is the installed version's, and the backup of the next update.
+    /// Removes the staged copy and the backup, but never the kept package (or installer) of
+    /// a packaged app: it is the installed version's, and the backup of the next update.
     fn discard_staged(&self, j: &Journal) -> Result<(), InstallError> {
         remove_any(&j.staged)?;
-        let keeps_backup = matches!(j.target, InstallTarget::Package(_));
+        let keeps_backup = j.target.is_managed();
         if j.backup != j.staged && !keeps_backup {
             remove_any(&j.backup)?;
         }
@@ -601,7 +656,8 @@ fn scratch_of(j: &Journal, target: &Path) -> PathBuf {
 /// The arm of a step that [`Installer::stage_from`] hands to another function first.
 fn unreachable_target<T>() -> Result<T, InstallError> {
     Err(InstallError::Artifact(
-        "internal: a packaged app is staged by stage_package".into(),
+        "internal: a packaged or installed app is staged by stage_package or stage_installer"
+            .into(),
     ))
 }
 

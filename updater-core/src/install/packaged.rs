@@ -1,15 +1,26 @@
 //! The steps of [`Installer`] that only a packaged app takes: staging the package, the
-//! kept package of the running version (the backup a rollback installs again), and the
-//! undoing of an install the package manager failed.
+//! kept package of the running version (the backup a rollback installs again; an app a
+//! Windows installer installed keeps its installer the same way), and the undoing of an
+//! install the package manager failed.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::error::InstallError;
+use super::installer_app::is_version;
 use super::journal::{InstallTarget, Journal, PackagedApp, State};
 use super::package::PackageManager;
 use super::swap::sha256_file;
 use super::{crash_point, sanitize, unpack, Installer};
-use crate::files::remove_any;
+use crate::files::{
+    read_capped, remove_any, sync_dir, write_atomic, Capped, Durability, FileError,
+};
+use crate::package::file_kind;
+
+/// The version of the kept `installed.<ext>`, beside it. A package says its own version;
+/// an installer does not (not in a way read here), so the version it was kept as is
+/// recorded: written after the installer is in place, removed before it is replaced.
+const INSTALLED_VERSION: &str = "installed.version";
 
 impl Installer {
     /// Step 1 for a packaged app: the verified package must be this app's package at the
@@ -90,14 +101,71 @@ impl Installer {
         self.dir.join(format!("installed.{}", manager.extension()))
     }
 
-    /// The kept package of a packaged app if it is the package of `version`; `None` for
-    /// other targets or when it is missing or another version's.
+    /// Where the package or installer of the running version is kept for a rollback, for
+    /// a target that keeps one (a packaged app, an app a Windows installer installed):
+    /// `installed.<ext>` in the install state directory.
+    pub fn installed_path(&self) -> Option<PathBuf> {
+        self.installed_path_for(&self.target)
+    }
+
+    fn installed_path_for(&self, target: &InstallTarget) -> Option<PathBuf> {
+        match target {
+            InstallTarget::Package(app) => Some(self.installed_package_path(app.manager)),
+            InstallTarget::Installer(app) => {
+                Some(self.dir.join(format!("installed.{}", app.kind.extension())))
+            }
+            _ => None,
+        }
+    }
+
+    /// The kept package of a packaged app (or installer of an installed app) if it is the
+    /// one of `version`; `None` for other targets or when it is missing or another
+    /// version's.
     pub fn installed_package(&self, version: &str) -> Option<PathBuf> {
-        let InstallTarget::Package(app) = &self.target else {
-            return None;
+        let path = self.installed_path()?;
+        match &self.target {
+            InstallTarget::Package(app) => {
+                let identity = app.manager.identity(&path).ok()?;
+                (identity.name == app.name && identity.is_version(version)).then_some(path)
+            }
+            InstallTarget::Installer(app) => {
+                let record = self.dir.join(INSTALLED_VERSION);
+                let Capped::Data(recorded) = read_capped(&record, 1024).ok()? else {
+                    return None;
+                };
+                let recorded = String::from_utf8(recorded).ok()?;
+                let kind = file_kind(&path).ok()??;
+                (is_version(&recorded, version) && kind == app.kind.file_kind()).then_some(path)
+            }
+            _ => None,
+        }
+    }
+
+    /// Keeps `file`, the verified package or installer of `version` (the version that
+    /// runs, or is about to), as [`installed_path`](Self::installed_path), moving it there.
+    pub fn keep_installed(&self, file: &Path, version: &str) -> Result<PathBuf, InstallError> {
+        self.keep_installed_for(&self.target, file, version)
+    }
+
+    pub(super) fn keep_installed_for(
+        &self,
+        target: &InstallTarget,
+        file: &Path,
+        version: &str,
+    ) -> Result<PathBuf, InstallError> {
+        let Some(kept) = self.installed_path_for(target) else {
+            return Err(InstallError::Artifact(
+                "this app keeps no package or installer of its version".into(),
+            ));
         };
-        let path = self.installed_package_path(app.manager);
-        let identity = app.manager.identity(&path).ok()?;
-        (identity.name == app.name && identity.is_version(version)).then_some(path)
+        fs::create_dir_all(&self.dir).map_err(FileError::at(&self.dir))?;
+        let record = self.dir.join(INSTALLED_VERSION);
+        remove_any(&record)?;
+        fs::rename(file, &kept).map_err(FileError::at(&kept))?;
+        if matches!(target, InstallTarget::Installer(_)) {
+            write_atomic(&record, version.as_bytes(), Durability::Durable)?;
+        }
+        sync_dir(&self.dir)?;
+        Ok(kept)
     }
 }

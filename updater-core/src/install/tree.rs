@@ -66,9 +66,7 @@ pub(crate) fn sync_tree(root: &Path) -> Result<(), InstallError> {
     let all = entries(root)?;
     for (path, kind) in &all {
         if kind.is_file() {
-            fs::File::open(path)
-                .and_then(|f| f.sync_all())
-                .map_err(FileError::at(path))?;
+            crate::files::sync_file(path)?;
         }
     }
     // Deepest first: a directory's entries are durable before the directory naming them.

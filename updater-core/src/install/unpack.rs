@@ -31,18 +31,15 @@ pub fn stage_executable(artifact: &Path, name: &str, dest: &Path) -> Result<(), 
         fs::set_permissions(dest, fs::Permissions::from_mode(0o755))
             .map_err(FileError::at(dest))?;
     }
-    fs::File::open(dest)
-        .and_then(|f| f.sync_all())
-        .map_err(FileError::at(dest))?;
+    crate::files::sync_file(dest)?;
     Ok(())
 }
 
-/// Copies a verified package to `dest` as it is, durably: the package manager unpacks it.
+/// Copies a verified package (or installer) to `dest` as it is, durably: the package
+/// manager (or the installer) unpacks it.
 pub(crate) fn stage_package(artifact: &Path, dest: &Path) -> Result<(), InstallError> {
     fs::copy(artifact, dest).map_err(FileError::at(dest))?;
-    fs::File::open(dest)
-        .and_then(|f| f.sync_all())
-        .map_err(FileError::at(dest))?;
+    crate::files::sync_file(dest)?;
     Ok(())
 }
 
