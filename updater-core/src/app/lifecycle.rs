@@ -84,7 +84,8 @@ impl AppUpdater {
     /// installed with an install or a rollback handed over, runs the installer instead
     /// ([`hand_over`](Self::hand_over)), which starts the app again when done.
     pub fn restart(&self) -> Result<Infallible> {
-        if self.installer.pending_handover()?.is_some() {
+        let installed_by_installer = matches!(self.installer.target(), InstallTarget::Installer(_));
+        if installed_by_installer && self.installer.pending_handover()?.is_some() {
             return self.hand_over(|| {});
         }
         let program = self.restart_program()?;
