@@ -106,8 +106,9 @@ pub struct Journal {
     pub staged: PathBuf,
     /// The previous version, kept until the new one confirms.
     pub backup: PathBuf,
-    /// Identifies the new version once in place: the SHA-256 of the executable, or of the
-    /// marker file written into a bundle.
+    /// Identifies the new version once in place: the SHA-256 of the executable, the
+    /// identity of a bundle directory, the version a package manager reports for the
+    /// package, or the version an installer's uninstall entry registers.
     pub new_id: String,
     /// The temporary file a replacement of the executable writes beside it before renaming
     /// it into place (a random name, chosen at staging). A kill can leave it; it is the only
