@@ -143,6 +143,23 @@ impl Builder {
         self
     }
 
+    /// How a Windows installer (NSIS, MSI) that updates the app shows itself, as
+    /// tauri-plugin-updater's `installMode`: `Passive` (a progress bar, no questions; the
+    /// default), `BasicUi` (the installer's own pages) or `Quiet` (nothing; needs the
+    /// rights the install needs already).
+    pub fn install_mode(mut self, mode: updater_core::InstallMode) -> Self {
+        self.engine.install_mode = Some(mode);
+        self
+    }
+
+    /// Runs `hook` just before the app exits for a Windows installer (NSIS, MSI) to update
+    /// it, or to roll it back: the app saves its state and closes what it must. Not called
+    /// on Linux or macOS, where the update is installed while the app runs.
+    pub fn on_before_exit(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.engine.before_exit = setup::BeforeExit(Some(std::sync::Arc::new(hook)));
+        self
+    }
+
     /// What a policy file the administrator does not control does: ignored, updates go on
     /// (the default; `policyStatus().ignoredPolicy` says why), or updates stop.
     pub fn untrusted_policy(mut self, choice: updater_core::policy::UntrustedPolicy) -> Self {

@@ -25,6 +25,31 @@ const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 pub(crate) struct EngineOptions {
     pub policy_env_override: bool,
     pub untrusted_policy: updater_core::policy::UntrustedPolicy,
+    pub install_mode: Option<updater_core::InstallMode>,
+    pub before_exit: BeforeExit,
+}
+
+/// The app's hook run before the process exits to let a Windows installer (NSIS, MSI)
+/// replace it; none by default.
+#[derive(Clone, Default)]
+pub(crate) struct BeforeExit(pub Option<Arc<dyn Fn() + Send + Sync>>);
+
+impl BeforeExit {
+    pub fn run(&self) {
+        if let Some(hook) = &self.0 {
+            hook();
+        }
+    }
+}
+
+impl std::fmt::Debug for BeforeExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "BeforeExit(set)"
+        } else {
+            "BeforeExit(none)"
+        })
+    }
 }
 
 /// updater-core's engine for these settings; the error says what is missing.
@@ -55,6 +80,9 @@ fn engine<R: Runtime>(
         .data_dir(data_dir)
         .policy_env_override(options.policy_env_override)
         .untrusted_policy(options.untrusted_policy);
+    if let Some(mode) = options.install_mode {
+        builder = builder.install_mode(mode);
+    }
     for mirror in &settings.mirrors {
         builder = builder.mirror(mirror);
     }
@@ -85,8 +113,9 @@ fn data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, String
 /// The startup bookkeeping that needs no configuration, run before it is read: a version
 /// whose updater configuration is broken still counts its launches and is rolled back
 /// (updater_core's `startup_before_config`). On a rollback this process is the failed
-/// version: it restarts into the restored one before any window opens.
-fn early_startup<R: Runtime>(app: &AppHandle<R>) {
+/// version: it restarts into the restored one before any window opens (an app a Windows
+/// installer installed runs the previous version's installer instead, after `before_exit`).
+fn early_startup<R: Runtime>(app: &AppHandle<R>, before_exit: &BeforeExit) {
     let outcome = data_dir(app).and_then(|dir| {
         updater_core::startup_before_config(&dir).map_err(|e| crate::error::full_chain(&e))
     });
@@ -97,10 +126,39 @@ fn early_startup<R: Runtime>(app: &AppHandle<R>) {
             ..
         }) => {
             tracing::warn!(%failed_version, %restored_version, "rolled back before the configuration was read; restarting");
+            hand_over_if_pending(app, before_exit);
             app.restart();
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "update startup failed"),
+    }
+}
+
+/// For an app a Windows installer installed, a rollback is the previous version's installer
+/// run after this process exits: runs it (and exits) if one waits. Returns when none does,
+/// or when it cannot be started (logged).
+fn hand_over_if_pending<R: Runtime>(app: &AppHandle<R>, before_exit: &BeforeExit) {
+    let Ok(dir) = data_dir(app) else {
+        return;
+    };
+    let installer = updater_core::install::Installer::new(
+        &dir,
+        updater_core::InstallTarget::Executable(std::path::PathBuf::new()),
+        1,
+    );
+    match installer.pending_handover() {
+        Ok(Some(handover)) => {
+            before_exit.run();
+            tracing::info!(program = %handover.program.display(), "handing over to the installer");
+            match handover.spawn() {
+                Ok(()) => std::process::exit(0),
+                Err(e) => tracing::error!(error = %e, "cannot start the installer"),
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %crate::error::full_chain(&e), "cannot read the install journal")
+        }
     }
 }
 
@@ -245,7 +303,7 @@ pub(crate) fn plugin<R: Runtime>(
             commands::status,
         ])
         .setup(move |app, api| {
-            early_startup(app);
+            early_startup(app, &options.before_exit);
             let (config, config_error) = match api.config().clone().map(serde_json::from_value) {
                 None => (Config::default(), None),
                 Some(Ok(config)) => (config, None),
@@ -273,6 +331,7 @@ pub(crate) fn plugin<R: Runtime>(
                 settings.app_name.clone(),
                 current,
                 engine.clone(),
+                options.before_exit.clone(),
             );
             if let Ok(engine) = &engine {
                 startup(&updater, engine);

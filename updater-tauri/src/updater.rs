@@ -47,6 +47,8 @@ pub struct Updater<R: Runtime> {
     pending_confirmation: AtomicBool,
     /// Held for the length of a download or install: one at a time per app.
     operation: tokio::sync::Mutex<()>,
+    /// The app's hook before a Windows installer takes over (`Builder::on_before_exit`).
+    before_exit: crate::setup::BeforeExit,
 }
 
 impl<R: Runtime> Updater<R> {
@@ -55,8 +57,10 @@ impl<R: Runtime> Updater<R> {
         app_name: String,
         current_version: String,
         engine: std::result::Result<Arc<AppUpdater>, String>,
+        before_exit: crate::setup::BeforeExit,
     ) -> Self {
         Updater {
+            before_exit,
             app,
             app_name,
             current_version,
@@ -183,7 +187,19 @@ impl<R: Runtime> Updater<R> {
     /// Restarts the app into the installed version. Goes through Tauri's exit sequence
     /// (`RunEvent::ExitRequested` with `RESTART_EXIT_CODE`, then `RunEvent::Exit`), so the
     /// app can save its state; an app that prevents that exit cancels the restart.
+    ///
+    /// An app a Windows installer (NSIS, MSI) installed is updated by that installer, which
+    /// must run after the app exits: the app's `on_before_exit` hook runs, the installer
+    /// starts, the process exits, and the installer starts the new version when done.
     pub fn restart(&self) {
+        if let Ok(engine) = self.engine() {
+            if let Ok(Some(_)) = engine.pending_handover() {
+                let hook = self.before_exit.clone();
+                let Err(e) = engine.hand_over(move || hook.run());
+                tracing::error!(error = %crate::error::full_chain(&e), "cannot start the installer");
+                return;
+            }
+        }
         self.app.request_restart();
     }
 

@@ -28,6 +28,7 @@ mod error;
 mod handed_over;
 mod installer_app;
 mod journal;
+mod lock;
 mod package;
 mod packaged;
 mod swap;
@@ -82,6 +83,8 @@ pub enum StartupOutcome {
     },
 }
 
+/// How long taking the lock waits for a holder to let go before it says `Busy`.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 /// The lock file in the install state directory.
 const LOCK_FILE: &str = "lock";
 /// The temporary copy made while backing up the executable, in the install state directory
@@ -157,23 +160,6 @@ impl Installer {
 
     pub fn journal(&self) -> Result<Option<Journal>, InstallError> {
         Journal::load(&self.journal_path())
-    }
-
-    /// Takes the update lock without waiting; `Busy` if another process has it.
-    pub fn lock(&self) -> Result<UpdateLock, InstallError> {
-        fs::create_dir_all(&self.dir).map_err(FileError::at(&self.dir))?;
-        let path = self.dir.join(LOCK_FILE);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(FileError::at(&path))?;
-        match file.try_lock() {
-            Ok(()) => Ok(UpdateLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => Err(InstallError::Busy(path)),
-            Err(fs::TryLockError::Error(e)) => Err(FileError::new(path, e).into()),
-        }
     }
 
     /// Step 1: unpacks the verified `artifact` (named `artifact_name` in the repository) so
