@@ -112,26 +112,30 @@ fn data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, String
 
 /// The startup bookkeeping that needs no configuration, run before it is read: a version
 /// whose updater configuration is broken still counts its launches and is rolled back
-/// (updater_core's `startup_before_config`). On a rollback this process is the failed
-/// version: it restarts into the restored one before any window opens (an app a Windows
-/// installer installed runs the previous version's installer instead, after `before_exit`).
-fn early_startup<R: Runtime>(app: &AppHandle<R>, before_exit: &BeforeExit) {
+/// (updater_core's `startup_before_config`). Returns whether it rolled back: this process
+/// is then the failed version. With an engine, [`startup`] restarts it as usual (the
+/// engine reports the same outcome); without one, [`restart_without_engine`] does.
+fn early_startup<R: Runtime>(app: &AppHandle<R>) -> bool {
     let outcome = data_dir(app).and_then(|dir| {
         updater_core::startup_before_config(&dir).map_err(|e| crate::error::full_chain(&e))
     });
     match outcome {
-        Ok(StartupOutcome::RolledBack {
-            failed_version,
-            restored_version,
-            ..
-        }) => {
-            tracing::warn!(%failed_version, %restored_version, "rolled back before the configuration was read; restarting");
-            hand_over_if_pending(app, before_exit);
-            app.restart();
+        Ok(StartupOutcome::RolledBack { .. }) => true,
+        Ok(_) => false,
+        Err(e) => {
+            tracing::error!(error = %e, "update startup failed");
+            false
         }
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "update startup failed"),
     }
+}
+
+/// A version rolled back by the early startup whose configuration gives no engine: the
+/// previous version's installer runs (an app a Windows installer installed), else Tauri
+/// restarts the app, now the restored version.
+fn restart_without_engine<R: Runtime>(app: &AppHandle<R>, before_exit: &BeforeExit) {
+    tracing::warn!("rolled back, and the updater's configuration is broken; restarting");
+    hand_over_if_pending(app, before_exit);
+    app.restart();
 }
 
 /// For an app a Windows installer installed, a rollback is the previous version's installer
@@ -175,7 +179,11 @@ fn startup<R: Runtime>(updater: &Updater<R>, engine: &AppUpdater) {
             // This process is the failed version; the previous one is back on disk. No
             // window has opened yet: replace the process with it.
             tracing::warn!(%failed_version, %restored_version, %reason, "rolled back; restarting");
-            let Err(e) = engine.restart();
+            let before_exit = updater.before_exit();
+            let Err(e) = match engine.pending_handover() {
+                Ok(Some(_)) => engine.hand_over(move || before_exit.run()),
+                _ => engine.restart(),
+            };
             tracing::error!(error = %e, "cannot start the restored version");
             updater.set_last_rollback(RollbackInfo {
                 failed_version,
@@ -303,7 +311,7 @@ pub(crate) fn plugin<R: Runtime>(
             commands::status,
         ])
         .setup(move |app, api| {
-            early_startup(app, &options.before_exit);
+            let rolled_back = early_startup(app);
             let (config, config_error) = match api.config().clone().map(serde_json::from_value) {
                 None => (Config::default(), None),
                 Some(Ok(config)) => (config, None),
@@ -325,6 +333,9 @@ pub(crate) fn plugin<R: Runtime>(
             };
             if let Err(e) = &engine {
                 tracing::error!(error = %e, "updates are off");
+                if rolled_back {
+                    restart_without_engine(app.app_handle(), &options.before_exit);
+                }
             }
             let updater = Updater::new(
                 app.clone(),

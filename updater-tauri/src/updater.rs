@@ -203,6 +203,11 @@ impl<R: Runtime> Updater<R> {
         self.app.request_restart();
     }
 
+    /// The app's hook before a Windows installer takes over.
+    pub(crate) fn before_exit(&self) -> crate::setup::BeforeExit {
+        self.before_exit.clone()
+    }
+
     /// The channel in force and who chose it.
     pub fn channel(&self) -> Result<ChannelInfo> {
         Ok((&self.engine()?.effective()?).into())
