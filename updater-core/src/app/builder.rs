@@ -289,7 +289,7 @@ impl AppUpdaterBuilder {
             installer,
             policy,
             allow_downgrade: self.allow_downgrade,
-            exe_at_start: std::env::current_exe().ok(),
+            exe_at_start: crate::install::early::exe_at_start(),
         })
     }
 }

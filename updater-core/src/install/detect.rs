@@ -21,7 +21,10 @@ use crate::files::FileError;
 
 /// This process's install target (see the module documentation).
 pub fn detect_target() -> Result<InstallTarget, InstallError> {
-    let exe = std::env::current_exe().map_err(FileError::at(Path::new("current executable")))?;
+    let exe = match super::early::exe_at_start() {
+        Some(exe) => exe,
+        None => std::env::current_exe().map_err(FileError::at(Path::new("current executable")))?,
+    };
     let exe = fs::canonicalize(&exe).unwrap_or(exe);
     let appimage = std::env::var_os("APPIMAGE").filter(|v| !v.is_empty());
     let appdir = std::env::var_os("APPDIR").filter(|v| !v.is_empty());

@@ -6,11 +6,23 @@
 //! is read, reports it instead of counting this launch twice.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::error::InstallError;
 use super::journal::InstallTarget;
 use super::{Installer, StartupOutcome};
+
+/// This process's executable as named before the early startup ran: a rollback replaces
+/// the file, after which Linux names the running executable `<path> (deleted)`.
+static EXE_AT_START: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// The path of this process's executable, as it was named before any rollback replaced
+/// it (the first call, or [`startup_before_config`], fixes it).
+pub(crate) fn exe_at_start() -> Option<PathBuf> {
+    EXE_AT_START
+        .get_or_init(|| std::env::current_exe().ok())
+        .clone()
+}
 
 /// Outcomes of early startups in this process, by install state directory, not yet taken.
 static EARLY: Mutex<Vec<(PathBuf, StartupOutcome)>> = Mutex::new(Vec::new());
@@ -21,6 +33,7 @@ static EARLY: Mutex<Vec<(PathBuf, StartupOutcome)>> = Mutex::new(Vec::new());
 /// updater's configuration is read. On [`StartupOutcome::RolledBack`] the previous version
 /// is back in place: restart.
 pub fn startup_before_config(data_dir: &Path) -> Result<StartupOutcome, InstallError> {
+    exe_at_start();
     // Recovery works from the journal's own record of the target; this one is not used.
     let installer = Installer::new(data_dir, InstallTarget::Executable(PathBuf::new()), 1);
     let outcome = installer.count_this_start()?;
