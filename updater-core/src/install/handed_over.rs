@@ -20,8 +20,7 @@ use super::error::InstallError;
 use super::installer_app::{is_version, system_dir, Handover, InstallerApp};
 use super::journal::{InstallTarget, Journal, State};
 use super::swap::sha256_file;
-use super::{crash_point, sanitize, uninstall, unpack, Installer, StartupOutcome, UpdateLock};
-use crate::files::remove_any;
+use super::{crash_point, uninstall, Installer, StartupOutcome, UpdateLock};
 use crate::package::{file_kind, FileKind};
 
 impl Installer {
@@ -49,27 +48,14 @@ impl Installer {
                 expected.describe()
             )));
         }
-        let ext = app.kind.extension();
-        let staged = self
-            .dir
-            .join(format!("staged-{}.{ext}", sanitize(to_version)));
-        remove_any(&staged)?;
-        unpack::stage_package(artifact, &staged)?;
-        let journal = Journal {
-            state: State::Staged,
-            from_version: from_version.to_string(),
-            to_version: to_version.to_string(),
-            target: self.target.clone(),
-            staged_sha256: Some(sha256_file(&staged)?),
-            staged,
-            backup: self.dir.join(format!("installed.{ext}")),
-            new_id: to_version.to_string(),
-            scratch: None,
-            max_launches: Some(self.max_unconfirmed_launches),
-        };
-        journal.save(&self.journal_path())?;
-        crash_point("staged");
-        Ok(())
+        self.stage_whole_file(
+            artifact,
+            app.kind.extension(),
+            from_version,
+            to_version,
+            self.dir.join(format!("installed.{}", app.kind.extension())),
+            to_version.to_string(),
+        )
     }
 
     /// Step 2 for an installer's target: records `HandedOver` and says what to run. The

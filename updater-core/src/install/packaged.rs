@@ -51,7 +51,28 @@ impl Installer {
                 identity.version
             )));
         }
-        let ext = app.manager.extension();
+        self.stage_whole_file(
+            artifact,
+            app.manager.extension(),
+            from_version,
+            to_version,
+            self.installed_package_path(app.manager),
+            identity.installed_as,
+        )
+    }
+
+    /// Stages a package or an installer as it is: copied to `staged-<version>.<ext>` in the
+    /// install state directory, recorded `Staged` with its SHA-256, `backup` (the kept file
+    /// of the running version) and the `new_id` that tells it is installed.
+    pub(super) fn stage_whole_file(
+        &self,
+        artifact: &Path,
+        ext: &str,
+        from_version: &str,
+        to_version: &str,
+        backup: PathBuf,
+        new_id: String,
+    ) -> Result<(), InstallError> {
         let staged = self
             .dir
             .join(format!("staged-{}.{ext}", sanitize(to_version)));
@@ -64,8 +85,8 @@ impl Installer {
             target: self.target.clone(),
             staged_sha256: Some(sha256_file(&staged)?),
             staged,
-            backup: self.installed_package_path(app.manager),
-            new_id: identity.installed_as,
+            backup,
+            new_id,
             scratch: None,
             max_launches: Some(self.max_unconfirmed_launches),
         };
