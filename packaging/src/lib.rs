@@ -24,4 +24,4 @@ pub mod serve;
 pub mod txn;
 
 pub use error::{PackError, Result};
-pub use project::{KeyType, Project, ProjectConfig};
+pub use project::{KeyType, Layout, Project, ProjectConfig};

@@ -91,6 +91,8 @@ enum Command {
     Publish(PublishArgs),
     /// Serve the repository over HTTP for development.
     Serve(ServeArgs),
+    /// Give each app its own repository (the per-app layout), keeping every release.
+    Migrate(MigrateArgs),
 }
 
 /// What a command prints on success: its report, or nothing (`serve` prints as it goes).
@@ -131,6 +133,11 @@ struct InitArgs {
     /// root,targets,stable.
     #[arg(long, value_name = "ROLES", value_delimiter = ',')]
     encrypt: Vec<String>,
+    /// `per-app`: one small repository per app, so a check costs the same however many
+    /// apps and releases the project has; `channel`: one repository, each channel one role
+    /// listing every release (the earlier layout).
+    #[arg(long, default_value = "per-app")]
+    layout: packaging::Layout,
     #[command(flatten)]
     expiry: ExpiryArgs,
 }
@@ -148,6 +155,7 @@ impl TryFrom<&InitArgs> for InitOptions {
             root_threshold: a.root_threshold,
             encrypt: a.encrypt.clone(),
             expires,
+            layout: a.layout,
         })
     }
 }
@@ -334,6 +342,28 @@ impl Run for TimestampArgs {
         let project = Project::new(&self.dir, keys_dir);
         let outcome = timestamp(&project, context(&self.expiry)?)?;
         let report = SignedReport("Re-signed snapshot and timestamp", &outcome);
+        Ok(Some(report.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+struct MigrateArgs {
+    /// Project directory (made by `init`, channel layout).
+    dir: PathBuf,
+    /// Stop writing releases to the shared repository (repository/metadata/): installs
+    /// that read it no longer see new releases. By default they are written there too.
+    #[arg(long)]
+    no_shared_releases: bool,
+}
+
+impl Run for MigrateArgs {
+    fn run(self, keys_dir: Option<PathBuf>) -> Output {
+        let project = Project::new(&self.dir, keys_dir);
+        let opts = packaging::ops::migrate::MigrateOptions {
+            shared_releases: !self.no_shared_releases,
+        };
+        let passphrase = packaging::keys::Passphrase::from_env_or_prompt();
+        let report = packaging::ops::migrate::migrate(&project, &opts, passphrase, clock::now()?)?;
         Ok(Some(report.to_string()))
     }
 }
@@ -534,6 +564,7 @@ fn run(cli: Cli) -> Output {
         Command::Verify(args) => args.run(keys_dir),
         Command::Publish(args) => args.run(keys_dir),
         Command::Serve(args) => args.run(keys_dir),
+        Command::Migrate(args) => args.run(keys_dir),
     }
 }
 

@@ -3,9 +3,17 @@
 //! ```text
 //! DIR/updater-pack.json   settings: key type, lifetimes (not secret, not published)
 //! DIR/keys/<role>/<keyid>.pem   private keys, owner-only (never published)
-//! DIR/repository/metadata/      what clients fetch: N.root.json, timestamp.json, ...
+//! DIR/repository/metadata/      the project repository: N.root.json, timestamp.json, ...
+//! DIR/repository/apps/<app>/metadata/   per-app layout: one TUF repository per app
 //! DIR/repository/targets/       <channel>/<app>/<version>/<platform>/<sha256>.<file>
 //! ```
+//!
+//! In the `channel` layout (projects made before the per-app layout) every release is in the
+//! project repository's channel roles. In the `per-app` layout ([`Layout`]) each app has its
+//! own repository, with the project's root history and keys, and the project repository
+//! holds no releases: it is where the root history, `targets` and the channel roles a new
+//! app's repository starts from live. A migrated project keeps writing its releases there
+//! too while `shared_releases` is on, for installs that still read it (docs/decisions.md).
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +58,36 @@ impl Project {
 
     pub fn metadata_dir(&self) -> PathBuf {
         self.repository().join("metadata")
+    }
+
+    /// Where the per-app repositories live.
+    pub fn apps_dir(&self) -> PathBuf {
+        self.repository().join("apps")
+    }
+
+    /// The metadata of `app`'s own repository (per-app layout).
+    pub fn app_metadata_dir(&self, app: &str) -> PathBuf {
+        self.apps_dir().join(app).join("metadata")
+    }
+
+    /// The apps that have their own repository, by name.
+    pub fn app_names(&self) -> Result<Vec<String>> {
+        let dir = self.apps_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(PackError::io(&dir, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| PackError::io(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().join("metadata").is_dir() && !name.starts_with('.') {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 
     pub fn targets_dir(&self) -> PathBuf {
@@ -109,6 +147,31 @@ impl KeyType {
     }
 }
 
+/// How a project's releases are laid out in metadata (docs/metadata-scale.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layout {
+    /// One repository; each channel is one role listing every release of every app.
+    #[default]
+    #[serde(rename = "channel")]
+    Channel,
+    /// One repository per app; in it, per channel and platform segment, a head role with
+    /// the newest releases and an archive role with the older ones.
+    #[serde(rename = "per-app")]
+    PerApp,
+}
+
+impl std::str::FromStr for Layout {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "channel" => Ok(Layout::Channel),
+            "per-app" => Ok(Layout::PerApp),
+            other => Err(format!("unknown layout {other:?}: per-app or channel")),
+        }
+    }
+}
+
 /// `updater-pack.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProjectConfig {
@@ -117,6 +180,13 @@ pub struct ProjectConfig {
     /// The key type new keys get unless a command says otherwise.
     pub key_type: KeyType,
     pub expires: ExpiryPolicy,
+    /// Absent in projects made before the per-app layout: `channel`.
+    #[serde(default)]
+    pub layout: Layout,
+    /// Per-app layout: releases are also written to the project repository, for installs
+    /// that still read it (a migrated project).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_releases: bool,
 }
 
 impl ProjectConfig {
@@ -125,7 +195,19 @@ impl ProjectConfig {
             format: 1,
             key_type,
             expires,
+            layout: Layout::PerApp,
+            shared_releases: false,
         }
+    }
+
+    /// Whether `app`'s releases go to its own repository.
+    pub fn per_app(&self) -> bool {
+        self.layout == Layout::PerApp
+    }
+
+    /// Whether releases are written to the project repository.
+    pub fn shared(&self) -> bool {
+        self.layout == Layout::Channel || self.shared_releases
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {

@@ -172,12 +172,15 @@ fn respond_status(request: Request, status: u16, path: String, stats: &Stats, ve
     );
 }
 
-/// The file a request path names: under `metadata/` or `targets/`, no escapes. Shared with
-/// the test servers that need to misbehave on purpose (demo-app's e2e tests).
+/// The file a request path names: under `metadata/`, `apps/<app>/metadata/` or `targets/`,
+/// no escapes. Shared with the test servers that need to misbehave on purpose (demo-app's
+/// e2e tests).
 pub fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
     let path = url.split(['?', '#']).next()?.strip_prefix('/')?;
-    let first = path.split('/').next()?;
-    if first != "metadata" && first != "targets" {
+    let mut segments = path.split('/');
+    let first = segments.next()?;
+    let app_metadata = first == "apps" && segments.nth(1) == Some("metadata");
+    if first != "metadata" && first != "targets" && !app_metadata {
         return None;
     }
     resolve_in(root, path).filter(|p| p.is_file())

@@ -23,7 +23,7 @@ use crate::error::{PackError, Result};
 use crate::keys::{short, KeyStore, Passphrase};
 use crate::lifetime::ExpiryPolicy;
 use crate::names::check_channels;
-use crate::project::{KeyType, Project, ProjectConfig};
+use crate::project::{KeyType, Layout, Project, ProjectConfig};
 use crate::repo::{Draft, RoleVersion, Roles};
 use crate::txn::{Lock, Phase, Transaction};
 
@@ -36,6 +36,8 @@ pub struct InitOptions {
     /// Roles whose key files are encrypted with the passphrase (`all` for every role).
     pub encrypt: Vec<String>,
     pub expires: ExpiryPolicy,
+    /// Per-app (the default) or the single-repository `channel` layout.
+    pub layout: Layout,
 }
 
 impl Default for InitOptions {
@@ -47,6 +49,7 @@ impl Default for InitOptions {
             root_threshold: 1,
             encrypt: Vec::new(),
             expires: ExpiryPolicy::default(),
+            layout: Layout::PerApp,
         }
     }
 }
@@ -285,7 +288,10 @@ pub fn init(
             .unwrap_or(usize::MAX)
     });
 
-    let config = ProjectConfig::new(opts.key_type, opts.expires.clone());
+    let config = ProjectConfig {
+        layout: opts.layout,
+        ..ProjectConfig::new(opts.key_type, opts.expires.clone())
+    };
     txn.add_bytes(
         Phase::Settings,
         &project.config_path(),

@@ -34,10 +34,7 @@ pub fn listed<'a>(
     let name = channel.to_string();
     session
         .state()
-        .channels
-        .get(channel)
-        .into_iter()
-        .flat_map(|signed| signed.value.targets.iter())
+        .channel_targets(channel)
         .filter_map(|(path, file)| path.parse().ok().map(|p| (p, file)))
         .filter(move |(p, _): &(ReleasePath, _)| p.channel == name)
 }

@@ -2,9 +2,11 @@
 //! (read-only commands read the repository directly) and returns a report that prints
 //! what was done.
 
+pub mod check_cost;
 pub mod content;
 pub mod init;
 pub mod listing;
+pub mod migrate;
 pub mod patches;
 pub mod promote;
 pub mod publish;

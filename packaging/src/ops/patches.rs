@@ -204,11 +204,7 @@ fn plan_patch(
         .add_bytes(Phase::Targets, &stored, &patch, false)?;
     let mut file = TargetFile::new(length, BTreeMap::from([("sha256".into(), sha256)]));
     file.custom = Some(delta_fields(full, from, format, session.now).to_custom());
-    session
-        .draft
-        .channel_mut(&full.channel)?
-        .targets
-        .insert(target.clone(), file);
+    session.insert_target(&full.channel, &target, &file)?;
     Ok(PatchOutcome::Published { target, length })
 }
 

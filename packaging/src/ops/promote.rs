@@ -78,7 +78,7 @@ fn check(opts: &PromoteOptions) -> Result<Checked> {
 
 pub fn promote(project: &Project, ctx: Context, opts: &PromoteOptions) -> Result<PromoteReport> {
     let checked = check(opts)?;
-    let mut session = Session::open(project, ctx)?;
+    let mut session = Session::open_app(project, ctx, &opts.app)?;
     let known = session.state().channel_names();
     for channel in [&opts.from, &opts.to] {
         if !known.contains(channel) {
@@ -103,8 +103,9 @@ pub fn promote(project: &Project, ctx: Context, opts: &PromoteOptions) -> Result
         }
     }
     let promoted: Vec<String> = additions.iter().map(|(path, _)| path.clone()).collect();
-    let channel = session.draft.channel_mut(&opts.to)?;
-    channel.targets.extend(additions);
+    for (path, file) in &additions {
+        session.insert_target(&opts.to, path, file)?;
+    }
     let outcome = session.commit()?;
     Ok(PromoteReport {
         targets: promoted,

@@ -290,11 +290,7 @@ pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<Rele
     let mut file = TargetFile::new(length, BTreeMap::from([("sha256".into(), sha256.clone())]));
     file.custom = Some(fields.to_custom());
     let path = target.to_string();
-    session
-        .draft
-        .channel_mut(&opts.channel)?
-        .targets
-        .insert(path.clone(), file);
+    session.insert_target(&opts.channel, &path, &file)?;
     Ok(ReleaseReportPlan {
         path: target.clone(),
         target: path,
@@ -327,7 +323,7 @@ pub struct ReleaseReportPlan {
 pub fn release(project: &Project, ctx: Context, opts: &ReleaseOptions) -> Result<ReleaseReport> {
     // Arguments first: a typo is reported before the repository is even read.
     check(opts)?;
-    let mut session = Session::open(project, ctx)?;
+    let mut session = Session::open_app(project, ctx, &opts.app)?;
     let plan = plan_release(&mut session, opts)?;
     let patches = plan_patches(&mut session, &plan.path, &plan.stored, opts.deltas)?;
     let outcome = session.commit()?;

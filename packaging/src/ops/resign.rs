@@ -31,7 +31,9 @@ pub fn resign(project: &Project, ctx: Context, roles: &[String]) -> Result<Outco
                 ),
             });
         }
-        session.draft.touch(role)?;
+        for draft in session.drafts_mut() {
+            draft.touch(role)?;
+        }
     }
     session.commit()
 }

@@ -202,9 +202,16 @@ fn make_keys(
         let path = session.keys.path_of(role, &id);
         session.txn.add_private(&path, pem.as_bytes())?;
         made.push((id, path, key.public_key().clone()));
-        session.draft.add_new_key(key);
+        for draft in session.drafts_mut() {
+            draft.add_new_key(copy_key(&key)?);
+        }
     }
     Ok(made)
+}
+
+/// The same private key again, for each repository a session signs.
+fn copy_key(key: &LocalKey) -> Result<LocalKey> {
+    Ok(LocalKey::from_pkcs8_pem(key.kind(), &key.to_pkcs8_pem()?)?)
 }
 
 /// Lists `keyids` and `threshold` for a top-level role in a new root.
@@ -268,7 +275,8 @@ fn set_channel_keys(
         d.keys.retain(|id, _| used.contains(id));
     }
     draft.channel_mut(role)?;
-    Ok(())
+    // Its heads and archives (per-app layout) are the channel's too.
+    draft.regrant_parts(role)
 }
 
 /// Moves the key files of `removed` keys from `role_dir` to `keys/retired/<role>/`; the
@@ -306,16 +314,20 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
     if role != ROOT {
         let outgoing = session.keys.available(role, &removed, &old_keys)?;
         for key in outgoing {
-            session.draft.add_co_signer(role, key);
+            for draft in session.drafts_mut() {
+                draft.add_co_signer(role, copy_key(&key)?);
+            }
         }
     }
     let new = make_keys(&mut session, role, opts, &before, add)?;
     let mut keyids = kept;
     keyids.extend(new.iter().map(|(id, _, _)| id.clone()));
-    if [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role) {
-        set_top_level_keys(&mut session.draft, role, &new, keyids, threshold);
-    } else {
-        set_channel_keys(&mut session.draft, role, &new, keyids, threshold)?;
+    for draft in session.drafts_mut() {
+        if [ROOT, TARGETS, SNAPSHOT, TIMESTAMP].contains(&role) {
+            set_top_level_keys(draft, role, &new, keyids.clone(), threshold);
+        } else {
+            set_channel_keys(draft, role, &new, keyids.clone(), threshold)?;
+        }
     }
 
     let keys_dir = session.keys.dir().to_path_buf();

@@ -1,14 +1,21 @@
 //! What every command that changes a project shares: lock, settings, current state, keys,
-//! the draft of the change and the staged files; [`Session::commit`] signs and publishes.
+//! the drafts of the change and the staged files; [`Session::commit`] signs and publishes.
+//!
+//! A session changes one repository or several in one transaction: a release in the
+//! per-app layout changes the app's own repository (made from the project repository at
+//! the app's first release) and, while `shared_releases` is on, the project repository too;
+//! `timestamp`, `resign` and `rotate` change every repository of the project.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::Result;
 use crate::keys::{KeyStore, Passphrase};
 use crate::lifetime::{ExpiryOverride, ExpiryPolicy};
 use crate::project::{Project, ProjectConfig};
+use crate::repo::state::read_metadata;
 use crate::repo::{Draft, RepoState, RoleVersion, Roles};
 use crate::txn::{Committed, Lock, Transaction};
 
@@ -40,7 +47,10 @@ pub struct Session {
     pub policy: ExpiryPolicy,
     pub now: DateTime<Utc>,
     pub keys: KeyStore,
+    /// The repository the change is read from and made to.
     pub draft: Draft,
+    /// Other repositories the same change is made to.
+    pub also: Vec<Draft>,
     pub txn: Transaction,
     _lock: Lock,
 }
@@ -52,14 +62,25 @@ pub struct Outcome {
     pub written: Vec<PathBuf>,
 }
 
+/// A repository on disk, as the roles a change starts from.
+fn load(dir: &Path, split: bool) -> Result<Roles> {
+    let mut roles = Roles::from(RepoState::load(dir)?);
+    roles.split = split;
+    Ok(roles)
+}
+
 impl Session {
-    pub fn open(project: &Project, ctx: Context) -> Result<Self> {
+    fn start(
+        project: &Project,
+        ctx: Context,
+        lock: Lock,
+        draft: Draft,
+        also: Vec<Draft>,
+    ) -> Result<Self> {
         let config = project.load_config()?;
-        let lock = Lock::acquire(&project.lock_path())?;
-        let state = Roles::from(RepoState::load(&project.metadata_dir())?);
         let policy = config
             .expires
-            .with_overrides(&ctx.expires, &state.channel_names())?;
+            .with_overrides(&ctx.expires, &draft.state.channel_names())?;
         let txn = Transaction::new(project.dir())?;
         Ok(Session {
             project: project.clone(),
@@ -67,14 +88,74 @@ impl Session {
             policy,
             now: ctx.now,
             keys: KeyStore::new(project.keys_dir(), ctx.passphrase),
-            draft: Draft::new(state),
+            draft,
+            also,
             txn,
             _lock: lock,
         })
     }
 
+    /// Every repository of the project: the project repository first, then each app's.
+    pub fn open(project: &Project, ctx: Context) -> Result<Self> {
+        let lock = Lock::acquire(&project.lock_path())?;
+        let draft = Draft::new(load(&project.metadata_dir(), false)?);
+        let also = project
+            .app_names()?
+            .iter()
+            .map(|app| Ok(Draft::new(load(&project.app_metadata_dir(app), true)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Session::start(project, ctx, lock, draft, also)
+    }
+
+    /// The repositories a change to `app`'s releases goes to: in the per-app layout its own
+    /// (made now if it is the app's first release), and the project repository while
+    /// `shared_releases` is on; in the channel layout, the project repository.
+    pub fn open_app(project: &Project, ctx: Context, app: &str) -> Result<Self> {
+        let config = project.load_config()?;
+        let lock = Lock::acquire(&project.lock_path())?;
+        let shared = load(&project.metadata_dir(), false)?;
+        if !config.per_app() {
+            return Session::start(project, ctx, lock, Draft::new(shared), Vec::new());
+        }
+        let dir = project.app_metadata_dir(app);
+        let draft = if dir.is_dir() {
+            Draft::new(load(&dir, true)?)
+        } else {
+            new_app_repository(&shared, &dir)?
+        };
+        let also = if config.shared() {
+            vec![Draft::new(shared)]
+        } else {
+            Vec::new()
+        };
+        Session::start(project, ctx, lock, draft, also)
+    }
+
     pub fn state(&self) -> &Roles {
         &self.draft.state
+    }
+
+    /// Every draft of the session, the one read first.
+    pub fn drafts_mut(&mut self) -> impl Iterator<Item = &mut Draft> {
+        std::iter::once(&mut self.draft).chain(self.also.iter_mut())
+    }
+
+    /// Lists `file` as `path` on `channel` in every repository of the session.
+    pub fn insert_target(&mut self, channel: &str, path: &str, file: &TargetFile) -> Result<()> {
+        for draft in self.drafts_mut() {
+            draft.insert_target(channel, path, file.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Removes `path` from `channel` in every repository of the session; what the first
+    /// listed.
+    pub fn remove_target(&mut self, channel: &str, path: &str) -> Result<Option<TargetFile>> {
+        let mut removed = Vec::new();
+        for draft in self.drafts_mut() {
+            removed.push(draft.remove_target(channel, path)?);
+        }
+        Ok(removed.into_iter().next().flatten())
     }
 
     /// Signs the change and moves every file into place.
@@ -84,12 +165,42 @@ impl Session {
             now,
             keys,
             draft,
+            also,
             mut txn,
             _lock,
             ..
         } = self;
-        let roles = draft.sign(&keys, &policy, now, &mut txn)?;
+        let mut roles = Vec::new();
+        for draft in std::iter::once(draft).chain(also) {
+            roles.extend(draft.sign(&keys, &policy, now, &mut txn)?);
+        }
         let Committed { written, .. } = txn.commit()?;
         Ok(Outcome { roles, written })
     }
+}
+
+/// The draft of a new app repository in `dir`, started from the project repository: its
+/// root history, `targets` and channel roles as they are when the channels list nothing
+/// (so only the snapshot and timestamp keys sign), else channel roles of its own, empty,
+/// signed by the channels' keys.
+pub fn new_app_repository(shared: &Roles, dir: &Path) -> Result<Draft> {
+    let mut roots = Vec::new();
+    for version in 1..=shared.root.value.common.version {
+        let path = shared.metadata_dir().join(format!("{version}.root.json"));
+        roots.push((version, read_metadata(&path)?));
+    }
+    let mut draft = Draft::new(Roles::seeded_from(shared, dir));
+    draft.seed(roots);
+    let listing: Vec<String> = shared
+        .channels
+        .iter()
+        .filter(|(_, c)| !c.value.targets.is_empty() || c.value.delegations.is_some())
+        .map(|(name, _)| name.clone())
+        .collect();
+    for channel in listing {
+        let role = draft.channel_mut(&channel)?;
+        role.targets.clear();
+        role.delegations = None;
+    }
+    Ok(draft)
 }

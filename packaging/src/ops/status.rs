@@ -11,16 +11,15 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use updater_core::release::fields::format_published;
 use updater_core::release::ReleaseKind;
-use updater_core::tuf::metadata::{
-    Common, TargetFile, Targets, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
-};
+use updater_core::tuf::metadata::{Common, TargetFile, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
 
 use crate::clock::{format_time, relative};
 use crate::error::Result;
 use crate::keys::short;
+use crate::ops::check_cost::{check_costs as check_costs_of, CheckCost};
 use crate::ops::release::channel_release;
 use crate::project::Project;
-use crate::repo::{RepoState, Roles, Signed};
+use crate::repo::{RepoState, Roles};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RoleStatus {
@@ -77,92 +76,157 @@ pub struct Status {
     pub trusted_root: PathBuf,
     pub roles: Vec<RoleStatus>,
     pub channels: Vec<ChannelStatus>,
+    /// Per-app layout: what a check of each app costs, per channel and platform segment.
+    pub check_costs: Vec<CheckCost>,
     pub warnings: Vec<String>,
 }
 
-pub fn status(project: &Project, now: DateTime<Utc>, within_days: i64) -> Result<Status> {
-    let config = project.load_config()?;
-    let state = Roles::from(RepoState::load(&project.metadata_dir())?);
-    let policy = config.expires;
-    let keys = crate::keys::KeyStore::new(project.keys_dir(), crate::keys::Passphrase::none());
-    let dir = project.dir().display().to_string();
+/// Role rows and expiry warnings, as they are collected.
+struct Collector {
+    keys: crate::keys::KeyStore,
+    policy: crate::lifetime::ExpiryPolicy,
+    now: DateTime<Utc>,
+    within_days: i64,
+    dir: String,
+    roles: Vec<RoleStatus>,
+    warnings: Vec<String>,
+}
 
-    let mut roles = Vec::new();
-    let mut warnings = Vec::new();
-    let root = &state.root.value;
-    let mut add = |role: &str, common: &Common, keyids: &[String], threshold: u64| {
+impl Collector {
+    /// A row for the role `label`, signed by `role`'s keys, and its expiry warning.
+    fn row(&mut self, label: &str, role: &str, common: &Common, keyids: &[String], threshold: u64) {
         let key_files = keyids
             .iter()
-            .filter(|id| keys.path_of(role, id).exists())
+            .filter(|id| self.keys.path_of(role, id).exists())
             .count();
-        roles.push(RoleStatus {
-            role: role.to_string(),
+        self.roles.push(RoleStatus {
+            role: label.to_string(),
             version: common.version,
             expires: format_time(&common.expires),
-            expires_in: relative(&common.expires, &now),
+            expires_in: relative(&common.expires, &self.now),
             keys: keyids.iter().map(|k| short(k).to_string()).collect(),
             threshold,
             key_files,
         });
-        let soon = Duration::days(within_days).min(policy.lifetime(role).duration() / 2);
+        self.expiry(label, role, common);
+    }
+
+    /// A warning if `label` (signed by `role`'s keys) has expired or expires soon.
+    fn expiry(&mut self, label: &str, role: &str, common: &Common) {
+        let (now, dir) = (self.now, &self.dir);
+        let soon = Duration::days(self.within_days).min(self.policy.lifetime(role).duration() / 2);
         let fix = match role {
             TIMESTAMP | SNAPSHOT => format!("updater-pack timestamp {dir}"),
             _ => format!("updater-pack resign {dir} --role {role}"),
         };
         if common.expires <= now {
-            warnings.push(format!(
-                "{role} EXPIRED {} ({}): clients refuse the repository until you run `{fix}`",
+            self.warnings.push(format!(
+                "{label} EXPIRED {} ({}): clients refuse the repository until you run `{fix}`",
                 relative(&common.expires, &now),
                 format_time(&common.expires)
             ));
         } else if common.expires - now <= soon {
-            warnings.push(format!(
-                "{role} expires {} ({}): run `{fix}`",
+            self.warnings.push(format!(
+                "{label} expires {} ({}): run `{fix}`",
                 relative(&common.expires, &now),
                 format_time(&common.expires)
             ));
         }
-    };
-    for role in [ROOT, TARGETS, SNAPSHOT, TIMESTAMP] {
-        let common = match role {
-            ROOT => &root.common,
-            TARGETS => &state.targets.value.common,
-            SNAPSHOT => &state.snapshot.value.common,
-            _ => &state.timestamp.value.common,
-        };
-        let (ids, threshold) = root
-            .role(role)
-            .map(|r| (r.keyids.clone(), r.threshold))
-            .unwrap_or_default();
-        add(role, common, &ids, threshold);
     }
+
+    /// Rows for the top-level roles of `state`, named `<prefix><role>`.
+    fn top_level(&mut self, state: &Roles, prefix: &str, roles: &[&str]) {
+        let root = &state.root.value;
+        for role in roles {
+            let common = match *role {
+                ROOT => &root.common,
+                TARGETS => &state.targets.value.common,
+                SNAPSHOT => &state.snapshot.value.common,
+                _ => &state.timestamp.value.common,
+            };
+            let (ids, threshold) = root
+                .role(role)
+                .map(|r| (r.keyids.clone(), r.threshold))
+                .unwrap_or_default();
+            self.row(&format!("{prefix}{role}"), role, common, &ids, threshold);
+        }
+    }
+}
+
+pub fn status(project: &Project, now: DateTime<Utc>, within_days: i64) -> Result<Status> {
+    let config = project.load_config()?;
+    let state = Roles::from(RepoState::load(&project.metadata_dir())?);
+    let apps = project
+        .app_names()?
+        .into_iter()
+        .map(|app| {
+            Ok((
+                app.clone(),
+                Roles::from(RepoState::load(&project.app_metadata_dir(&app))?),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut report = Collector {
+        keys: crate::keys::KeyStore::new(project.keys_dir(), crate::keys::Passphrase::none()),
+        policy: config.expires,
+        now,
+        within_days,
+        dir: project.dir().display().to_string(),
+        roles: Vec::new(),
+        warnings: Vec::new(),
+    };
+    report.top_level(&state, "", &[ROOT, TARGETS, SNAPSHOT, TIMESTAMP]);
     let mut channels = Vec::new();
     let mut channel_warnings = Vec::new();
     for delegated in state.delegated_roles() {
         let Some(signed) = state.channels.get(&delegated.name) else {
             continue;
         };
-        add(
-            &delegated.name,
+        let name = &delegated.name;
+        report.row(
+            name,
+            name,
             &signed.value.common,
             &delegated.keyids,
             delegated.threshold,
         );
+        let targets = std::iter::once(&state)
+            .chain(apps.iter().map(|(_, roles)| roles))
+            .flat_map(|roles| roles.channel_targets(name))
+            .map(|(path, file)| (path.clone(), file.clone()))
+            .collect();
         channels.push(channel_status(
-            &delegated.name,
-            signed,
+            name,
+            signed.bytes.len(),
+            &targets,
             &mut channel_warnings,
         ));
     }
+    let mut check_costs = Vec::new();
+    for (app, roles) in &apps {
+        // Each app's repository has its own snapshot and timestamp, and heads and archives
+        // that expire with their channel.
+        report.top_level(roles, &format!("{app}:"), &[SNAPSHOT, TIMESTAMP]);
+        for (name, (channel, part)) in &roles.parts {
+            report.expiry(&format!("{app}:{name}"), channel, &part.value.common);
+        }
+        check_costs.extend(check_costs_of(app, roles));
+    }
+    let Collector {
+        roles,
+        mut warnings,
+        ..
+    } = report;
     warnings.extend(channel_warnings);
     Ok(Status {
         repository: project.repository(),
         now: format_time(&now),
         trusted_root: project
             .metadata_dir()
-            .join(format!("{}.root.json", root.common.version)),
+            .join(format!("{}.root.json", state.root.value.common.version)),
         roles,
         channels,
+        check_costs,
         warnings,
     })
 }
@@ -170,17 +234,17 @@ pub fn status(project: &Project, now: DateTime<Utc>, within_days: i64) -> Result
 /// A channel's releases and size; what is wrong with them goes to `warnings`.
 fn channel_status(
     name: &str,
-    signed: &Signed<Targets>,
+    metadata_bytes: usize,
+    targets: &BTreeMap<String, TargetFile>,
     warnings: &mut Vec<String>,
 ) -> ChannelStatus {
-    let metadata_bytes = signed.bytes.len();
     if metadata_bytes > LARGE_CHANNEL {
         warnings.push(format!(
             "channel {name} metadata is {metadata_bytes} bytes, and every client downloads all \
              of it after each release to {name}: yank old releases (--delete-files) to shrink it"
         ));
     }
-    let (releases, patches, malformed) = releases(name, &signed.value.targets);
+    let (releases, patches, malformed) = releases(name, targets);
     for m in &malformed {
         warnings.push(format!(
             "channel {name} lists {}, which clients skip: {}",
@@ -302,6 +366,20 @@ impl std::fmt::Display for Status {
             for m in &c.malformed {
                 writeln!(f, "    ! {}: {}", m.path, m.reason)?;
             }
+        }
+        if !self.check_costs.is_empty() {
+            writeln!(
+                f,
+                "What a check downloads (each app has its own repository):"
+            )?;
+            for cost in &self.check_costs {
+                writeln!(f, "  {cost}")?;
+            }
+            writeln!(
+                f,
+                "  after a release of another app: the app's timestamp only (its repository \
+                 did not change)"
+            )?;
         }
         writeln!(f, "Latest root: {}", self.trusted_root.display())?;
         if self.warnings.is_empty() {

@@ -8,6 +8,8 @@ use crate::project::Project;
 
 pub fn timestamp(project: &Project, ctx: Context) -> Result<Outcome> {
     let mut session = Session::open(project, ctx)?;
-    session.draft.touch_snapshot();
+    for draft in session.drafts_mut() {
+        draft.touch_snapshot();
+    }
     session.commit()
 }

@@ -38,6 +38,8 @@ pub struct VerifyReport {
     pub channels: Vec<(String, u64, usize)>,
     pub targets_checked: usize,
     pub bytes_checked: u64,
+    /// Per-app layout: each app's own repository, by app.
+    pub apps: Vec<(String, VerifyReport)>,
 }
 
 /// Verifies the repository in `repository` (the directory holding `metadata/` and
@@ -54,8 +56,30 @@ fn fail(e: impl std::fmt::Display) -> PackError {
     PackError::Verify(e.to_string())
 }
 
+/// Verifies the project repository (`metadata/`) and every app's (`apps/<app>/metadata/`).
 pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
-    let first_root_path = repository.join("metadata").join("1.root.json");
+    let mut report = verify_one(repository, "metadata", now).await?;
+    let apps_dir = repository.join("apps");
+    let mut apps: Vec<String> = match std::fs::read_dir(&apps_dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_string))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    apps.sort();
+    for app in apps {
+        let metadata = format!("apps/{app}/metadata");
+        let app_report = verify_one(repository, &metadata, now)
+            .await
+            .map_err(|e| fail(format!("{metadata}: {e}")))?;
+        report.apps.push((app, app_report));
+    }
+    Ok(report)
+}
+
+/// Verifies the repository whose metadata is at `metadata` under `repository`.
+async fn verify_one(repository: &Path, metadata: &str, now: DateTime<Utc>) -> Result<VerifyReport> {
+    let first_root_path = repository.join(metadata).join("1.root.json");
     let first_root = std::fs::read(&first_root_path).map_err(|e| {
         fail(format!(
             "{}: {e} (every client starts from it)",
@@ -63,7 +87,7 @@ pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<Verif
         ))
     })?;
     let cache = tempfile::tempdir().map_err(FileError::at(&std::env::temp_dir()))?;
-    let mut config = ClientConfig::new(format!("{SCHEME}metadata/"), cache.path());
+    let mut config = ClientConfig::new(format!("{SCHEME}{metadata}/"), cache.path());
     config.targets_url = Some(format!("{SCHEME}targets/"));
     let fetcher = Arc::new(DirFetcher::new(repository));
     let mut updater = TufClient::with_time(config, fetcher, Some(&first_root), now)
@@ -144,11 +168,34 @@ async fn check_channel(
         problems.push(format!("channel {channel}: not reachable from targets"));
         return;
     };
+    let mut targets = role.targets.clone();
+    for part in role
+        .delegations
+        .iter()
+        .flat_map(|d| d.roles.iter().flatten())
+    {
+        // A path the part is granted makes the client load it (heads before archives).
+        let probe = part
+            .paths
+            .iter()
+            .flatten()
+            .next()
+            .map(|p| p.replace('*', "x"));
+        if let Some(probe) = probe {
+            if let Err(e) = updater.get_target_info(&probe).await {
+                problems.push(format!("{}: {e}", part.name));
+            }
+        }
+        match updater.trusted().targets(&part.name) {
+            Some(t) => targets.extend(t.targets.clone()),
+            None => problems.push(format!("{}: not reachable from {channel}", part.name)),
+        }
+    }
     report
         .channels
-        .push((channel.to_string(), role.common.version, role.targets.len()));
-    let fulls = FullReleases::of(channel, &role.targets);
-    for (path, file) in &role.targets {
+        .push((channel.to_string(), role.common.version, targets.len()));
+    let fulls = FullReleases::of(channel, &targets);
+    for (path, file) in &targets {
         match channel_release(channel, path, file) {
             Ok(release) => problems.extend(fulls.delta_problems(channel, &release)),
             Err(e) => problems.push(format!("{path}: {e}")),
@@ -279,6 +326,11 @@ impl std::fmt::Display for VerifyReport {
             f,
             "  {} target file(s), {} bytes, match their signed hashes",
             self.targets_checked, self.bytes_checked
-        )
+        )?;
+        for (app, report) in &self.apps {
+            writeln!(f, "app {app}, its own repository:")?;
+            write!(f, "{report}")?;
+        }
+        Ok(())
     }
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use updater_core::release::names::{check_app, check_channel, parse_version};
 use updater_core::release::{PlatformSegment, Release, ReleaseKind, ReleasePath};
+use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
 use crate::ops::release::{release_name, stored_path};
@@ -41,13 +42,17 @@ pub fn yank(project: &Project, ctx: Context, opts: &YankOptions) -> Result<YankR
         Some(p) => Some(p.parse::<PlatformSegment>()?),
         None => None,
     };
-    let mut session = Session::open(project, ctx)?;
+    let mut session = Session::open_app(project, ctx, &opts.app)?;
     let project = session.project.clone();
-    let channel = session.draft.channel_mut(&opts.channel)?;
-    let mut doomed: Vec<(String, ReleasePath)> = channel
-        .targets
-        .keys()
-        .filter_map(|key| key.parse().ok().map(|p: ReleasePath| (key.clone(), p)))
+    session.draft.channel_mut(&opts.channel)?;
+    let listed: Vec<(String, TargetFile)> = session
+        .state()
+        .channel_targets(&opts.channel)
+        .map(|(key, file)| (key.clone(), file.clone()))
+        .collect();
+    let mut doomed: Vec<(String, ReleasePath)> = listed
+        .iter()
+        .filter_map(|(key, _)| key.parse().ok().map(|p: ReleasePath| (key.clone(), p)))
         .filter(|(_, p)| p.is_release(&opts.app, &version, segment.as_ref()))
         .collect();
     if doomed.is_empty() {
@@ -57,8 +62,7 @@ pub fn yank(project: &Project, ctx: Context, opts: &YankOptions) -> Result<YankR
         });
     }
     doomed.extend(
-        channel
-            .targets
+        listed
             .iter()
             .filter_map(|(key, file)| Release::parse(key, file).ok())
             .filter(|r| r.path.app == opts.app && r.path.version != version)
@@ -70,7 +74,7 @@ pub fn yank(project: &Project, ctx: Context, opts: &YankOptions) -> Result<YankR
     );
     let mut files = Vec::new();
     for (key, path) in &doomed {
-        let removed = channel.targets.remove(key);
+        let removed = session.remove_target(&opts.channel, key)?;
         if let Some(sha) = removed.as_ref().and_then(|f| f.hashes.get("sha256")) {
             files.push(stored_path(&project, path, sha));
         }

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use updater_core::tuf::metadata::{
-    Key, MetaFile, Root, Targets, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
+    Common, DelegatedRole, Delegations, Extra, Key, Root, Targets, ROOT, SNAPSHOT, TARGETS,
+    TIMESTAMP,
 };
 use updater_core::tuf::signer::{expiry_in, sign_metadata, LocalKey, Signer};
 
@@ -20,6 +20,7 @@ use crate::error::{PackError, Result};
 use crate::keys::{same_key, KeyStore};
 use crate::lifetime::ExpiryPolicy;
 use crate::repo::roles::Roles;
+pub use crate::repo::state::meta_file;
 use crate::repo::state::Signed;
 use crate::txn::{Phase, Transaction};
 
@@ -50,7 +51,11 @@ pub struct Draft {
     root: RootChange,
     targets_changed: bool,
     channels_changed: BTreeSet<String>,
+    /// Heads and archives changed (per-app layout).
+    parts_changed: BTreeSet<String>,
     snapshot_changed: bool,
+    /// A new app repository's root history, `(version, bytes)`, to copy.
+    seed_roots: Vec<(u64, Vec<u8>)>,
     /// Keys made in this run (not yet on disk), by key ID.
     new_keys: BTreeMap<String, LocalKey>,
     /// Extra keys that also sign a role: the outgoing keys during a rotation.
@@ -61,17 +66,6 @@ pub struct Draft {
 pub fn sign_value(value: &Value, signers: &[&LocalKey]) -> Result<Vec<u8>> {
     let refs: Vec<&dyn Signer> = signers.iter().map(|k| *k as &dyn Signer).collect();
     Ok(sign_metadata(value, &refs)?)
-}
-
-/// The snapshot/timestamp entry for a file: version, length and SHA-256.
-pub fn meta_file(version: u64, bytes: &[u8]) -> MetaFile {
-    let mut meta = MetaFile::new(version);
-    meta.length = Some(bytes.len() as u64);
-    meta.hashes = Some(BTreeMap::from([(
-        "sha256".to_string(),
-        hex::encode(Sha256::digest(bytes)),
-    )]));
-    meta
 }
 
 /// One signing pass: where files go, their expiry, and what was written.
@@ -105,9 +99,21 @@ impl Pass<'_> {
             role: role.to_string(),
             version: common.0,
             expires: common.1,
-            file,
+            file: format!("{}{file}", repository_label(&self.dir)),
         });
         Ok(())
+    }
+}
+
+/// `apps/<app>/metadata/` for an app's own repository, empty for the project repository:
+/// what a report puts before a file name.
+fn repository_label(dir: &std::path::Path) -> String {
+    let mut parts = dir.iter().rev().map(|p| p.to_string_lossy());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(m), Some(app), Some(apps)) if m == "metadata" && apps == "apps" => {
+            format!("apps/{app}/metadata/")
+        }
+        _ => String::new(),
     }
 }
 
@@ -118,7 +124,9 @@ impl Draft {
             root: RootChange::Unchanged,
             targets_changed: false,
             channels_changed: BTreeSet::new(),
+            parts_changed: BTreeSet::new(),
             snapshot_changed: false,
+            seed_roots: Vec::new(),
             new_keys: BTreeMap::new(),
             co_signers: BTreeMap::new(),
         }
@@ -167,6 +175,76 @@ impl Draft {
         Ok(&mut signed.value)
     }
 
+    /// A role a channel delegates to (a head or an archive), to change.
+    pub fn part_mut(&mut self, name: &str) -> Result<&mut Targets> {
+        let (_, signed) =
+            self.state.parts.get_mut(name).ok_or_else(|| {
+                PackError::inconsistent(format!("no role {name} in the repository"))
+            })?;
+        self.parts_changed.insert(name.to_string());
+        Ok(&mut signed.value)
+    }
+
+    /// Adds an empty role `name` that `channel` delegates `paths` to, signed by the
+    /// channel's own keys (the ones `targets` delegates the channel to), non-terminating.
+    pub fn add_part(&mut self, channel: &str, name: &str, paths: Vec<String>) -> Result<()> {
+        let delegations = self.state.targets.value.delegations.as_ref();
+        let (keys, grant) = delegations
+            .and_then(|d| {
+                let role = d.roles.as_ref()?.iter().find(|r| r.name == channel)?;
+                Some((d.keys.clone(), role.clone()))
+            })
+            .ok_or_else(|| {
+                PackError::inconsistent(format!("targets does not delegate to {channel}"))
+            })?;
+        let now = self
+            .state
+            .channels
+            .get(channel)
+            .map(|c| c.value.common.expires);
+        let role = self.channel_mut(channel)?;
+        let delegations = role.delegations.get_or_insert_with(|| Delegations {
+            keys: BTreeMap::new(),
+            roles: Some(Vec::new()),
+            succinct_roles: None,
+            extra: Extra::new(),
+        });
+        for id in &grant.keyids {
+            if let Some(key) = keys.get(id) {
+                delegations.keys.insert(id.clone(), key.clone());
+            }
+        }
+        delegations
+            .roles
+            .get_or_insert_with(Vec::new)
+            .push(DelegatedRole {
+                name: name.to_string(),
+                keyids: grant.keyids.clone(),
+                threshold: grant.threshold,
+                terminating: false,
+                paths: Some(paths),
+                path_hash_prefixes: None,
+                extra: Extra::new(),
+            });
+        let common = Common::new(0, now.unwrap_or_else(Utc::now));
+        let part = Signed {
+            value: Targets::new(common),
+            bytes: Vec::new(),
+        };
+        self.state
+            .parts
+            .insert(name.to_string(), (channel.to_string(), part));
+        self.parts_changed.insert(name.to_string());
+        Ok(())
+    }
+
+    /// A new app repository: its root history is copied and its snapshot and timestamp
+    /// signed for the first time.
+    pub fn seed(&mut self, roots: Vec<(u64, Vec<u8>)>) {
+        self.seed_roots = roots;
+        self.snapshot_changed = true;
+    }
+
     /// Re-sign the snapshot (and so the timestamp) even if no targets role changed.
     pub fn touch_snapshot(&mut self) {
         self.snapshot_changed = true;
@@ -182,8 +260,22 @@ impl Draft {
                 self.targets_mut();
             }
             SNAPSHOT | TIMESTAMP => self.touch_snapshot(),
+            part if self.state.parts.contains_key(part) => {
+                self.part_mut(part)?;
+            }
             channel => {
                 self.channel_mut(channel)?;
+                // Its heads and archives expire with it.
+                let parts: Vec<String> = self
+                    .state
+                    .parts
+                    .iter()
+                    .filter(|(_, (parent, _))| parent == channel)
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                for part in parts {
+                    self.part_mut(&part)?;
+                }
             }
         }
         Ok(())
@@ -264,7 +356,13 @@ impl Draft {
             root.common.expires = pass.expiry(ROOT);
         }
         let root = self.state.root.value.clone();
-        // Channels, signed by the keys the (possibly changed) top-level targets delegates to.
+        self.stage_seed_roots(&mut pass)?;
+        // Heads and archives, signed by the keys their (possibly changed) channel delegates
+        // them to; channels by the keys the (possibly changed) top-level targets delegates to.
+        let parts: Vec<String> = self.parts_changed.iter().cloned().collect();
+        for part in &parts {
+            self.sign_part(&mut pass, part)?;
+        }
         let channels: Vec<String> = self.channels_changed.iter().cloned().collect();
         for channel in &channels {
             self.sign_channel(&mut pass, channel)?;
@@ -272,7 +370,8 @@ impl Draft {
         if self.targets_changed {
             self.sign_targets(&mut pass, &root)?;
         }
-        if self.snapshot_changed || self.targets_changed || !channels.is_empty() {
+        let delegated_changed = !channels.is_empty() || !parts.is_empty();
+        if self.snapshot_changed || self.targets_changed || delegated_changed {
             self.sign_snapshot(&mut pass, &root)?;
         }
         // Every change ends with a new timestamp.
@@ -321,6 +420,63 @@ impl Draft {
             .meta
             .insert(format!("{channel}.json"), meta_file(version, &bytes));
         if let Some(signed) = self.state.channels.get_mut(channel) {
+            signed.bytes = bytes;
+        }
+        Ok(())
+    }
+
+    fn stage_seed_roots(&mut self, pass: &mut Pass<'_>) -> Result<()> {
+        for (version, bytes) in std::mem::take(&mut self.seed_roots) {
+            let file = format!("{version}.root.json");
+            pass.txn
+                .add_bytes(Phase::Root, &pass.dir.join(&file), &bytes, false)?;
+        }
+        Ok(())
+    }
+
+    fn sign_part(&mut self, pass: &mut Pass<'_>, name: &str) -> Result<()> {
+        let version = self.state.next_version(name);
+        let (channel, value) = {
+            let (channel, signed) = self.state.parts.get_mut(name).ok_or_else(|| {
+                PackError::inconsistent(format!("role {name} is not in the repository"))
+            })?;
+            // A head or archive lives as long as its channel's role.
+            signed.value.common.version = version;
+            signed.value.common.expires = pass.expiry(channel);
+            (channel.clone(), signed.value.to_value())
+        };
+        let expires = pass.expiry(&channel);
+        let delegations = self
+            .state
+            .channels
+            .get(&channel)
+            .and_then(|c| c.value.delegations.as_ref());
+        let (keys, role) = delegations
+            .and_then(|d| {
+                let role = d.roles.as_ref()?.iter().find(|r| r.name == name)?;
+                Some((d.keys.clone(), role.clone()))
+            })
+            .ok_or_else(|| {
+                PackError::inconsistent(format!("{channel} does not delegate to {name}"))
+            })?;
+        let mut loaded = Vec::new();
+        let signers = self.collect(
+            &mut loaded,
+            pass.store,
+            &channel,
+            &role.keyids,
+            &keys,
+            role.threshold,
+        )?;
+        let bytes = sign_value(&value, &signers)?;
+        let file = format!("{version}.{name}.json");
+        pass.stage(Phase::Delegated, name, (version, expires), file, &bytes)?;
+        self.state
+            .snapshot
+            .value
+            .meta
+            .insert(format!("{name}.json"), meta_file(version, &bytes));
+        if let Some((_, signed)) = self.state.parts.get_mut(name) {
             signed.bytes = bytes;
         }
         Ok(())

@@ -1,7 +1,9 @@
 //! The repository's metadata: reading what is on disk ([`state`]), the roles a change starts
-//! from ([`roles`]) and signing a change ([`draft`]).
+//! from ([`roles`]), where a release's target goes ([`placement`]) and signing a change
+//! ([`draft`]).
 
 pub mod draft;
+pub mod placement;
 pub mod roles;
 pub mod state;
 

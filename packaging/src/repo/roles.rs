@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use updater_core::tuf::metadata::{
-    Common, DelegatedRole, Extra, MetaFile, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT,
-    TARGETS, TIMESTAMP,
+    Common, DelegatedRole, Extra, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, ROOT,
+    SNAPSHOT, TARGETS, TIMESTAMP,
 };
 
-use crate::repo::state::{RepoState, Signed};
+use crate::repo::state::{meta_file, RepoState, Signed};
 
 #[derive(Clone, Debug)]
 pub struct Roles {
@@ -21,6 +21,11 @@ pub struct Roles {
     pub targets: Signed<Targets>,
     /// Channel roles, by name.
     pub channels: BTreeMap<String, Signed<Targets>>,
+    /// Roles a channel delegates to (heads and archives), by name, with their channel.
+    pub parts: BTreeMap<String, (String, Signed<Targets>)>,
+    /// Whether releases go to per-segment heads and archives (an app's own repository)
+    /// rather than straight into the channel role.
+    pub split: bool,
     /// The version of each role's next file, where it is not the current version plus one
     /// (files left by an interrupted command).
     next: BTreeMap<String, u64>,
@@ -33,6 +38,7 @@ impl From<RepoState> for Roles {
             .into_iter()
             .map(str::to_string)
             .chain(state.channels.keys().cloned())
+            .chain(state.parts.keys().cloned())
             .map(|role| {
                 let version = state.next_version(&role);
                 (role, version)
@@ -45,6 +51,7 @@ impl From<RepoState> for Roles {
             snapshot,
             targets,
             channels,
+            parts,
             ..
         } = state;
         Roles {
@@ -53,6 +60,8 @@ impl From<RepoState> for Roles {
             snapshot,
             targets,
             channels,
+            parts,
+            split: false,
             next,
             dir,
         }
@@ -95,6 +104,8 @@ impl Roles {
                 .into_iter()
                 .map(|(name, value)| (name, unsigned(value)))
                 .collect(),
+            parts: BTreeMap::new(),
+            split: false,
             next: BTreeMap::new(),
             dir: dir.to_path_buf(),
         }
@@ -135,11 +146,59 @@ impl Roles {
             TIMESTAMP => self.timestamp.value.common.version,
             SNAPSHOT => self.snapshot.value.common.version,
             TARGETS => self.targets.value.common.version,
-            channel => self
-                .channels
-                .get(channel)
-                .map_or(0, |c| c.value.common.version),
+            delegated => match (self.channels.get(delegated), self.parts.get(delegated)) {
+                (Some(c), _) => c.value.common.version,
+                (None, Some((_, p))) => p.value.common.version,
+                (None, None) => 0,
+            },
         }
+    }
+
+    /// A new app's repository in `dir`, started from the project repository `project`: the
+    /// same root, `targets` and channel roles (signed files reused as they are), a snapshot
+    /// and timestamp of its own still to sign (version 1). The caller stages the root history.
+    pub fn seeded_from(project: &Roles, dir: &Path) -> Self {
+        let mut snapshot = Snapshot {
+            common: Common::new(0, project.snapshot.value.common.expires),
+            meta: BTreeMap::new(),
+            extra: Extra::new(),
+        };
+        let mut listed = vec![(TARGETS.to_string(), &project.targets)];
+        listed.extend(project.channels.iter().map(|(n, c)| (n.clone(), c)));
+        for (name, role) in listed {
+            let meta = meta_file(role.value.common.version, &role.bytes);
+            snapshot.meta.insert(format!("{name}.json"), meta);
+        }
+        Roles {
+            root: project.root.clone(),
+            timestamp: unsigned(Timestamp {
+                common: Common::new(0, project.timestamp.value.common.expires),
+                snapshot_meta: MetaFile::new(0),
+                extra: Extra::new(),
+            }),
+            snapshot: unsigned(snapshot),
+            targets: project.targets.clone(),
+            channels: project.channels.clone(),
+            parts: BTreeMap::new(),
+            split: true,
+            next: BTreeMap::new(),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Every target `channel` lists, in its own role and the roles it delegates to.
+    pub fn channel_targets<'a>(
+        &'a self,
+        channel: &str,
+    ) -> impl Iterator<Item = (&'a String, &'a TargetFile)> + 'a {
+        let own = self.channels.get(channel).map(|c| &c.value.targets);
+        let channel = channel.to_string();
+        let parts = self
+            .parts
+            .values()
+            .filter(move |(parent, _)| *parent == channel)
+            .map(|(_, part)| &part.value.targets);
+        own.into_iter().chain(parts).flat_map(|t| t.iter())
     }
 }
 

@@ -7,13 +7,25 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use updater_core::tuf::metadata::{
-    Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
+    MetaFile, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
 use updater_core::tuf::trusted::{Expiry, TrustedMetadataSet};
 
 use crate::error::{PackError, Result};
 use updater_core::files::Capped;
+
+/// The snapshot/timestamp entry for a file: version, length and SHA-256.
+pub fn meta_file(version: u64, bytes: &[u8]) -> MetaFile {
+    let mut meta = MetaFile::new(version);
+    meta.length = Some(bytes.len() as u64);
+    meta.hashes = Some(BTreeMap::from([(
+        "sha256".to_string(),
+        hex::encode(Sha256::digest(bytes)),
+    )]));
+    meta
+}
 
 /// Largest metadata file read (a channel with tens of thousands of releases).
 pub const MAX_METADATA: u64 = 256 * 1024 * 1024;
@@ -33,12 +45,16 @@ pub struct RepoState {
     pub targets: Signed<Targets>,
     /// Channel roles, by name.
     pub channels: BTreeMap<String, Signed<Targets>>,
+    /// Roles a channel delegates to (per-app layout: heads and archives), by name, with the
+    /// channel that delegates to each.
+    pub parts: BTreeMap<String, (String, Signed<Targets>)>,
     /// Highest `N` of any `N.<role>.json` on disk, referenced or not.
     highest: HashMap<String, u64>,
     dir: PathBuf,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
+/// A metadata file of the project, read up to [`MAX_METADATA`].
+pub fn read_metadata(path: &Path) -> Result<Vec<u8>> {
     match updater_core::files::read_capped(path, MAX_METADATA).map(Capped::into_data) {
         Ok(Some(data)) => Ok(data),
         Ok(None) => Err(PackError::inconsistent(format!(
@@ -89,7 +105,7 @@ impl RepoState {
         let (mut trusted, root_bytes) = load_root(dir)?;
 
         let path = dir.join("timestamp.json");
-        let timestamp_bytes = read(&path)?;
+        let timestamp_bytes = read_metadata(&path)?;
         trusted
             .update_timestamp(&timestamp_bytes)
             .map_err(|e| damaged(&path, e))?;
@@ -105,29 +121,23 @@ impl RepoState {
             .map_err(|e| damaged(&path, e))?;
 
         let targets_bytes = load_targets(dir, &mut trusted, TARGETS, ROOT)?;
-        let mut channels = BTreeMap::new();
-        let names = trusted
-            .targets(TARGETS)
-            .and_then(|t| t.delegations.as_ref())
-            .map(|d| d.role_names())
-            .unwrap_or_default();
-        for name in names {
-            let bytes = load_targets(dir, &mut trusted, &name, TARGETS)?;
-            channels.insert(name, bytes);
+        let channels = load_delegated(dir, &mut trusted, TARGETS)?;
+        let mut parts = BTreeMap::new();
+        for channel in channels.keys() {
+            for (name, part) in load_delegated(dir, &mut trusted, channel)? {
+                if channels.contains_key(&name) || parts.contains_key(&name) {
+                    return Err(PackError::inconsistent(format!(
+                        "role {name} is delegated twice"
+                    )));
+                }
+                parts.insert(name, (channel.clone(), part));
+            }
         }
-
         let signed = |bytes: Vec<u8>, value: Option<Targets>| {
             value
                 .map(|value| Signed { value, bytes })
                 .ok_or_else(|| PackError::inconsistent("a verified role is missing"))
         };
-        let channels = channels
-            .into_iter()
-            .map(|(name, bytes)| {
-                let value = trusted.targets(&name).cloned();
-                Ok((name, signed(bytes, value)?))
-            })
-            .collect::<Result<BTreeMap<_, _>>>()?;
         let targets = signed(targets_bytes, trusted.targets(TARGETS).cloned())?;
         let (Some(timestamp), Some(snapshot)) =
             (trusted.timestamp().cloned(), trusted.snapshot().cloned())
@@ -149,6 +159,7 @@ impl RepoState {
             },
             targets,
             channels,
+            parts,
             highest,
             dir: dir.to_path_buf(),
         })
@@ -166,17 +177,47 @@ impl RepoState {
             TIMESTAMP => self.timestamp.value.common.version,
             SNAPSHOT => self.snapshot.value.common.version,
             TARGETS => self.targets.value.common.version,
-            channel => self
-                .channels
-                .get(channel)
-                .map(|c| c.value.common.version)
-                .unwrap_or(0),
+            delegated => self.delegated_version(delegated),
         };
         if role == ROOT || role == TIMESTAMP {
             return current + 1;
         }
         current.max(self.highest.get(role).copied().unwrap_or(0)) + 1
     }
+}
+
+impl RepoState {
+    /// The current version of a channel or a role a channel delegates to; 0 if none.
+    fn delegated_version(&self, role: &str) -> u64 {
+        match (self.channels.get(role), self.parts.get(role)) {
+            (Some(c), _) => c.value.common.version,
+            (None, Some((_, p))) => p.value.common.version,
+            (None, None) => 0,
+        }
+    }
+}
+
+/// Loads and verifies every role `delegator` delegates to, by name.
+fn load_delegated(
+    dir: &Path,
+    trusted: &mut TrustedMetadataSet,
+    delegator: &str,
+) -> Result<BTreeMap<String, Signed<Targets>>> {
+    let names = trusted
+        .targets(delegator)
+        .and_then(|t| t.delegations.as_ref())
+        .map(|d| d.role_names())
+        .unwrap_or_default();
+    let mut roles = BTreeMap::new();
+    for name in names {
+        let bytes = load_targets(dir, trusted, &name, delegator)?;
+        let value = trusted
+            .targets(&name)
+            .cloned()
+            .ok_or_else(|| PackError::inconsistent("a verified role is missing"))?;
+        roles.insert(name, Signed { value, bytes });
+    }
+    Ok(roles)
 }
 
 /// The latest root, reached as a client reaches it: `1.root.json` trusted as it is (signed by
@@ -189,7 +230,7 @@ fn load_root(dir: &Path) -> Result<(TrustedMetadataSet, Vec<u8>)> {
             path.display()
         )));
     }
-    let mut bytes = read(&path)?;
+    let mut bytes = read_metadata(&path)?;
     let mut trusted =
         TrustedMetadataSet::with_expiry(&bytes, Expiry::Ignored).map_err(|e| damaged(&path, e))?;
     let mut version = 1u64;
@@ -198,7 +239,7 @@ fn load_root(dir: &Path) -> Result<(TrustedMetadataSet, Vec<u8>)> {
         if !path.exists() {
             break;
         }
-        bytes = read(&path)?;
+        bytes = read_metadata(&path)?;
         trusted.update_root(&bytes).map_err(|e| damaged(&path, e))?;
         version += 1;
     }
@@ -225,7 +266,7 @@ fn read_referenced(
             path.display()
         )));
     }
-    let bytes = read(&path)?;
+    let bytes = read_metadata(&path)?;
     Ok((path, bytes))
 }
 
