@@ -97,6 +97,8 @@ impl Session {
 
     /// Every repository of the project: the project repository first, then each app's.
     pub fn open(project: &Project, ctx: Context) -> Result<Self> {
+        // Not a project: said before anything else is read.
+        project.load_config()?;
         let lock = Lock::acquire(&project.lock_path())?;
         let draft = Draft::new(load(&project.metadata_dir(), false)?);
         let also = project

@@ -425,11 +425,30 @@ impl Draft {
         Ok(())
     }
 
+    /// A new app repository: copies the root history, and `targets` and the channel roles
+    /// this draft does not re-sign, as the project repository signed them.
     fn stage_seed_roots(&mut self, pass: &mut Pass<'_>) -> Result<()> {
+        if self.seed_roots.is_empty() {
+            return Ok(());
+        }
+        let mut copies: Vec<(Phase, String, Vec<u8>)> = Vec::new();
         for (version, bytes) in std::mem::take(&mut self.seed_roots) {
-            let file = format!("{version}.root.json");
+            copies.push((Phase::Root, format!("{version}.root.json"), bytes));
+        }
+        if !self.targets_changed {
+            let targets = &self.state.targets;
+            let file = format!("{}.{TARGETS}.json", targets.value.common.version);
+            copies.push((Phase::TopTargets, file, targets.bytes.clone()));
+        }
+        for (name, channel) in &self.state.channels {
+            if !self.channels_changed.contains(name) {
+                let file = format!("{}.{name}.json", channel.value.common.version);
+                copies.push((Phase::Delegated, file, channel.bytes.clone()));
+            }
+        }
+        for (phase, file, bytes) in copies {
             pass.txn
-                .add_bytes(Phase::Root, &pass.dir.join(&file), &bytes, false)?;
+                .add_bytes(phase, &pass.dir.join(&file), &bytes, false)?;
         }
         Ok(())
     }

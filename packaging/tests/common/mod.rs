@@ -329,7 +329,10 @@ pub fn current(project: &Path, role: &str) -> serde_json::Value {
     metadata(project, &format!("{v}.{role}.json"))
 }
 
-/// A fresh project made by `init` (ed25519, stable and beta), in a temporary directory.
+/// A fresh project made by `init` (ed25519, stable and beta), in a temporary directory. It
+/// has the `channel` layout unless `init_args` name one: the commands' rules are the same in
+/// both, and these tests read the channel roles directly; `tests/per_app.rs` covers what
+/// the per-app layout (the default) adds.
 pub struct Fixture {
     pub tmp: tempfile::TempDir,
     pub project: PathBuf,
@@ -342,6 +345,9 @@ impl Fixture {
         let project = tmp.path().join("proj");
         let mut args = vec!["init", project.to_str().unwrap()];
         args.extend_from_slice(init_args);
+        if !init_args.contains(&"--layout") {
+            args.extend(["--layout", "channel"]);
+        }
         pack.ok(&args);
         Fixture { tmp, project, pack }
     }
