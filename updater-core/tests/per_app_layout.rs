@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use updater_core::tuf::metadata::{Common, Targets, SNAPSHOT, TARGETS, TIMESTAMP};
 use updater_core::tuf::signer::{KeyKind, LocalKey};
 use updater_core::{
-    AppUpdater, CheckResult, Direction, InstallTarget, Platform, Update, UpdateError,
+    AppUpdater, CheckResult, Direction, InstallTarget, PackageManager, PackagedApp, Platform,
+    Update, UpdateError,
 };
 
 const APP: &str = "demo";
@@ -140,11 +141,15 @@ impl Local {
     }
 
     fn updater(&self, version: &str, shared: &RepoSim) -> AppUpdater {
+        self.updater_of(version, shared, InstallTarget::Executable(self.exe()))
+    }
+
+    fn updater_of(&self, version: &str, shared: &RepoSim, target: InstallTarget) -> AppUpdater {
         AppUpdater::builder(APP, version)
             .repository(shared.server.base.as_str())
             .trusted_root(shared.initial_root())
             .data_dir(self.data())
-            .install_target(InstallTarget::Executable(self.exe()))
+            .install_target(target)
             .policy_path(self.dir.path().join("policy.json"))
             .platform(Platform::LinuxX86_64)
             .default_channel(CHANNEL)
@@ -417,4 +422,57 @@ async fn a_head_the_channel_does_not_delegate_to_is_never_fetched() {
     none_requested(&shared.server, "the undelegated head", |p| {
         p.contains(appimage)
     });
+}
+
+#[tokio::test]
+async fn any_other_failure_of_the_apps_repository_is_an_error_never_a_fallback() {
+    let (shared, app) = repos();
+    let server = &shared.server;
+    // Never trusted yet, and the app's repository answers, but not as it should.
+    let timestamp = app.current_path(TIMESTAMP);
+    for (what, broken, reply) in [
+        ("a server error", timestamp, Some(Reply::Status(500))),
+        ("a missing snapshot", app.current_path(SNAPSHOT), None),
+    ] {
+        let saved = server.get(&broken).unwrap();
+        match reply {
+            Some(reply) => server.put(&broken, reply),
+            None => server.drop_path(&broken),
+        }
+        server.clear_log();
+        let local = Local::new();
+        let err = local.updater("1.0.0", &shared).check().await.unwrap_err();
+        assert!(
+            matches!(err, UpdateError::Repository { .. }),
+            "{what}: {err}"
+        );
+        none_requested(server, "shared metadata", is_shared_metadata);
+        assert!(!local.data().join("tuf-app/per-app-trusted").exists());
+        server.put_bytes(&broken, saved);
+    }
+}
+
+#[tokio::test]
+async fn a_packaged_install_finds_its_running_release_in_the_archive() {
+    let (shared, app) = repos();
+    let local = Local::new();
+    let target = InstallTarget::Package(PackagedApp {
+        manager: PackageManager::Dpkg,
+        name: APP.to_string(),
+        exe: local.exe(),
+    });
+    let update = available(
+        local
+            .updater_of("1.0.0", &shared, target)
+            .check()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(update.target_path, format!("beta/demo/1.5.0/{DEB}/demo"));
+    // The running version's package, kept for a rollback, is 1.0.0's: only the archive has
+    // it, and only that segment's archive is read.
+    assert!(shared.server.requested(&app.current_path(&archive(DEB))));
+    assert!(!shared.server.requested(&app.current_path(&archive(PLAIN))));
+    let running = format!("beta/demo/1.0.0/{DEB}/demo");
+    assert!(format!("{update:?}").contains(&running), "{update:?}");
 }
