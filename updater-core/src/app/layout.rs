@@ -149,8 +149,9 @@ impl AppUpdater {
         let url = self.per_app_metadata_url(base);
         let timestamp_url = format!("{url}timestamp.json");
         if !trusted_before {
-            // A probe before anything is stored or checked: an install whose app root has
-            // long expired still reaches the shared repository, which rotated it.
+            // Probed before any refresh: a refresh would first check the app's bootstrap
+            // root, and an install whose bootstrap root has expired (the shared repository
+            // rotated it since) would fail there instead of finding no repository.
             let probe = fetch_capped(
                 self.fetcher.as_ref(),
                 &timestamp_url,
