@@ -6,8 +6,7 @@ use super::types::{CheckResult, Result, Update, UpdateError};
 use crate::policy::Effective;
 use crate::release::{self, HeldBack, HeldBackReason, Release, SelectionInput};
 use crate::settings::UserSettings;
-use crate::tuf::trusted::AuthorizedTargets;
-use crate::tuf::{ClientConfig, TufClient, TufError};
+use crate::tuf::{TufClient, TufError};
 
 /// Why one repository could not answer a check: worth trying the next mirror, or not.
 pub(super) enum CheckFailure {
@@ -30,12 +29,9 @@ impl AppUpdater {
         }
     }
 
+    /// A client of the shared repository at `base` (the channel layout), cached in `tuf/`.
     pub(super) fn tuf_client(&self, base: &str) -> Result<TufClient, TufError> {
-        let mut config = ClientConfig::new(format!("{base}/metadata/"), self.data_dir.join("tuf"));
-        config.targets_url = Some(format!("{base}/targets/"));
-        config.limits = self.limits.clone();
-        config.download = self.download_options();
-        TufClient::new(config, self.fetcher.clone(), Some(&self.trusted_root))
+        self.client_for(base, format!("{base}/metadata/"), self.data_dir.join("tuf"))
     }
 
     /// Looks for an update: reads the policy and the user's settings, refreshes the
@@ -98,16 +94,18 @@ impl AppUpdater {
         effective: &Effective,
     ) -> Result<CheckResult, CheckFailure> {
         let channel = effective.channel.as_str();
-        let mut tuf = self.tuf_client(base)?;
-        tuf.refresh().await?;
-        let authorized = self.channel_targets(&mut tuf, channel).await?;
-        let prefix = format!("{channel}/{}/", self.app);
-        let candidates = || {
-            authorized
-                .iter()
-                .filter(|(path, _)| path.starts_with(&prefix))
-        };
-        let selection = release::select(candidates(), &self.selection_input(settings, effective));
+        let (mut tuf, layout) = self.open_repository(base).await?;
+        let mut listing = self.list_releases(&mut tuf, layout, channel).await?;
+        let input = self.selection_input(settings, effective);
+        let mut selection = release::select(listing.iter(), &input);
+        if selection.chosen.is_none() {
+            let segments = listing.archives_needed(&input);
+            if !segments.is_empty() {
+                self.list_archives(&mut tuf, &mut listing, &segments)
+                    .await?;
+                selection = release::select(listing.iter(), &input);
+            }
+        }
         for skipped in &selection.skipped {
             tracing::warn!(path = %skipped.path, error = %skipped.error, "malformed release ignored");
         }
@@ -141,12 +139,18 @@ impl AppUpdater {
             }
             None => return Err(CheckFailure::Repository(TufError::TargetNotFound(path))),
         };
-        let patch = self.usable_patch(candidates(), &release);
+        let patch = self.usable_patch(listing.iter(), &release);
         // A target that keeps its running version's package or installer for a rollback.
-        let rollback_package = self
-            .installer
-            .installed_path()
-            .and_then(|_| running_release(candidates(), &release, &self.current));
+        let mut rollback_package = None;
+        if self.installer.installed_path().is_some() {
+            rollback_package = running_release(listing.iter(), &release, &self.current);
+            if rollback_package.is_none() {
+                // Older than the head of its segment, perhaps: in the archive.
+                let segment = [release.path.segment];
+                self.list_archives(&mut tuf, &mut listing, &segment).await?;
+                rollback_package = running_release(listing.iter(), &release, &self.current);
+            }
+        }
         Ok(CheckResult::Available(Update {
             version: release.version().clone(),
             current_version: self.current.clone(),
@@ -165,23 +169,5 @@ impl AppUpdater {
             rollback_package,
             repository: base.to_string(),
         }))
-    }
-
-    /// The targets the channel's delegated role signs, only those paths the delegation
-    /// grants it; a channel the repository does not delegate to is `UnknownChannel`.
-    async fn channel_targets(
-        &self,
-        tuf: &mut TufClient,
-        channel: &str,
-    ) -> Result<AuthorizedTargets, CheckFailure> {
-        tuf.delegated_targets(channel).await.map_err(|e| match e {
-            TufError::NotDelegated { delegated, .. } => {
-                CheckFailure::Other(UpdateError::UnknownChannel {
-                    channel: channel.to_string(),
-                    available: delegated,
-                })
-            }
-            e => CheckFailure::Repository(e),
-        })
     }
 }

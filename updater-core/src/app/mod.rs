@@ -32,7 +32,9 @@
 //! can check in the background, show the update, download later, and install on its own
 //! schedule. What is kept on disk, under the data dir:
 //!
-//! - `tuf/`: the trusted metadata (the exact verified bytes);
+//! - `tuf/`: the trusted metadata (the exact verified bytes) of the shared repository;
+//! - `tuf-app/`: that of the app's own repository (`<base>/apps/<app>/metadata/`), and the
+//!   marker `per-app-trusted` once it was trusted ([`layout`]);
 //! - `downloads/`: the verified artifact, nothing else;
 //! - `partial/`: the `.part` of an interrupted download, resumed from there;
 //! - `patching/`: a patch being applied to the installed file (emptied by the next check);
@@ -51,6 +53,7 @@ mod builder;
 mod check;
 mod download;
 mod handover;
+mod layout;
 mod lifecycle;
 mod patch;
 mod rollback_package;

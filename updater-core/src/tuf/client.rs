@@ -425,12 +425,32 @@ impl TufClient {
     /// a lookup. [`TufError::NotDelegated`] lists the roles top-level targets delegates to
     /// when `role` is not one of them.
     pub async fn delegated_targets(&mut self, role: &str) -> Result<AuthorizedTargets> {
+        self.delegated_targets_chain(&[role]).await
+    }
+
+    /// The targets of the last role of `chain`, reached through a chain of delegations:
+    /// `&["beta", "beta.linux-x86_64"]` is top-level targets -> `beta` -> `beta.linux-x86_64`.
+    /// Each role is loaded through the one before it (from storage or fetched, as in a
+    /// lookup), and only the paths that every delegation on the chain grants are kept (spec
+    /// 5.6.7; the others are dropped with a warning). A role its predecessor does not
+    /// delegate to is [`TufError::NotDelegated`], and nothing is fetched for it.
+    pub async fn delegated_targets_chain(&mut self, chain: &[&str]) -> Result<AuthorizedTargets> {
         self.refresh().await?;
         // The top-level targets may still be unverified after a refresh that found nothing
         // new; it is checked before its delegations are used.
         self.load_targets(TARGETS, ROOT).await?;
-        self.load_targets(role, TARGETS).await?;
-        self.trusted.authorized_targets(role, TARGETS)
+        let mut delegator = TARGETS;
+        for role in chain {
+            self.load_targets(role, delegator).await?;
+            delegator = role;
+        }
+        self.trusted.authorized_targets_chain(chain)
+    }
+
+    /// The names of the roles that `role` delegates to, in delegation order; `role` must
+    /// have been loaded (by [`TufClient::delegated_targets_chain`], say).
+    pub fn delegated_roles(&self, role: &str) -> Result<Vec<String>> {
+        self.trusted.delegated_roles(role)
     }
 
     /// The local file name for `target_path` in `target_dir`: one escaped segment, so a path

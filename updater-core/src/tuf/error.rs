@@ -218,6 +218,12 @@ pub enum TufError {
     #[error(transparent)]
     Fetch(#[from] crate::tuf::fetch::FetchError),
 
+    /// A repository this install has trusted before now answers that it has no metadata
+    /// (its `timestamp.json` is not found). Not a reason to fall back to another repository:
+    /// an attacker hiding it would push the client back to metadata it left behind.
+    #[error("the {what} at {url} is missing though this install already trusted it")]
+    TrustedRepositoryMissing { what: String, url: String },
+
     /// The trusted root stored by an earlier run cannot be used (unparsable, or not signed
     /// by its own threshold). It is not replaced by the app's root silently: that would
     /// undo every root rotation since. Deleting the metadata directory starts again from the

@@ -484,21 +484,49 @@ impl TrustedMetadataSet {
     /// delegation grants it. Paths outside are dropped with a warning: the role has no
     /// authority over them, whatever it lists.
     pub fn authorized_targets(&self, role: &str, delegator: &str) -> Result<AuthorizedTargets> {
-        self.delegation(role, delegator)?;
-        let trusted = self
-            .targets
-            .get(role)
-            .filter(|t| t.verified_by.iter().any(|d| d == delegator))
-            .ok_or(TufError::Misuse(
-                "authorized targets of a role not verified through its delegator",
-            ))?;
+        self.authorized_along(&[(delegator, role)])
+    }
+
+    /// The targets of the last role of `chain`, reached from top-level targets through each
+    /// role of the chain in turn (the first delegated by top-level targets, each next one by
+    /// the one before it), each verified through its delegator. Only the paths that every
+    /// delegation on the chain grants are kept (spec 5.6.7: a role is trusted for a path
+    /// only through delegations that all match it); the others are dropped with a warning.
+    pub fn authorized_targets_chain(&self, chain: &[&str]) -> Result<AuthorizedTargets> {
+        let delegators = std::iter::once(TARGETS).chain(chain.iter().copied());
+        let links: Vec<(&str, &str)> = delegators.zip(chain.iter().copied()).collect();
+        if links.is_empty() {
+            return Err(TufError::Misuse("an empty delegation chain"));
+        }
+        self.authorized_along(&links)
+    }
+
+    /// The targets of the last role of `links` (`(delegator, role)` pairs, each role the
+    /// next pair's delegator), restricted to the paths every link grants.
+    fn authorized_along(&self, links: &[(&str, &str)]) -> Result<AuthorizedTargets> {
+        let mut last = None;
+        for &(delegator, role) in links {
+            self.delegation(role, delegator)?;
+            let trusted = self
+                .targets
+                .get(role)
+                .filter(|t| t.verified_by.iter().any(|d| d == delegator))
+                .ok_or(TufError::Misuse(
+                    "authorized targets of a role not verified through its delegator",
+                ))?;
+            last = Some((role, delegator, trusted));
+        }
+        let (role, delegator, trusted) =
+            last.ok_or(TufError::Misuse("an empty delegation chain"))?;
         let grants = |path: &str| {
-            delegator == ROOT
-                || self
-                    .targets
-                    .get(delegator)
-                    .and_then(|p| p.targets.delegations.as_ref())
-                    .is_some_and(|d| d.grants(role, path))
+            links.iter().all(|&(delegator, role)| {
+                delegator == ROOT
+                    || self
+                        .targets
+                        .get(delegator)
+                        .and_then(|p| p.targets.delegations.as_ref())
+                        .is_some_and(|d| d.grants(role, path))
+            })
         };
         let mut targets = BTreeMap::new();
         for (path, target) in &trusted.targets.targets {
@@ -518,6 +546,20 @@ impl TrustedMetadataSet {
             version: trusted.targets.common.version,
             targets,
         })
+    }
+
+    /// The names of the roles `role`, already trusted, delegates to, in delegation order
+    /// (none for hashed bins or no delegations).
+    pub fn delegated_roles(&self, role: &str) -> Result<Vec<String>> {
+        let trusted = self.targets.get(role).ok_or(TufError::Misuse(
+            "the delegations of a role asked for before it is trusted",
+        ))?;
+        Ok(trusted
+            .targets
+            .delegations
+            .as_ref()
+            .map(|d| d.role_names())
+            .unwrap_or_default())
     }
 }
 

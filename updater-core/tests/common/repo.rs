@@ -146,6 +146,9 @@ pub fn bin_for(prefix: &str, bit_length: u32, target_path: &str) -> String {
 
 pub struct RepoSim {
     pub server: Server,
+    /// The URL path of the metadata directory, no trailing slash: `/metadata` unless made by
+    /// `RepoSim::beside`.
+    pub metadata_prefix: String,
     /// Expiry given to metadata this simulator creates.
     pub expires: DateTime<Utc>,
     pub root: Root,
@@ -192,6 +195,7 @@ impl RepoSim {
         }
         let mut sim = RepoSim {
             server: Server::start(),
+            metadata_prefix: "/metadata".to_string(),
             expires,
             root: Root {
                 common: Common::new(1, expires),
@@ -223,8 +227,52 @@ impl RepoSim {
         sim
     }
 
+    /// A second repository on the same server (and `targets/`), its metadata under
+    /// `metadata_prefix` (e.g. `/apps/<app>/metadata`): the same root history and top-level
+    /// keys as `self`, every other role new at version 1, published.
+    pub fn beside(other: &RepoSim, metadata_prefix: &str) -> RepoSim {
+        let expires = other.expires;
+        let signers = [ROOT, TIMESTAMP, SNAPSHOT, TARGETS]
+            .into_iter()
+            .map(|role| {
+                let keys = other.signers[role].iter().map(clone_key).collect();
+                (role.to_string(), keys)
+            })
+            .collect();
+        let mut sim = RepoSim {
+            server: other.server.share(),
+            metadata_prefix: metadata_prefix.to_string(),
+            expires,
+            root: other.root.clone(),
+            timestamp: Timestamp {
+                common: Common::new(1, expires),
+                snapshot_meta: MetaFile::new(1),
+                extra: Extra::new(),
+            },
+            snapshot: Snapshot {
+                common: Common::new(1, expires),
+                meta: BTreeMap::new(),
+                extra: Extra::new(),
+            },
+            targets: Targets::new(Common::new(1, expires)),
+            delegated: BTreeMap::new(),
+            signers,
+            retiring_root_signers: Vec::new(),
+            compute_hashes: other.compute_hashes,
+            roots: other.roots.clone(),
+            published: HashMap::new(),
+            target_contents: BTreeMap::new(),
+        };
+        for (version, bytes) in &sim.roots {
+            sim.server
+                .put_bytes(&sim.meta_path(ROOT, *version), bytes.clone());
+        }
+        sim.publish(&[TARGETS, SNAPSHOT, TIMESTAMP]);
+        sim
+    }
+
     pub fn metadata_url(&self) -> String {
-        format!("{}/metadata/", self.server.base)
+        format!("{}{}/", self.server.base, self.metadata_prefix)
     }
 
     pub fn targets_url(&self) -> String {
@@ -244,14 +292,15 @@ impl RepoSim {
 
     /// Where a snapshot or targets role of `version` is served under the current root.
     pub fn meta_path(&self, role: &str, version: u64) -> String {
+        let prefix = &self.metadata_prefix;
         if role == TIMESTAMP {
-            "/metadata/timestamp.json".to_string()
+            format!("{prefix}/timestamp.json")
         } else if role == ROOT {
-            Self::root_path(version)
+            format!("{prefix}/{version}.root.json")
         } else if self.root.consistent_snapshot {
-            format!("/metadata/{version}.{}.json", quote(role))
+            format!("{prefix}/{version}.{}.json", quote(role))
         } else {
-            format!("/metadata/{}.json", quote(role))
+            format!("{prefix}/{}.json", quote(role))
         }
     }
 

@@ -48,7 +48,11 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.inner.unblock();
+        // The serving thread holds one reference, each handle (see `share`) another: the
+        // last handle stops the server.
+        if Arc::strong_count(&self.inner) <= 2 {
+            self.inner.unblock();
+        }
     }
 }
 
@@ -96,6 +100,19 @@ impl Server {
             }
         });
         server
+    }
+
+    /// Another handle on the same server (files, log and all), for a second repository
+    /// served beside the first.
+    pub fn share(&self) -> Server {
+        Server {
+            base: self.base.clone(),
+            files: self.files.clone(),
+            log: self.log.clone(),
+            headers: self.headers.clone(),
+            streamed: self.streamed.clone(),
+            inner: self.inner.clone(),
+        }
     }
 
     pub fn put(&self, path: &str, reply: Reply) {
