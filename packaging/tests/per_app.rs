@@ -367,8 +367,15 @@ fn a_release_to_a_channel_whose_key_is_absent_is_refused_and_changes_nothing() {
         file.to_str().unwrap(),
     ];
     assert_unchanged(&f.project, "stable", || f.pack.fails(&args));
-    // The beta key still releases to beta.
+    // The beta key still releases to beta, and, without the offline root and targets keys,
+    // a new app: its repository starts from the project's signed files.
+    for role in ["root", "targets"] {
+        let to = f.tmp.path().join(format!("{role}-key"));
+        std::fs::rename(f.project.join("keys").join(role), to).unwrap();
+    }
     release(&f, "demo", "1.1.0", "beta");
+    release(&f, "fresh", "0.1.0", "beta");
+    f.verify();
 }
 
 #[test]
