@@ -82,7 +82,8 @@ impl Project {
         for entry in entries {
             let entry = entry.map_err(|e| PackError::io(&dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().join("metadata").is_dir() && !name.starts_with('.') {
+            let valid = updater_core::release::names::check_app(&name).is_ok();
+            if valid && entry.path().join("metadata").is_dir() {
                 names.push(name);
             }
         }

@@ -4,7 +4,8 @@
 //!
 //! After a release of the app on its segment a check fetches `timestamp.json`, the
 //! snapshot and the segment's head (plus the `N+1.root.json` probe, which answers 404);
-//! cold, it also fetches `targets` and the channel role. After a release of another app,
+//! cold, it also fetches `targets` and the channel role, and first looks for the app's
+//! repository (its `timestamp.json` once more). After a release of another app,
 //! only the timestamp (its own repository did not change). The archive is fetched only for
 //! a pinned version or a rollback older than the head.
 
@@ -16,8 +17,9 @@ use crate::repo::Roles;
 
 /// Requests of a check after a release: root probe, timestamp, snapshot, head.
 pub const REQUESTS_AFTER_RELEASE: usize = 4;
-/// Requests of a first check: the same, plus `targets` and the channel role.
-pub const REQUESTS_COLD: usize = 6;
+/// Requests of a first check: the same, plus `targets`, the channel role and the look for
+/// the app's repository.
+pub const REQUESTS_COLD: usize = 7;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckCost {
@@ -68,13 +70,14 @@ pub fn check_costs(app: &str, roles: &Roles) -> Vec<CheckCost> {
             let archive = archive_name(channel, &segment);
             let bytes = |role: &str| roles.parts.get(role).map_or(0, |(_, p)| p.bytes.len());
             let after = envelope + bytes(&head);
+            let cold = after + roles.timestamp.bytes.len();
             costs.push(CheckCost {
                 app: app.to_string(),
                 channel: channel.clone(),
                 head_versions: versions(roles, &head),
                 archived_versions: versions(roles, &archive),
                 after_release_bytes: after,
-                cold_bytes: after + roles.targets.bytes.len() + signed.bytes.len(),
+                cold_bytes: cold + roles.targets.bytes.len() + signed.bytes.len(),
                 archive_bytes: bytes(&archive),
                 segment,
             });
