@@ -120,8 +120,10 @@ async fn check_reports_the_release_as_signed() {
     );
     assert!(update.date > before && update.date <= chrono::Utc::now());
     assert!(update.held_back.is_empty());
-    // The metadata is kept for the next check.
-    assert!(local.data().join("tuf/root.json").is_file());
+    // The metadata of the app's own repository (what `updater-pack init` makes) is kept for
+    // the next check.
+    assert!(local.data().join("tuf-app/root.json").is_file());
+    assert!(local.data().join("tuf-app/per-app-trusted").is_file());
 }
 
 #[tokio::test]

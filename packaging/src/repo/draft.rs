@@ -188,20 +188,7 @@ impl Draft {
     /// Adds an empty role `name` that `channel` delegates `paths` to, signed by the
     /// channel's own keys (the ones `targets` delegates the channel to), non-terminating.
     pub fn add_part(&mut self, channel: &str, name: &str, paths: Vec<String>) -> Result<()> {
-        let delegations = self.state.targets.value.delegations.as_ref();
-        let (keys, grant) = delegations
-            .and_then(|d| {
-                let role = d.roles.as_ref()?.iter().find(|r| r.name == channel)?;
-                Some((d.keys.clone(), role.clone()))
-            })
-            .ok_or_else(|| {
-                PackError::inconsistent(format!("targets does not delegate to {channel}"))
-            })?;
-        let now = self
-            .state
-            .channels
-            .get(channel)
-            .map(|c| c.value.common.expires);
+        let (keys, grant) = self.state.channel_grant(channel)?;
         let role = self.channel_mut(channel)?;
         let delegations = role.delegations.get_or_insert_with(|| Delegations {
             keys: BTreeMap::new(),
@@ -226,7 +213,8 @@ impl Draft {
                 path_hash_prefixes: None,
                 extra: Extra::new(),
             });
-        let common = Common::new(0, now.unwrap_or_else(Utc::now));
+        // Version and expiry are set when it is signed.
+        let common = Common::new(0, self.state.root.value.common.expires);
         let part = Signed {
             value: Targets::new(common),
             bytes: Vec::new(),
@@ -391,24 +379,14 @@ impl Draft {
             signed.value.common.expires = expires;
             signed.value.to_value()
         };
-        let delegations = self.state.targets.value.delegations.as_ref();
-        let (keys, role) = delegations
-            .and_then(|d| {
-                d.roles
-                    .as_ref()
-                    .and_then(|r| r.iter().find(|r| r.name == channel))
-                    .map(|r| (&d.keys, r))
-            })
-            .ok_or_else(|| {
-                PackError::inconsistent(format!("targets does not delegate to {channel}"))
-            })?;
+        let (keys, role) = self.state.channel_grant(channel)?;
         let mut loaded = Vec::new();
         let signers = self.collect(
             &mut loaded,
             pass.store,
             channel,
             &role.keyids,
-            keys,
+            &keys,
             role.threshold,
         )?;
         let bytes = sign_value(&value, &signers)?;

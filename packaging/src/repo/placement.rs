@@ -94,15 +94,7 @@ impl Draft {
         if !self.state.split {
             return Ok(());
         }
-        let delegations = self.state.targets.value.delegations.as_ref();
-        let (keys, grant) = delegations
-            .and_then(|d| {
-                let role = d.roles.as_ref()?.iter().find(|r| r.name == channel)?;
-                Some((d.keys.clone(), role.clone()))
-            })
-            .ok_or_else(|| {
-                PackError::inconsistent(format!("targets does not delegate to {channel}"))
-            })?;
+        let (keys, grant) = self.state.channel_grant(channel)?;
         let names: Vec<String> = {
             let role = self.channel_mut(channel)?;
             let Some(d) = role.delegations.as_mut() else {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use updater_core::tuf::metadata::{
-    Common, DelegatedRole, Extra, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, ROOT,
-    SNAPSHOT, TARGETS, TIMESTAMP,
+    Common, DelegatedRole, Extra, Key, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp,
+    ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
 
 use crate::repo::state::{meta_file, RepoState, Signed};
@@ -184,6 +184,25 @@ impl Roles {
             next: BTreeMap::new(),
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// The keys `targets` delegates `channel` to, and that delegation: what signs the channel
+    /// and, in an app's repository, its heads and archives.
+    pub fn channel_grant(
+        &self,
+        channel: &str,
+    ) -> crate::error::Result<(BTreeMap<String, Key>, DelegatedRole)> {
+        let delegations = self.targets.value.delegations.as_ref();
+        delegations
+            .and_then(|d| {
+                let role = d.roles.as_ref()?.iter().find(|r| r.name == channel)?;
+                Some((d.keys.clone(), role.clone()))
+            })
+            .ok_or_else(|| {
+                crate::error::PackError::inconsistent(format!(
+                    "targets does not delegate to {channel}"
+                ))
+            })
     }
 
     /// Every target `channel` lists, in its own role and the roles it delegates to.
