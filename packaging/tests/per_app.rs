@@ -62,20 +62,7 @@ fn versions(role: &Value) -> Vec<String> {
 }
 
 fn release(f: &Fixture, app: &str, version: &str, channel: &str) {
-    let file = f.artifact(&format!("{app}-{version}.AppImage"), 2048);
-    f.pack.ok(&[
-        "release",
-        f.p(),
-        "--app",
-        app,
-        "--version",
-        version,
-        "--platform",
-        "linux-x86_64",
-        "--channel",
-        channel,
-        file.to_str().unwrap(),
-    ]);
+    f.release_of(app, version, channel);
 }
 
 #[test]

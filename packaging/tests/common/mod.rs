@@ -383,12 +383,17 @@ impl Fixture {
 
     /// `release` of `demo VERSION` for linux-x86_64 on `channel`.
     pub fn release(&self, version: &str, channel: &str) -> String {
-        let file = self.artifact(&format!("demo-{version}.AppImage"), 4096);
+        self.release_of("demo", version, channel)
+    }
+
+    /// `release` of `APP VERSION` for linux-x86_64 on `channel`.
+    pub fn release_of(&self, app: &str, version: &str, channel: &str) -> String {
+        let file = self.artifact(&format!("{app}-{version}.AppImage"), 4096);
         self.pack.ok(&[
             "release",
             self.p(),
             "--app",
-            "demo",
+            app,
             "--version",
             version,
             "--platform",
