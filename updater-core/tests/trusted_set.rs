@@ -275,6 +275,17 @@ fn an_expired_timestamp_is_refused_but_kept_as_the_rollback_reference() {
             ..
         }
     ));
+    // In plain words, with the rule and how long the publisher has not re-signed.
+    let message = err.to_string();
+    assert!(
+        message.starts_with("5.4.4: the repository's timestamp metadata expired 24 hours ago"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the publisher has not re-signed it since"),
+        "{message}"
+    );
+    assert!(message.contains("freeze attack"), "{message}");
     assert_eq!(set.timestamp().unwrap().common.version, 2);
     // Nothing is built on it.
     refused(

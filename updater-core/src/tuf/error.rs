@@ -162,14 +162,22 @@ pub enum TufError {
     #[error("{role} version {version} is already trusted")]
     EqualVersion { role: Role, version: u64 },
 
+    /// Metadata past its expiry: the publisher has not re-signed it in time (its signing
+    /// job stopped), or someone replays old metadata to hide newer releases (a freeze
+    /// attack). Either way nothing is trusted until it is re-signed.
     #[error(
-        "{rule}: freeze attack: {role} metadata expired at {}",
+        "{rule}: the repository's {role} metadata expired {} ago ({}): the publisher has not \
+         re-signed it since, which is either an outage of its signing job or a freeze attack \
+         hiding newer releases; updates resume once it is re-signed",
+        expiry::elapsed(expires, checked_at),
         expiry::format(expires)
     )]
     Expired {
         rule: Rule,
         role: Role,
         expires: DateTime<Utc>,
+        /// The time the client checked it at.
+        checked_at: DateTime<Utc>,
     },
 
     #[error("{rule}: {what} does not match the trusted length or hashes: {detail}")]

@@ -41,6 +41,19 @@ impl Expiry {
             Expiry::Ignored => false,
         }
     }
+
+    /// `Expired` (under `rule`) if `role`'s metadata, expiring at `expires`, has expired.
+    fn check(self, role: &str, rule: Rule, expires: &DateTime<Utc>) -> Result<()> {
+        match self {
+            Expiry::At(now) if now >= *expires => Err(TufError::Expired {
+                rule,
+                role: Role::named(role),
+                expires: *expires,
+                checked_at: now,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A delegated (or top-level) targets role we trust, with its envelope kept so that a
@@ -97,14 +110,6 @@ impl AuthorizedTargets {
 
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
-    }
-}
-
-fn expired(role: &str, rule: Rule, expires: &DateTime<Utc>) -> TufError {
-    TufError::Expired {
-        rule,
-        role: Role::named(role),
-        expires: *expires,
     }
 }
 
@@ -199,10 +204,8 @@ impl TrustedMetadataSet {
     /// Spec 5.3.10: the final root has not expired. Checked by [`Self::update_timestamp`]
     /// too; a client calls it once root rotation is over, to stop before any other request.
     pub fn check_root_final(&self) -> Result<()> {
-        if self.expiry.has_passed(&self.root.common.expires) {
-            return Err(expired(ROOT, Rule::RootExpired, &self.root.common.expires));
-        }
-        Ok(())
+        self.expiry
+            .check(ROOT, Rule::RootExpired, &self.root.common.expires)
     }
 
     /// Accepts a timestamp (spec 5.4). `EqualVersion` means the repository offers the one we
@@ -258,14 +261,8 @@ impl TrustedMetadataSet {
 
     fn check_timestamp_fresh(&self) -> Result<()> {
         let ts = self.timestamp_ref()?;
-        if self.expiry.has_passed(&ts.common.expires) {
-            return Err(expired(
-                TIMESTAMP,
-                Rule::TimestampExpired,
-                &ts.common.expires,
-            ));
-        }
-        Ok(())
+        self.expiry
+            .check(TIMESTAMP, Rule::TimestampExpired, &ts.common.expires)
     }
 
     /// Accepts a snapshot (spec 5.5). `from_cache` is true for the copy in local storage:
@@ -339,13 +336,8 @@ impl TrustedMetadataSet {
                 found: snapshot.common.version,
             });
         }
-        if self.expiry.has_passed(&snapshot.common.expires) {
-            return Err(expired(
-                SNAPSHOT,
-                Rule::SnapshotExpired,
-                &snapshot.common.expires,
-            ));
-        }
+        self.expiry
+            .check(SNAPSHOT, Rule::SnapshotExpired, &snapshot.common.expires)?;
         Ok(())
     }
 
@@ -435,9 +427,8 @@ impl TrustedMetadataSet {
                 found: new.common.version,
             });
         }
-        if self.expiry.has_passed(&new.common.expires) {
-            return Err(expired(role, Rule::TargetsExpired, &new.common.expires));
-        }
+        self.expiry
+            .check(role, Rule::TargetsExpired, &new.common.expires)?;
         let trusted = TrustedTargets {
             targets: new,
             envelope,
