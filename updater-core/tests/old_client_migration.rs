@@ -309,7 +309,8 @@ fn migrated(shared: bool) -> Repo {
     let listed = fs::read_to_string(apps.join("selfupdate/metadata").join(&archive)).unwrap();
     assert!(listed.contains("stable/selfupdate/1.0.0/"), "{archive}");
     // Today's default: 1.2.0 goes to the app's repository, and to the shared one if `shared`.
-    repo.release(v1_2_0, "1.2.0", "stable", &[]);
+    // With the patch from 1.1.0 only (each patch of a debug updater-pack takes seconds).
+    repo.release(v1_2_0, "1.2.0", "stable", &["--deltas", "1"]);
     repo
 }
 
@@ -410,6 +411,7 @@ fn without_shared_releases_the_old_client_sees_nothing_published_after_migration
     app.update(&server.url)
         .assert_ok()
         .assert_stdout("installed selfupdate 1.1.0 (was 1.0.0); restarting")
+        .assert_stdout("patched 1.1.0 to 1.2.0 with a")
         .assert_stdout("installed selfupdate 1.2.0 (was 1.1.0); restarting")
         .assert_stdout("selfupdate 1.2.0 is up to date (channel stable)");
     assert_eq!(app.version(), "1.2.0");
