@@ -81,13 +81,16 @@ fn old_commit_tree(dest: &Path) {
 /// The workspace packages the old build compiles.
 const OWN_BUILDS: [&str; 2] = ["updater-core", "file-trust"];
 
-/// Build metadata added to the versions of [`OWN_BUILDS`] in the old tree. Cargo names a
-/// workspace package's build by its path relative to the workspace root, the same in both
-/// trees: without another version, the old build and today's would share one output, and
-/// cargo, comparing modification times, would take either tree's for the other's.
-const OLD_MARK: &str = "+before-per-app";
+/// Build metadata added to the versions of [`OWN_BUILDS`] in the old tree, naming the
+/// commit. Cargo names a workspace package's build by its path relative to the workspace
+/// root, the same in both trees: without another version, the old build and today's (or
+/// another commit's) would share one output, and cargo, comparing modification times
+/// (`git archive` gives the commit's), would take either tree's build for the other's.
+fn old_mark() -> String {
+    format!("+old.{}", &OLD_COMMIT[..12])
+}
 
-/// Adds [`OLD_MARK`] to the version of `package` in the old tree: its manifest and the
+/// Adds [`old_mark`] to the version of `package` in the old tree: its manifest and the
 /// lock file (so that `--locked` still holds).
 fn mark_version(src: &Path, package: &str) {
     let edit = |path: &Path, anchor: &str| {
@@ -98,7 +101,7 @@ fn mark_version(src: &Path, package: &str) {
         let version = at + anchor.len();
         let end = version + text[version..].find('"').unwrap();
         let mut out = text[..end].to_string();
-        out.push_str(OLD_MARK);
+        out.push_str(&old_mark());
         out.push_str(&text[end..]);
         fs::write(path, out).unwrap();
     };
@@ -124,7 +127,7 @@ fn old_bins() -> &'static OldBins {
 fn make_old_bins(root: &Path) -> OldBins {
     let key = sha256_hex(&[
         OLD_COMMIT.as_bytes(),
-        OLD_MARK.as_bytes(),
+        old_mark().as_bytes(),
         &fs::read(root).unwrap(),
     ]);
     let out = e2e_dir().join(format!("bins-old-{}-{}", &OLD_COMMIT[..12], &key[..16]));
@@ -137,14 +140,15 @@ fn make_old_bins(root: &Path) -> OldBins {
     }
     // The tree is kept (a marker once complete): the next build of it, for another root,
     // compiles the example only.
-    let src = e2e_dir().join(format!("old-src-{}-marked", &OLD_COMMIT[..12]));
+    let src = e2e_dir().join(format!("old-src-{OLD_COMMIT}"));
     let complete = src.join(".unpacked");
-    if !complete.is_file() {
+    let done = format!("{OLD_COMMIT}{}", old_mark());
+    if fs::read_to_string(&complete).ok().as_deref() != Some(done.as_str()) {
         old_commit_tree(&src);
         for package in OWN_BUILDS {
             mark_version(&src, package);
         }
-        fs::write(&complete, OLD_COMMIT).unwrap();
+        fs::write(&complete, &done).unwrap();
     }
     let target = target_dir();
     let tmp = e2e_dir().join("bins-old-tmp");
