@@ -16,7 +16,8 @@
 //! check; a check after one new release of another app; after one new release of the same
 //! app (which it must find); a check pinned to the oldest version (the policy's
 //! `pinned_version`), warm. Each release is the `updater-pack release` process (1 MiB
-//! artifact); its median wall time is over `--runs` releases.
+//! artifact); its median wall time is over `--runs` releases. `--keep` leaves the generated
+//! projects on disk.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 #[path = "metadata_scale/layout.rs"]
@@ -27,7 +28,7 @@ mod report;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use layout::{app, platform, version, Layout, Shape};
 use packaging::serve::{DevServer, ServeOptions, Stats};
@@ -41,6 +42,8 @@ struct Args {
     sizes: Vec<usize>,
     runs: usize,
     layouts: Vec<Layout>,
+    /// Leave the generated projects on disk (their paths are printed), to study them.
+    keep: bool,
 }
 
 fn args() -> Args {
@@ -48,6 +51,7 @@ fn args() -> Args {
         sizes: Vec::new(),
         runs: 5,
         layouts: Layout::ALL.to_vec(),
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -57,6 +61,7 @@ fn args() -> Args {
                 let name = it.next().unwrap_or_default();
                 args.layouts = Layout::parse(&name).expect("--layout channel|per-app|all");
             }
+            "--keep" => args.keep = true,
             n if n.parse::<usize>().is_ok() => args.sizes.push(n.parse().unwrap()),
             _ => {} // cargo bench passes --bench
         }
@@ -83,7 +88,7 @@ fn main() {
                 shape.channels,
                 shape.releases
             );
-            rows.push(run(layout, shape, args.runs));
+            rows.push(run(layout, shape, args.runs, args.keep));
         }
     }
     report::print(&rows);
@@ -136,6 +141,9 @@ impl Bench {
             .unwrap();
         self.stats.reset();
         let result = self.runtime.block_on(updater.check()).unwrap();
+        // The server counts a request once it has answered it: give it the time to count
+        // the last one before reading its figures.
+        std::thread::sleep(Duration::from_millis(100));
         let found = match result {
             CheckResult::Available(update) => update.target_path,
             other => panic!("expected an update, got {other:?}"),
@@ -167,7 +175,7 @@ impl Bench {
 }
 
 /// Generates the repository, then measures the four cases and the releases.
-fn run(layout: Layout, shape: Shape, runs: usize) -> Row {
+fn run(layout: Layout, shape: Shape, runs: usize, keep: bool) -> Row {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("proj");
     let project = Project::new(&dir, None);
@@ -229,6 +237,9 @@ fn run(layout: Layout, shape: Shape, runs: usize) -> Row {
     for run in 2..runs {
         let a = app(run % shape.apps);
         times.push(bench.release(&a, &new, &platform(run / shape.apps + 1)));
+    }
+    if keep {
+        eprintln!("  kept: {}", tmp.keep().join("proj").display());
     }
     Row {
         layout,
