@@ -31,6 +31,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use layout::{app, platform, version, Layout, Shape};
+use packaging::keys::Passphrase;
+use packaging::ops::session::{Context, Session};
 use packaging::serve::{DevServer, ServeOptions, Stats};
 use packaging::Project;
 use report::{Measured, Row};
@@ -238,6 +240,18 @@ fn run(layout: Layout, shape: Shape, runs: usize, keep: bool) -> Row {
         let a = app(run % shape.apps);
         times.push(bench.release(&a, &new, &platform(run / shape.apps + 1)));
     }
+    let open_times = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let ctx = Context {
+                now: chrono::Utc::now(),
+                expires: Vec::new(),
+                passphrase: Passphrase::none(),
+            };
+            drop(Session::open_app(&project, ctx, &app(0)).unwrap());
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
     if keep {
         eprintln!("  kept: {}", tmp.keep().join("proj").display());
     }
@@ -251,5 +265,6 @@ fn run(layout: Layout, shape: Shape, runs: usize, keep: bool) -> Row {
         same,
         pinned,
         times,
+        open_times,
     }
 }

@@ -40,6 +40,8 @@ pub struct SnapshotSize {
     pub gzip: u64,
     /// Roles it lists (every targets role of the repository).
     pub roles: usize,
+    /// The lengths of those roles, summed: the targets metadata `release` loads.
+    pub roles_bytes: u64,
 }
 
 impl SnapshotSize {
@@ -119,6 +121,12 @@ fn snapshot(metadata: &Path) -> (SnapshotSize, Value) {
         bytes: bytes.len() as u64,
         gzip: gzip_len(&bytes),
         roles: meta.as_object().unwrap().len(),
+        roles_bytes: meta
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|m| m["length"].as_u64().unwrap_or(0))
+            .sum(),
     };
     (size, meta)
 }
@@ -192,13 +200,20 @@ pub struct Row {
     pub pinned: Measured,
     /// Wall times of the `release` runs, ms.
     pub times: Vec<f64>,
+    /// Wall times of `Session::open_app` for the app under test (reads and verifies the
+    /// repository a release of it changes), in this process, ms.
+    pub open_times: Vec<f64>,
+}
+
+fn median(times: &[f64]) -> f64 {
+    let mut t = times.to_vec();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
 }
 
 impl Row {
     fn median(&self) -> f64 {
-        let mut t = self.times.clone();
-        t.sort_by(f64::total_cmp);
-        t[t.len() / 2]
+        median(&self.times)
     }
 }
 
@@ -267,6 +282,16 @@ pub fn print(rows: &[Row]) {
             t.sort_by(f64::total_cmp);
             format!("{:.0} ms ({:.0} / {:.0})", r.median(), t[0], t[t.len() - 1])
         }),
+    );
+    line(
+        "`Session::open_app` (loads and verifies what `release` changes), median",
+        rows.iter()
+            .map(|r| format!("{:.0} ms", median(&r.open_times))),
+    );
+    line(
+        "targets metadata in the snapshot the app reads (the roles' lengths summed)",
+        rows.iter()
+            .map(|r| format!("{} B", thousands(r.sizes.snapshot.roles_bytes))),
     );
     line(
         "role listing the app's releases (gzip)",
