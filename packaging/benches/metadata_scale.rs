@@ -28,7 +28,7 @@ mod report;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use layout::{app, platform, version, Layout, Shape};
 use packaging::keys::Passphrase;
@@ -142,10 +142,9 @@ impl Bench {
             .build()
             .unwrap();
         self.stats.reset();
+        // The server counts each request before it answers: the figures are complete when
+        // the check returns.
         let result = self.runtime.block_on(updater.check()).unwrap();
-        // The server counts a request once it has answered it: give it the time to count
-        // the last one before reading its figures.
-        std::thread::sleep(Duration::from_millis(100));
         let found = match result {
             CheckResult::Available(update) => update.target_path,
             other => panic!("expected an update, got {other:?}"),
