@@ -20,7 +20,7 @@ use updater_core::release::{InstallFormat, PlatformSegment};
 
 use crate::error::{PackError, Result};
 use crate::ops::bundle_dir::{
-    bundle_platforms, find_bundles, looked_for, other_name_version, Bundle, Skipped,
+    bundle_platforms, find_bundles, looked_for, other_name_version, Bundle, Found, Skipped,
 };
 use crate::ops::patches::{plan_patches, PatchReport, DEFAULT_DELTAS};
 use crate::ops::release::{plan_release, ReleaseOptions, ReleaseReportPlan};
@@ -145,11 +145,8 @@ fn identify(opts: &BundleOptions) -> Result<(String, Version, Option<TauriApp>)>
 /// A bundle and a segment it is published under.
 type Segmented = (Bundle, PlatformSegment);
 
-/// The bundles to publish, each with its segment; the skipped files.
-fn collect(
-    opts: &BundleOptions,
-    version: &Version,
-) -> Result<(Vec<Segmented>, Vec<Skipped>)> {
+/// The bundles under `opts.bundle_dirs`: an error if a folder is missing or holds none.
+fn find(opts: &BundleOptions) -> Result<Found> {
     if opts.bundle_dirs.is_empty() {
         return Err(PackError::BadArgument {
             flag: "--bundle-dir",
@@ -183,9 +180,16 @@ fn collect(
             format!("no bundles found (looked for {}){skipped}", looked_for()),
         ));
     }
+    Ok(found)
+}
+
+/// Each bundle with the segments it is published under: an error if its name states
+/// another version, its content is not its folder's format, its platform cannot be told,
+/// or two bundles would be published under one segment.
+fn segments(bundles: Vec<Bundle>, version: &Version) -> Result<Vec<Segmented>> {
     let mut taken: BTreeMap<PlatformSegment, PathBuf> = BTreeMap::new();
     let mut out = Vec::new();
-    for bundle in found.bundles {
+    for bundle in bundles {
         let name = bundle
             .path
             .file_name()
@@ -215,7 +219,7 @@ fn collect(
             out.push((bundle.clone(), segment));
         }
     }
-    Ok((out, found.skipped))
+    Ok(out)
 }
 
 /// Publishes every bundle of `opts.bundle_dirs`; see the module documentation.
@@ -224,8 +228,9 @@ pub fn release_bundles(
     ctx: Context,
     opts: &BundleOptions,
 ) -> Result<BundleReport> {
+    let Found { bundles, skipped } = find(opts)?;
     let (app, version, config) = identify(opts)?;
-    let (bundles, skipped) = collect(opts, &version)?;
+    let bundles = segments(bundles, &version)?;
     let mut session = Session::open_app(project, ctx, &app)?;
     let mut planned = Vec::new();
     for (bundle, segment) in bundles {
