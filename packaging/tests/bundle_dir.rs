@@ -212,7 +212,7 @@ fn the_version_from_a_package_json_and_the_app_from_the_flag() {
     windows_bundles(&f, &bundle, "2.0.0");
 
     // "my demo" is no app name: the error says to pass --app, and nothing is written.
-    assert_unchanged(&f.project, "pass --app", || {
+    assert_unchanged(&f.project, "pass --app NAME, e.g. --app my-demo", || {
         f.pack.fails(&release(&f, &["--bundle-dir", s(&bundle)]))
     });
     let out = f.pack.ok(&release(

@@ -97,7 +97,10 @@ pub fn macos_arch(path: &Path) -> Result<Option<Arch>> {
     for entry in tar.entries().map_err(bad)? {
         let entry = entry.map_err(bad)?;
         let in_macos = entry.path().is_ok_and(|p| {
-            let parts: Vec<Component> = p.components().collect();
+            let parts: Vec<Component> = p
+                .components()
+                .filter(|c| !matches!(c, Component::CurDir))
+                .collect();
             matches!(parts.as_slice(), [_, Component::Normal(c), Component::Normal(m), Component::Normal(_)]
                 if *c == "Contents" && *m == "MacOS")
         });

@@ -170,7 +170,10 @@ impl Walk<'_> {
             } else if name.ends_with(suffix) && name.len() > suffix.len() {
                 self.found.bundles.push(Bundle { path, format });
             } else {
-                self.skip(path, &format!("not a {kind}/*{suffix} bundle"));
+                self.skip(
+                    path,
+                    &format!("not what updates install from {kind}/ (*{suffix})"),
+                );
             }
         }
         Ok(())

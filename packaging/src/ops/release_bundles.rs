@@ -115,7 +115,13 @@ fn identify(opts: &BundleOptions) -> Result<(String, Version, Option<TauriApp>)>
                 return Err(bad(conf, reason.into()));
             }
         },
-        (None, None) => return Err(PackError::bad_value("--version", "", "missing")),
+        (None, None) => {
+            return Err(PackError::BadArgument {
+                flag: "--version",
+                value: None,
+                reason: "missing".into(),
+            })
+        }
     };
     let version = parse_version(&version)?;
     let app = match (&opts.app, &conf) {
@@ -131,15 +137,42 @@ fn identify(opts: &BundleOptions) -> Result<(String, Version, Option<TauriApp>)>
             check_app(&app).map_err(|e| {
                 bad(
                     conf,
-                    format!("its product name {name:?} is not an app name ({e}): pass --app NAME"),
+                    format!(
+                        "its product name {name:?} is not an app name ({e}): pass --app NAME, \
+                         e.g. --app {}",
+                        suggest_app(name)
+                    ),
                 )
             })?;
             app
         }
-        (None, None) => return Err(PackError::bad_value("--app", "", "missing")),
+        (None, None) => {
+            return Err(PackError::BadArgument {
+                flag: "--app",
+                value: None,
+                reason: "missing".into(),
+            })
+        }
     };
     check_app(&app)?;
     Ok((app, version, conf))
+}
+
+/// An app name made of a product name: lowercase, spaces as `-`, nothing else that names
+/// may not have.
+fn suggest_app(product: &str) -> String {
+    let name: String = product
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == ' ' { '-' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .collect();
+    let name = name.trim_start_matches(['.', '_', '-']);
+    if name.is_empty() {
+        "NAME".to_string()
+    } else {
+        name.chars().take(64).collect()
+    }
 }
 
 /// A bundle and a segment it is published under.
