@@ -258,6 +258,12 @@ fn token_keys_sign_the_timestamp_snapshot_and_releases() {
     }
     let retired = format!("keys/retired/timestamp/{}.pem", old_timestamp[0]);
     assert!(f.project.join(retired).exists());
+    // `status` counts a token key as a key the project holds.
+    let status: serde_json::Value =
+        serde_json::from_str(&hsm.ok(&f.pack, &["status", f.p(), "--json"])).unwrap();
+    for row in status["roles"].as_array().unwrap() {
+        assert_eq!(row["key_files"], 1, "{row}");
+    }
 
     let out = hsm.ok(&f.pack, &["timestamp", f.p()]);
     assert!(out.contains("timestamp"), "{out}");

@@ -85,6 +85,11 @@ impl KeyStore {
             .join(format!("{}.pem", safe_file_name(keyid)))
     }
 
+    /// Whether the project has `role`'s key `keyid`: a key file or a token key's reference.
+    pub fn has_key(&self, role: &str, keyid: &str) -> bool {
+        self.path_of(role, keyid).exists() || self.reference_path_of(role, keyid).exists()
+    }
+
     /// The reference file of `role`'s token key `keyid`.
     pub fn reference_path_of(&self, role: &str, keyid: &str) -> PathBuf {
         self.role_dir(role)
