@@ -404,3 +404,36 @@ fn a_reference_to_another_token_key_is_refused_before_signing() {
         hsm.fails(&f.pack, Some(PIN), &again)
     });
 }
+
+#[test]
+fn a_key_in_a_lost_token_can_be_rotated_out() {
+    let hsm = Hsm::new();
+    let f = Fixture::new(Pack::at(NOW), &[]);
+    hsm.ok(&f.pack, &hsm.rotate_args(&f, "timestamp", "ed"));
+    let id = role_keyids(&f.project, "timestamp")[0].clone();
+    let reference = reference_file(&f.project, "timestamp", &id);
+    let text = std::fs::read_to_string(&reference).unwrap();
+    std::fs::write(&reference, text.replace(TOKEN, "lost-token")).unwrap();
+    assert_unchanged(&f.project, "no such token", || {
+        hsm.fails(&f.pack, Some(PIN), &["timestamp", f.p()])
+    });
+
+    // A new key file replaces it; the lost key cannot co-sign, and need not.
+    let out = hsm.run(
+        &f.pack,
+        None,
+        &["rotate", f.p(), "--role", "timestamp", "--replace"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let retired = f
+        .project
+        .join(format!("keys/retired/timestamp/{id}.pkcs11"));
+    assert!(retired.exists());
+    assert!(!reference.exists());
+    f.pack.ok(&["timestamp", f.p()]);
+    f.verify();
+}

@@ -367,8 +367,7 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
     // Outgoing keys co-sign the role's next metadata when they are at hand.
     let old_keys: BTreeMap<String, Key> = role_keys(&session, role);
     if role != ROOT {
-        let outgoing = session.keys.available(role, &removed, &old_keys)?;
-        for key in outgoing {
+        for key in outgoing_keys(&session, role, &removed, &old_keys)? {
             for draft in session.drafts_mut() {
                 draft.add_co_signer(role, Arc::clone(&key));
             }
@@ -398,6 +397,32 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
         threshold,
         outcome,
     })
+}
+
+/// The outgoing keys at hand, to co-sign. A token key that cannot be used (its token gone,
+/// as when rotating away from a lost token) is left out with a warning: the rotation does
+/// not need it.
+fn outgoing_keys(
+    session: &Session,
+    role: &str,
+    removed: &[String],
+    keys: &BTreeMap<String, Key>,
+) -> Result<Vec<Arc<dyn Signer>>> {
+    let mut found = Vec::new();
+    for id in removed {
+        let Some(public) = keys.get(id) else {
+            continue;
+        };
+        match session.keys.load_any(role, id, public) {
+            Ok(Some(key)) => found.push(key),
+            Ok(None) => {}
+            Err(e @ PackError::Token { .. }) => {
+                tracing::warn!("outgoing key {} does not co-sign: {e}", short(id));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
 }
 
 /// Creates `dir` (and parents) owner-only, as the keys directory is.
