@@ -33,9 +33,7 @@ const ED25519_OID: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 const P256_OID: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 fn softhsm_module() -> PathBuf {
-    if let Ok(path) = std::env::var("SOFTHSM2_MODULE") {
-        return path.into();
-    }
+    let given = std::env::var("SOFTHSM2_MODULE").ok();
     let candidates = [
         "/usr/lib/softhsm/libsofthsm2.so",
         "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
@@ -43,17 +41,18 @@ fn softhsm_module() -> PathBuf {
         "/usr/local/lib/softhsm/libsofthsm2.so",
         "/opt/homebrew/lib/softhsm/libsofthsm2.so",
     ];
-    candidates
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "SoftHSM2 is not installed: these tests sign with keys in a SoftHSM2 token. \
+    let mut candidates = candidates.iter().map(PathBuf::from);
+    let found = match given {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => candidates.find(|p| p.is_file()),
+    };
+    found.unwrap_or_else(|| {
+        panic!(
+            "SoftHSM2 is not installed: these tests sign with keys in a SoftHSM2 token. \
                  Install it (`apt-get install softhsm2`, or `scripts/install-deps.sh --test`), \
                  or set SOFTHSM2_MODULE to its libsofthsm2.so"
-            )
-        })
+        )
+    })
 }
 
 /// A SoftHSM2 token `TOKEN` in its own directory, with an Ed25519 key "ed", a P-256 key
