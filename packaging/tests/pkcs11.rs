@@ -81,7 +81,7 @@ impl Hsm {
         // SoftHSM2 reads SOFTHSM2_CONF once per process: a child (this test binary, running
         // only `make_token_in_child`) makes the token.
         let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "make_token_in_child", "--nocapture"])
+            .args(["--exact", "make_token_in_child", "--ignored", "--nocapture"])
             .args(["--test-threads", "1"])
             .env(MAKE_TOKEN_ENV, &module)
             .env("SOFTHSM2_CONF", &conf)
@@ -156,8 +156,10 @@ impl Hsm {
     }
 }
 
-/// Makes the token when this binary runs as `Hsm::new`'s child; does nothing otherwise.
+/// Makes the token, in a child process of `Hsm::new` (SoftHSM2 reads `SOFTHSM2_CONF` once
+/// per process). Not a test of its own: ignored, and run only by `Hsm::new` (`--ignored`).
 #[test]
+#[ignore = "a helper run by Hsm::new in a child process with the token's SOFTHSM2_CONF"]
 fn make_token_in_child() {
     let Ok(module) = std::env::var(MAKE_TOKEN_ENV) else {
         return;
