@@ -127,6 +127,15 @@ pub enum PackError {
         version: String,
     },
 
+    /// The Tauri configuration (`tauri.conf.json`, or the package.json its `version` names)
+    /// that `release --bundle-dir` reads the version and app name from.
+    #[error("Tauri configuration {path}: {reason}")]
+    TauriConfig { path: PathBuf, reason: String },
+
+    /// A bundle found by `release --bundle-dir` that cannot be published as it is.
+    #[error("bundle {path}: {reason}")]
+    BadBundle { path: PathBuf, reason: String },
+
     #[error("notes file {path}: {reason}")]
     BadNotes { path: PathBuf, reason: String },
 

@@ -15,6 +15,7 @@ use packaging::ops::init::{init, InitOptions};
 use packaging::ops::promote::{promote, PromoteOptions};
 use packaging::ops::publish::{publish, repository_of};
 use packaging::ops::release::{release, ReleaseOptions};
+use packaging::ops::release_bundles::{release_bundles, BundleOptions};
 use packaging::ops::resign::resign;
 use packaging::ops::rotate::{rotate, RotateOptions};
 use packaging::ops::session::Context;
@@ -71,7 +72,8 @@ impl From<KeyTypeArg> for KeyType {
 enum Command {
     /// Create keys and the first signed metadata of a new repository.
     Init(InitArgs),
-    /// Add an artifact to a channel and re-sign the channel, snapshot and timestamp.
+    /// Add an artifact (or every bundle of a Tauri bundle folder, --bundle-dir) to a channel
+    /// and re-sign the channel, snapshot and timestamp.
     Release(ReleaseArgs),
     /// Publish a release of one channel on another (same bytes).
     Promote(PromoteArgs),
@@ -175,21 +177,35 @@ impl Run for InitArgs {
 struct ReleaseArgs {
     /// Project directory (made by `init`).
     dir: PathBuf,
-    /// Application name.
-    #[arg(long)]
-    app: String,
-    /// Semantic version, e.g. 1.4.0.
-    #[arg(long)]
-    version: String,
+    /// Application name (with --bundle-dir, default: the Tauri configuration's productName,
+    /// lowercased).
+    #[arg(long, required_unless_present = "bundle_dir")]
+    app: Option<String>,
+    /// Semantic version, e.g. 1.4.0 (with --bundle-dir, default: the Tauri configuration's).
+    #[arg(long, required_unless_present = "bundle_dir")]
+    version: Option<String>,
     /// Platform, <os>-<arch>[-<format>]: e.g. linux-x86_64-appimage, darwin-aarch64-app,
     /// windows-x86_64-nsis (formats: exe, appimage, app, deb, rpm, nsis, msi). The artifact's
     /// content must be that format; without one, the format is inferred from the content
     /// (a file of no known format is published under <os>-<arch>).
-    #[arg(long)]
-    platform: String,
+    #[arg(
+        long,
+        required_unless_present = "bundle_dir",
+        conflicts_with = "bundle_dir"
+    )]
+    platform: Option<String>,
     /// Channel, e.g. stable or beta.
     #[arg(long)]
     channel: String,
+    /// Publish every bundle `tauri build` wrote to this folder (target/<profile>/bundle, or
+    /// a folder holding several runners' bundle folders) as one release, each under the
+    /// platform segment its content, name or package says. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    bundle_dir: Vec<PathBuf>,
+    /// The app's tauri.conf.json, read for the version and the app name (default: found
+    /// above the bundle folder, in src-tauri/).
+    #[arg(long, value_name = "FILE", requires = "bundle_dir")]
+    config: Option<PathBuf>,
     /// Markdown release notes.
     #[arg(long, value_name = "FILE")]
     notes: Option<PathBuf>,
@@ -203,7 +219,7 @@ struct ReleaseArgs {
     #[arg(long, value_name = "V")]
     min_version: Option<String>,
     /// File name of the target (default: the artifact's).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "bundle_dir")]
     name: Option<String>,
     /// Also publish patches to this release from up to K earlier releases of the channel,
     /// app and platform (highest versions first); a patch is published only if it is at
@@ -211,7 +227,8 @@ struct ReleaseArgs {
     #[arg(long, value_name = "K", default_value_t = packaging::ops::patches::DEFAULT_DELTAS)]
     deltas: usize,
     /// The file to publish: AppImage, .app.tar.gz, NSIS/MSI installer, executable, archive.
-    artifact: PathBuf,
+    #[arg(required_unless_present = "bundle_dir", conflicts_with = "bundle_dir")]
+    artifact: Option<PathBuf>,
     #[command(flatten)]
     expiry: ExpiryArgs,
 }
@@ -219,12 +236,29 @@ struct ReleaseArgs {
 impl From<&ReleaseArgs> for ReleaseOptions {
     fn from(a: &ReleaseArgs) -> Self {
         ReleaseOptions {
+            app: a.app.clone().unwrap_or_default(),
+            version: a.version.clone().unwrap_or_default(),
+            platform: a.platform.clone().unwrap_or_default(),
+            channel: a.channel.clone(),
+            artifact: a.artifact.clone().unwrap_or_default(),
+            name: a.name.clone(),
+            notes: a.notes.clone(),
+            rollout: a.rollout,
+            critical: a.critical,
+            min_version: a.min_version.clone(),
+            deltas: a.deltas,
+        }
+    }
+}
+
+impl From<&ReleaseArgs> for BundleOptions {
+    fn from(a: &ReleaseArgs) -> Self {
+        BundleOptions {
+            bundle_dirs: a.bundle_dir.clone(),
+            config: a.config.clone(),
             app: a.app.clone(),
             version: a.version.clone(),
-            platform: a.platform.clone(),
             channel: a.channel.clone(),
-            artifact: a.artifact.clone(),
-            name: a.name.clone(),
             notes: a.notes.clone(),
             rollout: a.rollout,
             critical: a.critical,
@@ -237,7 +271,12 @@ impl From<&ReleaseArgs> for ReleaseOptions {
 impl Run for ReleaseArgs {
     fn run(self, keys_dir: Option<PathBuf>) -> Output {
         let project = Project::new(&self.dir, keys_dir);
-        let report = release(&project, context(&self.expiry)?, &(&self).into())?;
+        let ctx = context(&self.expiry)?;
+        if !self.bundle_dir.is_empty() {
+            let report = release_bundles(&project, ctx, &(&self).into())?;
+            return Ok(Some(report.to_string()));
+        }
+        let report = release(&project, ctx, &(&self).into())?;
         Ok(Some(report.to_string()))
     }
 }

@@ -161,7 +161,7 @@ fn header(name: &str, value: &str) -> Option<Header> {
 }
 
 fn respond_status(request: Request, status: u16, path: String, stats: &Stats, verbose: bool) {
-    let _ = request.respond(Response::empty(StatusCode(status)));
+    // Counted before the answer: a client that has its answer finds it counted.
     stats.record(
         Served {
             path,
@@ -170,6 +170,7 @@ fn respond_status(request: Request, status: u16, path: String, stats: &Stats, ve
         },
         verbose,
     );
+    let _ = request.respond(Response::empty(StatusCode(status)));
 }
 
 /// The file a request path names: under `metadata/`, `apps/<app>/metadata/` or `targets/`,
@@ -251,18 +252,20 @@ fn handle(root: &Path, request: Request, stats: &Stats, verbose: bool) {
         Some(usize::try_from(body_len).unwrap_or(usize::MAX)),
         None,
     );
-    // tiny_http sends the headers only for HEAD.
-    if let Err(e) = request.respond(response) {
-        tracing::debug!(path, error = %e, "client went away");
-    }
+    // Counted before the answer, as what is sent: a client that has its answer finds it
+    // counted (a client that goes away mid-body is counted whole).
     stats.record(
         Served {
-            path,
+            path: path.clone(),
             status,
             bytes: sent,
         },
         verbose,
     );
+    // tiny_http sends the headers only for HEAD.
+    if let Err(e) = request.respond(response) {
+        tracing::debug!(path, error = %e, "client went away");
+    }
 }
 
 #[cfg(test)]

@@ -445,3 +445,104 @@ fn migrate_gives_each_app_its_repository_with_every_release() {
     let err = f.pack.fails(&["migrate", f.p()]);
     assert!(err.contains("per-app already"), "{err}");
 }
+
+#[test]
+fn a_release_reads_its_segments_head_and_the_archive_only_when_it_must() {
+    let f = per_app();
+    for minor in 0..17 {
+        release(&f, "demo", &format!("1.{minor}.0"), "beta");
+    }
+    // Damage the archive: a release that never needs it does not notice; one that must
+    // look there (a version older than the head's newest) refuses, and changes nothing.
+    let archive = app_role(&f, "demo", "beta.linux-x86_64.archive");
+    let version = archive["signed"]["version"].as_u64().unwrap();
+    let file = app_dir(&f, "demo").join(format!("{version}.beta.linux-x86_64.archive.json"));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+
+    release(&f, "demo", "1.17.0", "beta");
+    let old = f.artifact("demo-1.2.5.AppImage", 2048);
+    let args = [
+        "release",
+        f.p(),
+        "--app",
+        "demo",
+        "--version",
+        "1.2.5",
+        "--platform",
+        "linux-x86_64",
+        "--channel",
+        "beta",
+        "--deltas",
+        "0",
+        old.to_str().unwrap(),
+    ];
+    assert_unchanged(&f.project, "does not match the length and SHA-256", || {
+        f.pack.fails(&args)
+    });
+    // `verify` reads everything and reports the damage too.
+    let out = f.pack.fails(&["verify", f.p()]);
+    assert!(out.contains("beta.linux-x86_64.archive"), "{out}");
+}
+
+/// The key IDs `targets` (in the project repository) gives `role`.
+fn grant_of(f: &Fixture, role: &str) -> Value {
+    let targets = current(&f.project, "targets");
+    let roles = targets["signed"]["delegations"]["roles"]
+        .as_array()
+        .unwrap();
+    roles.iter().find(|r| r["name"] == role).unwrap()["keyids"].clone()
+}
+
+#[test]
+fn project_wide_commands_sign_every_apps_repository() {
+    let f = per_app();
+    release(&f, "demo", "1.0.0", "beta");
+    release(&f, "other", "2.0.0", "beta");
+    let stamp = |app: &str| app_role(&f, app, "timestamp")["signed"]["version"].clone();
+    let (demo_ts, other_ts) = (stamp("demo"), stamp("other"));
+    f.pack.ok(&["timestamp", f.p()]);
+    assert_ne!(stamp("demo"), demo_ts);
+    assert_ne!(stamp("other"), other_ts);
+
+    // A new beta key: every app's channel role and heads are delegated to it and re-signed.
+    let old = grant_of(&f, "beta");
+    f.pack.ok(&["rotate", f.p(), "--role", "beta", "--replace"]);
+    let new = grant_of(&f, "beta");
+    assert_ne!(new, old);
+    for app in ["demo", "other"] {
+        assert_eq!(
+            app_role(&f, app, "targets")["signed"]["delegations"]["roles"][1]["keyids"],
+            new,
+            "{app}"
+        );
+        let beta = app_role(&f, app, "beta");
+        for role in beta["signed"]["delegations"]["roles"].as_array().unwrap() {
+            assert_eq!(role["keyids"], new, "{app}");
+        }
+        let head = app_role(&f, app, "beta.linux-x86_64");
+        let signer = head["signatures"][0]["keyid"].clone();
+        assert!(new.as_array().unwrap().contains(&signer), "{app}");
+    }
+    release(&f, "demo", "1.1.0", "beta");
+
+    // `resign --role beta` renews its heads and archives too; a root rotation reaches every
+    // repository with the same root.
+    let head_version =
+        |app: &str| app_role(&f, app, "beta.linux-x86_64")["signed"]["version"].clone();
+    let before = head_version("other");
+    f.pack.ok(&["resign", f.p(), "--role", "beta"]);
+    assert_ne!(head_version("other"), before);
+    f.pack.ok(&["rotate", f.p(), "--role", "root", "--replace"]);
+    let root = |dir: &Path| -> Value {
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("2.root.json")).unwrap()).unwrap();
+        v["signed"].clone()
+    };
+    let project_root = root(&f.project.join("repository/metadata"));
+    assert_eq!(root(&app_dir(&f, "demo")), project_root);
+    assert_eq!(root(&app_dir(&f, "other")), project_root);
+    f.verify();
+}

@@ -39,6 +39,9 @@ pub struct Bins {
     /// from `@tauri-apps/cli` in `demo-app/node_modules`) from the builds above.
     pub deb_1_0_0: PathBuf,
     pub deb_1_1_0: PathBuf,
+    /// Tauri's bundle folder (`target/debug/bundle`) as the bundling of 1.1.0 left it, its
+    /// `deb/demo-app_1.1.0_amd64.deb` kept (the folder itself is the next bundling's).
+    pub bundle_1_1_0: PathBuf,
 }
 
 pub fn e2e_dir() -> PathBuf {
@@ -200,10 +203,12 @@ fn make_bins() -> Bins {
         v1_1_0_broken: out.join("demo-app-1.1.0-broken"),
         deb_1_0_0: out.join("demo-app_1.0.0_amd64.deb"),
         deb_1_1_0: out.join("demo-app_1.1.0_amd64.deb"),
+        bundle_1_1_0: out.join("bundle-1.1.0"),
         template,
     };
     remove_stale(&out);
-    if out.is_dir() {
+    // Builds kept before the bundle folder was: made again.
+    if out.is_dir() && bins.bundle_1_1_0.is_dir() {
         return bins;
     }
     let target = match std::env::var_os("DEMO_E2E_TARGET_DIR") {
@@ -242,12 +247,13 @@ fn make_bins() -> Bins {
             bundle_deb(&target, version, &tmp.join(deb.file_name().unwrap()));
         }
     }
+    let _ = fs::remove_dir_all(&out);
     fs::rename(&tmp, &out).unwrap();
     bins
 }
 
 /// `tauri bundle --bundles deb` over the app built in `target` as `version`, the package
-/// copied to `dest`.
+/// copied to `dest` and, in a bundle folder of its own, to `bundle-<version>/deb/` beside it.
 fn bundle_deb(target: &Path, version: &str, dest: &Path) {
     let app_dir = workspace().join("demo-app");
     let cli = app_dir.join("node_modules/.bin/tauri");
@@ -273,6 +279,12 @@ fn bundle_deb(target: &Path, version: &str, dest: &Path) {
         .join("debug/bundle/deb")
         .join(dest.file_name().unwrap());
     fs::copy(&deb, dest).unwrap_or_else(|e| panic!("{}: {e}", deb.display()));
+    let kept = dest
+        .with_file_name(format!("bundle-{version}"))
+        .join("deb")
+        .join(dest.file_name().unwrap());
+    fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    fs::copy(&deb, &kept).unwrap();
 }
 
 /// The last `lines` lines of a command's output: where a build says why it failed.

@@ -1,20 +1,22 @@
-//! The repository layouts under test: how the fixture is generated and how an app checks.
-//! Only today's layout (`channel`: one delegated role per channel holding every release)
-//! exists yet; a new layout is a new variant here, measured by the same cases.
+//! The repository layouts under test (`updater-pack init --layout`): how the fixture is
+//! generated, and where the roles an app reads are. The check itself is `AppUpdater::check`,
+//! which finds the layout by itself.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use packaging::keys::Passphrase;
 use packaging::ops::init::{init, InitOptions};
 use packaging::ops::session::{Context, Session};
+use packaging::project::Layout as ProjectLayout;
+use packaging::repo::placement::{archive_name, head_name};
 use packaging::Project;
 use semver::Version;
 use sha2::{Digest, Sha256};
-use updater_core::release::{Platform, PlatformSegment, Release, ReleaseFields, ReleasePath};
+use updater_core::release::{Platform, PlatformSegment, ReleaseFields, ReleasePath};
 use updater_core::tuf::metadata::TargetFile;
-use updater_core::tuf::TufClient;
 
 /// The repository: `apps x platforms x channels x releases` targets.
 #[derive(Clone, Copy, Debug)]
@@ -104,15 +106,23 @@ fn entry(path: &ReleasePath, n: usize, now: DateTime<Utc>) -> TargetFile {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
-    /// Today: `targets` delegates `<channel>/*` to one role per channel, holding every
-    /// release of every app and platform of the channel.
+    /// `targets` delegates `<channel>/*` to one role per channel, holding every release of
+    /// every app and platform of the channel (`init --layout channel`).
     Channel,
+    /// One TUF repository per app (`repository/apps/<app>/metadata/`); in it, the channel
+    /// role delegates per platform segment to a head (the newest 8 to 16 versions), then an
+    /// archive (the older ones). The default of `init`.
+    PerApp,
 }
 
 impl Layout {
-    pub fn parse(name: &str) -> Option<Layout> {
+    pub const ALL: [Layout; 2] = [Layout::Channel, Layout::PerApp];
+
+    pub fn parse(name: &str) -> Option<Vec<Layout>> {
         match name {
-            "channel" => Some(Layout::Channel),
+            "channel" => Some(vec![Layout::Channel]),
+            "per-app" => Some(vec![Layout::PerApp]),
+            "all" => Some(Layout::ALL.to_vec()),
             _ => None,
         }
     }
@@ -120,67 +130,90 @@ impl Layout {
     pub fn name(self) -> &'static str {
         match self {
             Layout::Channel => "channel",
+            Layout::PerApp => "per-app",
         }
     }
 
-    /// `updater-pack release` arguments this layout needs beyond the release's own.
-    pub fn release_args(self) -> Vec<String> {
+    fn project_layout(self) -> ProjectLayout {
         match self {
-            Layout::Channel => Vec::new(),
+            Layout::Channel => ProjectLayout::Channel,
+            Layout::PerApp => ProjectLayout::PerApp,
         }
     }
 
-    /// `init`s the project and adds every release of `shape` in one session (one signing
-    /// of each role); returns the time taken.
+    /// The metadata directory of the repository `app` checks.
+    pub fn app_metadata(self, project: &Project, app: &str) -> PathBuf {
+        match self {
+            Layout::Channel => project.metadata_dir(),
+            Layout::PerApp => project.app_metadata_dir(app),
+        }
+    }
+
+    /// The role that lists the releases a check of `segment` on `channel` reads.
+    pub fn listing_role(self, channel: &str, segment: &PlatformSegment) -> String {
+        match self {
+            Layout::Channel => channel.to_string(),
+            Layout::PerApp => head_name(channel, &segment.to_string()),
+        }
+    }
+
+    /// The role a pin to an old version of `segment` adds, if any.
+    pub fn archive_role(self, channel: &str, segment: &PlatformSegment) -> Option<String> {
+        match self {
+            Layout::Channel => None,
+            Layout::PerApp => Some(archive_name(channel, &segment.to_string())),
+        }
+    }
+
+    /// `init`s the project in this layout and adds every release of `shape` as `updater-pack
+    /// release` writes it: in the channel layout in one session (one signing of each role);
+    /// in the per-app layout one session per app (`Session::open_app`, each release
+    /// inserted in ascending version order, as releases come, so heads move their old
+    /// versions to the archives as they would), one commit per app. Returns the time taken.
     pub fn generate(self, project: &Project, shape: Shape, now: DateTime<Utc>) -> Duration {
         let start = Instant::now();
-        init(project, &InitOptions::default(), Passphrase::none(), now).unwrap();
-        let ctx = Context {
+        let options = InitOptions {
+            layout: self.project_layout(),
+            ..InitOptions::default()
+        };
+        init(project, &options, Passphrase::none(), now).unwrap();
+        let ctx = || Context {
             now,
             expires: Vec::new(),
             passphrase: Passphrase::none(),
         };
-        let mut session = Session::open(project, ctx).unwrap();
         match self {
             Layout::Channel => {
+                let mut session = Session::open(project, ctx()).unwrap();
                 for channel in CHANNELS.iter().take(shape.channels) {
                     let role = session.draft.channel_mut(channel).unwrap();
                     for (n, path) in releases(shape, channel).enumerate() {
                         role.targets.insert(path.to_string(), entry(&path, n, now));
                     }
                 }
+                session.commit().unwrap();
+            }
+            Layout::PerApp => {
+                let mut n = 0;
+                for a in 0..shape.apps {
+                    let mut session = Session::open_app(project, ctx(), &app(a)).unwrap();
+                    for r in 0..shape.releases {
+                        for channel in CHANNELS.iter().take(shape.channels) {
+                            for p in 0..shape.platforms {
+                                let path = release_path(channel, &app(a), version(r), platform(p));
+                                let file = entry(&path, n, now);
+                                session
+                                    .insert_target(channel, &path.to_string(), &file)
+                                    .unwrap();
+                                n += 1;
+                            }
+                        }
+                    }
+                    session.commit().unwrap();
+                }
             }
         }
-        session.commit().unwrap();
         start.elapsed()
-    }
-
-    /// An app's update check, as `AppUpdater::check` does it: refresh, the releases the
-    /// layout gives this app, the newest for its platform, then the lookup of that path
-    /// through the delegation graph. Returns the path found.
-    pub async fn check(
-        self,
-        client: &mut TufClient,
-        channel: &str,
-        app: &str,
-        segment: &PlatformSegment,
-    ) -> String {
-        client.refresh().await.unwrap();
-        let newest = match self {
-            Layout::Channel => {
-                let authorized = client.delegated_targets(channel).await.unwrap();
-                let prefix = format!("{channel}/{app}/");
-                authorized
-                    .iter()
-                    .filter(|(path, _)| path.starts_with(&prefix))
-                    .filter_map(|(path, file)| Release::parse(path, file).ok())
-                    .filter(|r| r.path.segment == *segment)
-                    .max_by(|a, b| a.version().cmp(b.version()))
-            }
-        };
-        let path = newest.expect("the app has releases").target_path();
-        assert!(client.get_target_info(&path).await.unwrap().is_some());
-        path
     }
 }
 

@@ -34,20 +34,46 @@ impl Measured {
     }
 }
 
+/// A repository's snapshot as written.
+pub struct SnapshotSize {
+    pub bytes: u64,
+    pub gzip: u64,
+    /// Roles it lists (every targets role of the repository).
+    pub roles: usize,
+    /// The lengths of those roles, summed: the targets metadata `release` loads.
+    pub roles_bytes: u64,
+}
+
+impl SnapshotSize {
+    fn cell(&self) -> String {
+        format!(
+            "{} B ({} B), {}",
+            thousands(self.bytes),
+            thousands(self.gzip),
+            self.roles
+        )
+    }
+}
+
 /// Sizes of the metadata as written, and of its parts, read from the repository.
 pub struct Sizes {
-    pub snapshot: u64,
-    pub snapshot_gzip: u64,
-    pub roles_in_snapshot: usize,
-    /// The role the app under test downloads to check.
-    pub app_role: u64,
-    pub app_role_gzip: u64,
+    /// The snapshot of the repository the app checks.
+    pub snapshot: SnapshotSize,
+    /// The project repository's (the same one in the channel layout).
+    pub project_snapshot: SnapshotSize,
+    /// The role that lists the releases the app checks (the channel role, or the head of
+    /// its segment), and its gzipped size.
+    pub app_role: (u64, u64),
+    /// The role that delegates to it (`targets`, or the channel role), and gzipped.
+    pub delegator: (u64, u64),
+    /// The archive of the app's segment, if the layout has one, and gzipped.
+    pub archive: Option<(u64, u64)>,
     pub target_entry: usize,
     pub snapshot_entry: usize,
     pub delegation_entry: usize,
     pub key_entry: usize,
     pub signature: usize,
-    /// One of each, as written: the model of the other layouts starts from these.
+    /// One of each, as written.
     pub samples: Vec<(&'static str, String)>,
 }
 
@@ -83,28 +109,67 @@ fn gzip_len(bytes: &[u8]) -> u64 {
     gz.finish().unwrap().len() as u64
 }
 
+/// The current snapshot of the repository in `metadata`, and its `meta`.
+fn snapshot(metadata: &Path) -> (SnapshotSize, Value) {
+    let (_, ts) = json(&metadata.join("timestamp.json"));
+    let version = ts["signed"]["meta"]["snapshot.json"]["version"]
+        .as_u64()
+        .unwrap();
+    let (bytes, snap) = json(&metadata.join(format!("{version}.snapshot.json")));
+    let meta = snap["signed"]["meta"].clone();
+    let size = SnapshotSize {
+        bytes: bytes.len() as u64,
+        gzip: gzip_len(&bytes),
+        roles: meta.as_object().unwrap().len(),
+        roles_bytes: meta
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|m| m["length"].as_u64().unwrap_or(0))
+            .sum(),
+    };
+    (size, meta)
+}
+
+/// The current version of `role` in `metadata`, as the snapshot `meta` lists it.
+fn role(metadata: &Path, meta: &Value, role: &str) -> (Vec<u8>, Value) {
+    let version = meta[format!("{role}.json")]["version"].as_u64().unwrap();
+    json(&metadata.join(format!("{version}.{role}.json")))
+}
+
+fn sizes(bytes: &[u8]) -> (u64, u64) {
+    (bytes.len() as u64, gzip_len(bytes))
+}
+
 impl Sizes {
-    pub fn read(metadata: &Path, role: &str) -> Sizes {
-        let (_, ts) = json(&metadata.join("timestamp.json"));
-        let snap_v = ts["signed"]["meta"]["snapshot.json"]["version"]
-            .as_u64()
+    /// `metadata`: the repository the app checks; `listing`: the role that lists its
+    /// releases, delegated by `delegator`; `archive`: the role a pin adds.
+    pub fn read(
+        metadata: &Path,
+        project_metadata: &Path,
+        (delegator, listing, archive): (&str, &str, Option<&str>),
+    ) -> Sizes {
+        let (snapshot_size, meta) = snapshot(metadata);
+        let (project_snapshot, _) = snapshot(project_metadata);
+        let (role_bytes, role_json) = role(metadata, &meta, listing);
+        let (delegator_bytes, delegator_json) = role(metadata, &meta, delegator);
+        let delegations = &delegator_json["signed"]["delegations"];
+        let grant = delegations["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == listing)
             .unwrap();
-        let (snap_bytes, snap) = json(&metadata.join(format!("{snap_v}.snapshot.json")));
-        let meta = &snap["signed"]["meta"];
-        let version = |r: &str| meta[format!("{r}.json")]["version"].as_u64().unwrap();
-        let (role_bytes, role_json) =
-            json(&metadata.join(format!("{}.{role}.json", version(role))));
-        let (_, targets) = json(&metadata.join(format!("{}.targets.json", version("targets"))));
-        let delegations = &targets["signed"]["delegations"];
+        let snapshot_member = &meta[format!("{listing}.json")];
         Sizes {
-            snapshot: snap_bytes.len() as u64,
-            snapshot_gzip: gzip_len(&snap_bytes),
-            roles_in_snapshot: meta.as_object().unwrap().len(),
-            app_role: role_bytes.len() as u64,
-            app_role_gzip: gzip_len(&role_bytes),
+            snapshot: snapshot_size,
+            project_snapshot,
+            app_role: sizes(&role_bytes),
+            delegator: sizes(&delegator_bytes),
+            archive: archive.map(|a| sizes(&role(metadata, &meta, a).0)),
             target_entry: first_member(&role_json["signed"]["targets"]),
-            snapshot_entry: member_len(&format!("{role}.json"), &meta[format!("{role}.json")]),
-            delegation_entry: serde_json::to_vec(&delegations["roles"][0]).unwrap().len() + 1,
+            snapshot_entry: member_len(&format!("{listing}.json"), snapshot_member),
+            delegation_entry: serde_json::to_vec(grant).unwrap().len() + 1,
             key_entry: first_member(&delegations["keys"]),
             signature: serde_json::to_vec(&role_json["signatures"][0])
                 .unwrap()
@@ -114,17 +179,18 @@ impl Sizes {
                 ("target entry", first_text(&role_json["signed"]["targets"])),
                 (
                     "snapshot entry",
-                    format!("\"{role}.json\":{}", meta[format!("{role}.json")]),
+                    format!("\"{listing}.json\":{snapshot_member}"),
                 ),
-                ("delegation entry", delegations["roles"][0].to_string()),
+                ("delegation entry", grant.to_string()),
                 ("signature", role_json["signatures"][0].to_string()),
             ],
         }
     }
 }
 
-/// The figures of one repository size.
+/// The figures of one layout at one repository size.
 pub struct Row {
+    pub layout: Layout,
     pub shape: Shape,
     pub generation: Duration,
     pub sizes: Sizes,
@@ -134,6 +200,21 @@ pub struct Row {
     pub pinned: Measured,
     /// Wall times of the `release` runs, ms.
     pub times: Vec<f64>,
+    /// Wall times of `Session::open_app` for the app under test (reads and verifies the
+    /// repository a release of it changes), in this process, ms.
+    pub open_times: Vec<f64>,
+}
+
+fn median(times: &[f64]) -> f64 {
+    let mut t = times.to_vec();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+impl Row {
+    fn median(&self) -> f64 {
+        median(&self.times)
+    }
 }
 
 pub fn thousands(n: u64) -> String {
@@ -153,14 +234,23 @@ fn line(label: &str, cells: impl Iterator<Item = String>) {
     println!("| {label} | {} |", cells.join(" | "));
 }
 
-pub fn print(layout: Layout, rows: &[Row]) {
-    println!("## `{}` layout", layout.name());
-    println!();
+fn pair((raw, gzip): (u64, u64)) -> String {
+    format!("{} B ({} B)", thousands(raw), thousands(gzip))
+}
+
+/// Every layout's table (one column per layout and size), the goals, then the details.
+pub fn print(rows: &[Row]) {
     let heads: Vec<String> = rows
         .iter()
-        .map(|r| thousands(r.shape.targets() as u64))
+        .map(|r| {
+            format!(
+                "`{}`, {}",
+                r.layout.name(),
+                thousands(r.shape.targets() as u64)
+            )
+        })
         .collect();
-    println!("| measure (targets) | {} |", heads.join(" | "));
+    println!("| measure (layout, targets) | {} |", heads.join(" | "));
     println!("|---|{}", "---|".repeat(rows.len()));
     line(
         "shape (apps x platforms x channels x releases)",
@@ -182,7 +272,7 @@ pub fn print(layout: Layout, rows: &[Row]) {
         rows.iter().map(|r| r.same.cell()),
     );
     line(
-        "pinned-version lookup (oldest, warm)",
+        "pinned-version check (oldest, warm)",
         rows.iter().map(|r| r.pinned.cell()),
     );
     line(
@@ -190,50 +280,109 @@ pub fn print(layout: Layout, rows: &[Row]) {
         rows.iter().map(|r| {
             let mut t = r.times.clone();
             t.sort_by(f64::total_cmp);
-            format!(
-                "{:.0} ms ({:.0} / {:.0})",
-                t[t.len() / 2],
-                t[0],
-                t[t.len() - 1]
-            )
+            format!("{:.0} ms ({:.0} / {:.0})", r.median(), t[0], t[t.len() - 1])
         }),
     );
     line(
-        "role the app downloads (gzip)",
-        rows.iter().map(|r| {
-            format!(
-                "{} B ({} B)",
-                thousands(r.sizes.app_role),
-                thousands(r.sizes.app_role_gzip)
-            )
-        }),
+        "`Session::open_app` (loads and verifies what `release` changes), median",
+        rows.iter()
+            .map(|r| format!("{:.0} ms", median(&r.open_times))),
     );
     line(
-        "snapshot (gzip), roles listed",
-        rows.iter().map(|r| {
-            let s = &r.sizes;
-            format!(
-                "{} B ({} B), {}",
-                thousands(s.snapshot),
-                thousands(s.snapshot_gzip),
-                s.roles_in_snapshot
-            )
-        }),
+        "targets metadata in the snapshot the app reads (the roles' lengths summed)",
+        rows.iter()
+            .map(|r| format!("{} B", thousands(r.sizes.snapshot.roles_bytes))),
     );
     line(
-        "fixture generation (one session)",
+        "role listing the app's releases (gzip)",
+        rows.iter().map(|r| pair(r.sizes.app_role)),
+    );
+    line(
+        "role delegating to it (gzip)",
+        rows.iter().map(|r| pair(r.sizes.delegator)),
+    );
+    line(
+        "archive of the app's segment (gzip)",
+        rows.iter()
+            .map(|r| r.sizes.archive.map_or("-".to_string(), pair)),
+    );
+    line(
+        "snapshot the app reads (gzip), roles listed",
+        rows.iter().map(|r| r.sizes.snapshot.cell()),
+    );
+    line(
+        "project repository's snapshot (gzip), roles listed",
+        rows.iter().map(|r| r.sizes.project_snapshot.cell()),
+    );
+    line(
+        "fixture generation",
         rows.iter()
             .map(|r| format!("{:.1} s", r.generation.as_secs_f64())),
     );
     println!();
-    print_entries(rows);
-    print_logs(rows);
+    print_goals(rows);
+    for layout in Layout::ALL {
+        let of: Vec<&Row> = rows.iter().filter(|r| r.layout == layout).collect();
+        if !of.is_empty() {
+            println!("### `{}` layout", layout.name());
+            println!();
+            print_entries(of[0]);
+            print_logs(&of);
+        }
+    }
 }
 
-fn print_entries(rows: &[Row]) {
-    let Some(s) = rows.first().map(|r| &r.sizes) else {
-        return;
-    };
+const KIB: u64 = 1024;
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+/// The goals of issue 12, met or not (never asserted: printed).
+fn print_goals(rows: &[Row]) {
+    println!("Goals: after a release <= 16 KiB and <= 5 requests; cold <= 64 KiB; `release` <= 100 ms (median) and the same at every size.");
+    println!();
+    println!("| layout, targets | after another app's release | after the same app's | cold | `release` median |");
+    println!("|---|---|---|---|---|");
+    let after = |m: &Measured| verdict(m.bytes <= 16 * KIB && m.requests <= 5);
+    for r in rows {
+        println!(
+            "| `{}`, {} | {} | {} | {} | {} ({:.0} ms) |",
+            r.layout.name(),
+            thousands(r.shape.targets() as u64),
+            after(&r.other),
+            after(&r.same),
+            verdict(r.cold.bytes <= 64 * KIB),
+            verdict(r.median() <= 100.0),
+            r.median()
+        );
+    }
+    for layout in Layout::ALL {
+        let medians: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.layout == layout)
+            .map(Row::median)
+            .collect();
+        if medians.len() > 1 {
+            let low = medians.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = medians.iter().copied().fold(0.0, f64::max);
+            println!();
+            println!(
+                "`{}`: `release` median, largest / smallest size: {:.2}x",
+                layout.name(),
+                high / low
+            );
+        }
+    }
+    println!();
+}
+
+fn print_entries(row: &Row) {
+    let s = &row.sizes;
     println!("Encoded sizes (compact JSON as written, with the separator):");
     println!();
     println!("| part | bytes |");
@@ -259,7 +408,7 @@ fn print_entries(rows: &[Row]) {
     println!();
 }
 
-fn print_logs(rows: &[Row]) {
+fn print_logs(rows: &[&Row]) {
     for r in rows {
         println!(
             "Requests at {} targets:",

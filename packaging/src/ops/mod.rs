@@ -2,6 +2,8 @@
 //! (read-only commands read the repository directly) and returns a report that prints
 //! what was done.
 
+pub mod arch;
+pub mod bundle_dir;
 pub mod check_cost;
 pub mod content;
 pub mod init;
@@ -11,11 +13,13 @@ pub mod patches;
 pub mod promote;
 pub mod publish;
 pub mod release;
+pub mod release_bundles;
 pub mod resign;
 pub mod rotate;
 pub mod session;
 pub mod status;
 pub mod tarball;
+pub mod tauri_conf;
 pub mod timestamp;
 pub mod verify;
 pub mod yank;

@@ -30,6 +30,7 @@ use crate::ops::listing::{listed, stored_path};
 use crate::ops::session::Session;
 use crate::ops::tarball::tar_bytes;
 use crate::project::Project;
+use crate::repo::placement::archive_name;
 use crate::txn::{hash_file, Phase};
 
 /// How many earlier releases get a patch to a new one unless `--deltas` says otherwise:
@@ -95,6 +96,11 @@ pub fn plan_patches(
     stored_full: &Path,
     count: usize,
 ) -> Result<Vec<PatchReport>> {
+    if bases(session, full, count).len() < count {
+        // Fewer earlier releases in the head than wanted: the archive may hold the rest.
+        let archive = archive_name(&full.channel, &full.segment.to_string());
+        session.draft.state.load_part(&archive)?;
+    }
     let bases = bases(session, full, count);
     if bases.is_empty() {
         return Ok(Vec::new());

@@ -88,6 +88,9 @@ pub fn promote(project: &Project, ctx: Context, opts: &PromoteOptions) -> Result
             });
         }
     }
+    for channel in [&opts.from, &opts.to] {
+        session.draft.state.load_parts_of(channel)?;
+    }
     let sources = sources(&session, opts, &checked)?;
     let mut additions = Vec::new();
     let mut patches_left = Vec::new();

@@ -256,6 +256,13 @@ pub fn plan_release(session: &mut Session, opts: &ReleaseOptions) -> Result<Rele
             known: known.join(", "),
         });
     }
+    let segment = target.segment.to_string();
+    for channel in &known {
+        session
+            .draft
+            .state
+            .load_segment(channel, &segment, &target.version)?;
+    }
     if let Some((channel, _)) = released_on(
         session,
         &target.app,

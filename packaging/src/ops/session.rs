@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::keys::{KeyStore, Passphrase};
 use crate::lifetime::{ExpiryOverride, ExpiryPolicy};
 use crate::project::{Project, ProjectConfig};
-use crate::repo::state::read_metadata;
+use crate::repo::state::{read_metadata, Scope};
 use crate::repo::{Draft, RepoState, RoleVersion, Roles};
 use crate::txn::{Committed, Lock, Transaction};
 
@@ -62,9 +62,16 @@ pub struct Outcome {
     pub written: Vec<PathBuf>,
 }
 
-/// A repository on disk, as the roles a change starts from.
+/// A repository on disk, as the roles a change starts from. In an app's repository the
+/// heads and archives are read when a change needs them (`Roles::load_part`): a release
+/// reads its segment's head, not the app's whole history.
 fn load(dir: &Path, split: bool) -> Result<Roles> {
-    let mut roles = Roles::from(RepoState::load(dir)?);
+    let scope = if split {
+        Scope::OnDemand
+    } else {
+        Scope::Everything
+    };
+    let mut roles = Roles::from(RepoState::load_scoped(dir, scope)?);
     roles.split = split;
     Ok(roles)
 }

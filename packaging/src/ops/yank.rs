@@ -45,6 +45,7 @@ pub fn yank(project: &Project, ctx: Context, opts: &YankOptions) -> Result<YankR
     let mut session = Session::open_app(project, ctx, &opts.app)?;
     let project = session.project.clone();
     session.draft.channel_mut(&opts.channel)?;
+    session.draft.state.load_parts_of(&opts.channel)?;
     let listed: Vec<(String, TargetFile)> = session
         .state()
         .channel_targets(&opts.channel)

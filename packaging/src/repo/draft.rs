@@ -199,6 +199,7 @@ impl Draft {
 
     /// A role a channel delegates to (a head or an archive), to change.
     pub fn part_mut(&mut self, name: &str) -> Result<&mut Targets> {
+        self.state.load_part(name)?;
         let (_, signed) =
             self.state.parts.get_mut(name).ok_or_else(|| {
                 PackError::inconsistent(format!("no role {name} in the repository"))
@@ -270,12 +271,13 @@ impl Draft {
                 self.targets_mut();
             }
             SNAPSHOT | TIMESTAMP => self.touch_snapshot(),
-            part if self.state.parts.contains_key(part) => {
+            part if self.state.has_part(part) => {
                 self.part_mut(part)?;
             }
             channel => {
                 self.channel_mut(channel)?;
                 // Its heads and archives expire with it.
+                self.state.load_parts_of(channel)?;
                 let parts: Vec<String> = self
                     .state
                     .parts

@@ -18,6 +18,7 @@ use updater_core::tuf::metadata::TargetFile;
 
 use crate::error::{PackError, Result};
 use crate::repo::draft::Draft;
+use crate::repo::roles::Roles;
 
 /// Most versions a head lists.
 pub const HEAD_VERSIONS: usize = 16;
@@ -44,6 +45,32 @@ fn release_path(path: &str) -> Result<ReleasePath> {
         .map_err(|e| PackError::inconsistent(format!("{path} is not a release path: {e}")))
 }
 
+impl Roles {
+    /// Reads, if unread, the head of `segment` on `channel` and, when `version` is not newer
+    /// than every version the head lists, its archive: what a release of `version` must see
+    /// to refuse a reused version. A version newer than the head's newest cannot be in the
+    /// archive: the newest versions never leave the head.
+    pub fn load_segment(&mut self, channel: &str, segment: &str, version: &Version) -> Result<()> {
+        let head = head_name(channel, segment);
+        if !self.has_part(&head) {
+            return Ok(());
+        }
+        self.load_part(&head)?;
+        let newest = self.parts.get(&head).and_then(|(_, part)| {
+            part.value
+                .targets
+                .keys()
+                .filter_map(|path| path.parse::<ReleasePath>().ok())
+                .map(|p| p.version)
+                .max()
+        });
+        if newest.is_none_or(|newest| *version <= newest) {
+            self.load_part(&archive_name(channel, segment))?;
+        }
+        Ok(())
+    }
+}
+
 impl Draft {
     /// Lists `file` as `path` on `channel`: in the channel role, or in its segment's head
     /// (made, with its archive, for a segment's first release).
@@ -57,7 +84,7 @@ impl Draft {
         let release = release_path(path)?;
         let segment = release.segment.to_string();
         let head = head_name(channel, &segment);
-        if !self.state.parts.contains_key(&head) {
+        if !self.state.has_part(&head) {
             let paths = part_paths(channel, &release.app, &segment);
             self.add_part(channel, &head, paths.clone())?;
             self.add_part(channel, &archive_name(channel, &segment), paths)?;
@@ -76,6 +103,7 @@ impl Draft {
         if in_channel {
             return Ok(self.channel_mut(channel)?.targets.remove(path));
         }
+        self.state.load_parts_of(channel)?;
         let holder = self
             .state
             .parts

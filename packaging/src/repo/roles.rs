@@ -11,7 +11,7 @@ use updater_core::tuf::metadata::{
     ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
 
-use crate::repo::state::{meta_file, RepoState, Signed};
+use crate::repo::state::{meta_file, read_listed_targets, RepoState, Signed};
 
 #[derive(Clone, Debug)]
 pub struct Roles {
@@ -23,6 +23,8 @@ pub struct Roles {
     pub channels: BTreeMap<String, Signed<Targets>>,
     /// Roles a channel delegates to (heads and archives), by name, with their channel.
     pub parts: BTreeMap<String, (String, Signed<Targets>)>,
+    /// Heads and archives not read yet, with their channel ([`Roles::load_part`]).
+    pub unloaded: BTreeMap<String, String>,
     /// Whether releases go to per-segment heads and archives (an app's own repository)
     /// rather than straight into the channel role.
     pub split: bool,
@@ -39,6 +41,7 @@ impl From<RepoState> for Roles {
             .map(str::to_string)
             .chain(state.channels.keys().cloned())
             .chain(state.parts.keys().cloned())
+            .chain(state.unloaded.keys().cloned())
             .map(|role| {
                 let version = state.next_version(&role);
                 (role, version)
@@ -52,6 +55,7 @@ impl From<RepoState> for Roles {
             targets,
             channels,
             parts,
+            unloaded,
             ..
         } = state;
         Roles {
@@ -61,6 +65,7 @@ impl From<RepoState> for Roles {
             targets,
             channels,
             parts,
+            unloaded,
             split: false,
             next,
             dir,
@@ -105,6 +110,7 @@ impl Roles {
                 .map(|(name, value)| (name, unsigned(value)))
                 .collect(),
             parts: BTreeMap::new(),
+            unloaded: BTreeMap::new(),
             split: false,
             next: BTreeMap::new(),
             dir: dir.to_path_buf(),
@@ -149,9 +155,43 @@ impl Roles {
             delegated => match (self.channels.get(delegated), self.parts.get(delegated)) {
                 (Some(c), _) => c.value.common.version,
                 (None, Some((_, p))) => p.value.common.version,
-                (None, None) => 0,
+                (None, None) => self
+                    .snapshot
+                    .value
+                    .role_meta(delegated)
+                    .map_or(0, |m| m.version),
             },
         }
+    }
+
+    /// Whether a channel delegates to `name` (read or not).
+    pub fn has_part(&self, name: &str) -> bool {
+        self.parts.contains_key(name) || self.unloaded.contains_key(name)
+    }
+
+    /// Reads the head or archive `name` if it was left unread; checked against the snapshot.
+    pub fn load_part(&mut self, name: &str) -> crate::error::Result<()> {
+        let Some(channel) = self.unloaded.get(name).cloned() else {
+            return Ok(());
+        };
+        let part = read_listed_targets(&self.dir, &self.snapshot.value, name)?;
+        self.parts.insert(name.to_string(), (channel, part));
+        self.unloaded.remove(name);
+        Ok(())
+    }
+
+    /// Reads every unread role `channel` delegates to.
+    pub fn load_parts_of(&mut self, channel: &str) -> crate::error::Result<()> {
+        let names: Vec<String> = self
+            .unloaded
+            .iter()
+            .filter(|(_, parent)| *parent == channel)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in names {
+            self.load_part(&name)?;
+        }
+        Ok(())
     }
 
     /// A new app's repository in `dir`, started from the project repository `project`: the
@@ -180,6 +220,7 @@ impl Roles {
             targets: project.targets.clone(),
             channels: project.channels.clone(),
             parts: BTreeMap::new(),
+            unloaded: BTreeMap::new(),
             split: true,
             next: BTreeMap::new(),
             dir: dir.to_path_buf(),

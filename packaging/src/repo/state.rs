@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use updater_core::tuf::metadata::split_targets_file;
 use updater_core::tuf::metadata::{
     MetaFile, Root, Snapshot, Targets, Timestamp, ROOT, SNAPSHOT, TARGETS, TIMESTAMP,
 };
@@ -48,6 +49,9 @@ pub struct RepoState {
     /// Roles a channel delegates to (per-app layout: heads and archives), by name, with the
     /// channel that delegates to each.
     pub parts: BTreeMap<String, (String, Signed<Targets>)>,
+    /// Roles a channel delegates to that were not read ([`Scope::OnDemand`]), with their
+    /// channel: [`crate::repo::Roles::load_part`] reads one when a change needs it.
+    pub unloaded: BTreeMap<String, String>,
     /// Highest `N` of any `N.<role>.json` on disk, referenced or not.
     highest: HashMap<String, u64>,
     dir: PathBuf,
@@ -95,6 +99,13 @@ impl RepoState {
     /// root rotation, then timestamp, the snapshot it names, top-level targets and each
     /// channel role.
     pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_scoped(dir, Scope::Everything)
+    }
+
+    /// As [`RepoState::load`]; with [`Scope::OnDemand`] the roles channels delegate to (an
+    /// app repository's heads and archives) are left unread, so that a release reads what
+    /// it changes, not the app's whole history.
+    pub fn load_scoped(dir: &Path, scope: Scope) -> Result<Self> {
         if !dir.is_dir() {
             return Err(PackError::inconsistent(format!(
                 "{} is not a directory",
@@ -123,7 +134,12 @@ impl RepoState {
         let targets_bytes = load_targets(dir, &mut trusted, TARGETS, ROOT)?;
         let channels = load_delegated(dir, &mut trusted, TARGETS)?;
         let mut parts = BTreeMap::new();
+        let mut unloaded = BTreeMap::new();
         for channel in channels.keys() {
+            if scope == Scope::OnDemand {
+                unloaded.extend(delegated_names(&trusted, channel)?.map(|n| (n, channel.clone())));
+                continue;
+            }
             for (name, part) in load_delegated(dir, &mut trusted, channel)? {
                 if channels.contains_key(&name) || parts.contains_key(&name) {
                     return Err(PackError::inconsistent(format!(
@@ -160,6 +176,7 @@ impl RepoState {
             targets,
             channels,
             parts,
+            unloaded,
             highest,
             dir: dir.to_path_buf(),
         })
@@ -187,14 +204,63 @@ impl RepoState {
 }
 
 impl RepoState {
-    /// The current version of a channel or a role a channel delegates to; 0 if none.
+    /// The current version of a channel or a role a channel delegates to (as the snapshot
+    /// names it, if unread); 0 if none.
     fn delegated_version(&self, role: &str) -> u64 {
         match (self.channels.get(role), self.parts.get(role)) {
             (Some(c), _) => c.value.common.version,
             (None, Some((_, p))) => p.value.common.version,
-            (None, None) => 0,
+            (None, None) => self.snapshot.value.role_meta(role).map_or(0, |m| m.version),
         }
     }
+}
+
+/// How much of a repository [`RepoState::load_scoped`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every role, each verified as a client verifies it.
+    Everything,
+    /// The top-level roles and the channels; the roles channels delegate to when needed.
+    OnDemand,
+}
+
+/// The roles `delegator` delegates to, each listed by the snapshot.
+fn delegated_names(
+    trusted: &TrustedMetadataSet,
+    delegator: &str,
+) -> Result<impl Iterator<Item = String>> {
+    let names = trusted
+        .targets(delegator)
+        .and_then(|t| t.delegations.as_ref())
+        .map(|d| d.role_names())
+        .unwrap_or_default();
+    for name in &names {
+        if trusted.snapshot().and_then(|s| s.role_meta(name)).is_none() {
+            return Err(PackError::inconsistent(format!(
+                "the snapshot does not list {name}.json, which {delegator} delegates to"
+            )));
+        }
+    }
+    Ok(names.into_iter())
+}
+
+/// Reads `role` as the trusted `snapshot` names it, checked against the length and SHA-256
+/// the snapshot gives (the snapshot itself was verified by [`RepoState::load_scoped`]).
+pub fn read_listed_targets(dir: &Path, snapshot: &Snapshot, role: &str) -> Result<Signed<Targets>> {
+    let meta = snapshot.role_meta(role).ok_or_else(|| {
+        PackError::inconsistent(format!("the snapshot does not list {role}.json"))
+    })?;
+    let (path, bytes) = read_referenced(dir, role, meta.version, "the snapshot")?;
+    let expected = meta_file(meta.version, &bytes);
+    if meta.length != expected.length || meta.hashes != expected.hashes {
+        return Err(damaged(
+            &path,
+            "does not match the length and SHA-256 the snapshot gives",
+        ));
+    }
+    let (_, signed) = split_targets_file(&bytes, role).map_err(|e| damaged(&path, e))?;
+    let value = Targets::from_json(signed, role).map_err(|e| damaged(&path, e))?;
+    Ok(Signed { value, bytes })
 }
 
 /// Loads and verifies every role `delegator` delegates to, by name.

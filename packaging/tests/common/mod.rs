@@ -557,11 +557,24 @@ pub fn python_client(
     get: &[&str],
     absent: &[&str],
 ) -> serde_json::Value {
+    python_client_at(&served.metadata_url(), served, work, root, get, absent)
+}
+
+/// [`python_client`] for the repository whose metadata is at `metadata_url` (an app's own,
+/// say), targets at the served `targets/`.
+pub fn python_client_at(
+    metadata_url: &str,
+    served: &Served,
+    work: &Path,
+    root: Option<&Path>,
+    get: &[&str],
+    absent: &[&str],
+) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python_tuf_client.py");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let mut cmd = Command::new(&python);
     cmd.arg(&script)
-        .args(["--metadata-url", &served.metadata_url()])
+        .args(["--metadata-url", metadata_url])
         .args(["--targets-url", &served.targets_url()])
         .args(["--metadata-dir", work.join("metadata").to_str().unwrap()])
         .args(["--download-dir", work.join("downloads").to_str().unwrap()]);
@@ -579,7 +592,7 @@ pub fn python_client(
         .unwrap_or_else(|e| panic!("cannot run {python} (python-tuf interop needs it): {e}"));
     assert!(
         out.status.success(),
-        "python-tuf client failed:\n{}\n{}",
+        "python-tuf client of {metadata_url} failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

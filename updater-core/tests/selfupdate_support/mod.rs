@@ -34,14 +34,14 @@ pub fn platform() -> &'static str {
         .as_str()
 }
 
-fn workspace() -> PathBuf {
+pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     match std::env::var_os("SELFUPDATE_E2E_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -55,7 +55,7 @@ fn target_dir() -> PathBuf {
 /// test process: some build scripts track them (ring reruns when `OUT_DIR` changes), and
 /// a build seeing other values than the workspace build would rebuild half the
 /// dependencies, and make the next workspace build do it again.
-fn cargo_build() -> Command {
+pub fn cargo_build() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into()));
     cmd.current_dir(workspace())
         .args(["build", "-q", "--locked"]);
@@ -162,7 +162,7 @@ pub struct Tools {
 }
 
 /// A lock file held while the shared tools are made (other test processes wait).
-fn with_lock<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
+pub fn with_lock<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
     fs::create_dir_all(dir).unwrap();
     let file = fs::OpenOptions::new()
         .create(true)
@@ -176,7 +176,7 @@ fn with_lock<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
     out
 }
 
-fn e2e_dir() -> PathBuf {
+pub fn e2e_dir() -> PathBuf {
     target_dir().join("selfupdate-e2e")
 }
 
@@ -262,7 +262,7 @@ pub fn bins() -> &'static Bins {
 /// What the builds of the example depend on: the sources of updater-core, the manifests,
 /// the lock file and the embedded root. Equal fingerprints, equal builds (a test process
 /// per test, as nextest runs them, then builds nothing).
-fn sources_fingerprint(root: &Path) -> String {
+pub fn sources_fingerprint(root: &Path) -> String {
     use sha2::{Digest, Sha256};
     fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
         for entry in fs::read_dir(dir).unwrap().flatten() {
@@ -434,13 +434,23 @@ impl Repo {
     }
 
     pub fn serve(&self) -> Server {
+        self.serve_with(&["--quiet"], Stdio::null())
+    }
+
+    /// [`Repo::serve`], logging each request (`<status> <path> <bytes> bytes`) to `log`.
+    pub fn serve_logged(&self, log: &Path) -> Server {
+        self.serve_with(&[], fs::File::create(log).unwrap().into())
+    }
+
+    fn serve_with(&self, args: &[&str], stderr: Stdio) -> Server {
         let mut child = spawn(
             Command::new(&tools().pack)
                 .arg("serve")
                 .arg(&self.proj)
-                .args(["--addr", "127.0.0.1:0", "--quiet"])
+                .args(["--addr", "127.0.0.1:0"])
+                .args(args)
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null()),
+                .stderr(stderr),
         );
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
