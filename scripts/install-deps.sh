@@ -4,13 +4,14 @@
 #   - the WebKitGTK and GTK development packages Tauri v2 builds against;
 #   - with `--test`: Xvfb, xauth, WebKitWebDriver and tauri-driver (the end-to-end tests), and
 #     the tools that make the real packages `updater_core::package`'s tests read: dpkg-deb
-#     (dpkg), rpmbuild (rpm), makensis and its stubs (nsis), msibuild (msitools).
+#     (dpkg), rpmbuild (rpm), makensis and its stubs (nsis), msibuild (msitools); and
+#     SoftHSM2 (softhsm2), the PKCS#11 token `updater-pack`'s token-key tests sign with.
 # Runs apt-get as root (through sudo when not root). Safe to run again.
 set -euo pipefail
 
 build_pkgs=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   libssl-dev pkg-config)
-test_pkgs=(xvfb xauth webkit2gtk-driver xdotool imagemagick dpkg rpm nsis msitools)
+test_pkgs=(xvfb xauth webkit2gtk-driver xdotool imagemagick dpkg rpm nsis msitools softhsm2)
 
 pkgs=("${build_pkgs[@]}")
 want_tests=0

@@ -174,6 +174,11 @@ pub enum PackError {
     #[error("key file {path} is not a usable private key: {reason}")]
     BadKeyFile { path: PathBuf, reason: String },
 
+    /// A key in a PKCS#11 token (HSM, YubiKey, SoftHSM2) that cannot be used: `what` names
+    /// it (module, token, key), `reason` says why and, where there is one, the fix.
+    #[error("PKCS#11 {what}: {reason}")]
+    Token { what: String, reason: String },
+
     /// `rotate --remove` names no key of the role.
     #[error("--remove {wanted}: role {role} has no such key (its keys: {known})")]
     UnknownKey {

@@ -434,8 +434,32 @@ struct RotateArgs {
     /// Do not encrypt the new key files.
     #[arg(long)]
     no_encrypt: bool,
+    /// The new key is an existing key in a PKCS#11 token (HSM, YubiKey, SoftHSM2): the
+    /// module (shared library) of the token. The PIN comes from UPDATER_PACK_PKCS11_PIN.
+    #[arg(long, value_name = "PATH", requires = "pkcs11_token")]
+    pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long, value_name = "NAME", requires = "pkcs11_module")]
+    pkcs11_token: Option<String>,
+    /// The key's label in the token.
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pkcs11_label: Option<String>,
+    /// The key's ID in the token (hex), instead of or with its label.
+    #[arg(long, value_name = "HEX", requires = "pkcs11_module")]
+    pkcs11_id: Option<String>,
     #[command(flatten)]
     expiry: ExpiryArgs,
+}
+
+impl RotateArgs {
+    fn token(&self) -> Option<packaging::keys::TokenRef> {
+        Some(packaging::keys::TokenRef {
+            module: self.pkcs11_module.clone()?,
+            token: self.pkcs11_token.clone()?,
+            label: self.pkcs11_label.clone(),
+            id: self.pkcs11_id.clone(),
+        })
+    }
 }
 
 impl From<&RotateArgs> for RotateOptions {
@@ -452,6 +476,7 @@ impl From<&RotateArgs> for RotateOptions {
                 (_, true) => Some(false),
                 _ => None,
             },
+            token: a.token(),
         }
     }
 }

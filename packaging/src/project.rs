@@ -3,6 +3,7 @@
 //! ```text
 //! DIR/updater-pack.json   settings: key type, lifetimes (not secret, not published)
 //! DIR/keys/<role>/<keyid>.pem   private keys, owner-only (never published)
+//! DIR/keys/<role>/<keyid>.pkcs11   or a key in a PKCS#11 token, by reference
 //! DIR/repository/metadata/      the project repository: N.root.json, timestamp.json, ...
 //! DIR/repository/apps/<app>/metadata/   per-app layout: one TUF repository per app
 //! DIR/repository/targets/       <channel>/<app>/<version>/<platform>/<sha256>.<file>

@@ -14,45 +14,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
-
-fn python_client(
-    served: &Served,
-    work: &Path,
-    root: Option<&Path>,
-    get: &[&str],
-    absent: &[&str],
-) -> serde_json::Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python_tuf_client.py");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut cmd = Command::new(&python);
-    cmd.arg(&script)
-        .args(["--metadata-url", &served.metadata_url()])
-        .args(["--targets-url", &served.targets_url()])
-        .args(["--metadata-dir", work.join("metadata").to_str().unwrap()])
-        .args(["--download-dir", work.join("downloads").to_str().unwrap()]);
-    if let Some(root) = root {
-        cmd.args(["--root", root.to_str().unwrap()]);
-    }
-    for g in get {
-        cmd.args(["--get", g]);
-    }
-    for a in absent {
-        cmd.args(["--absent", a]);
-    }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python} (python-tuf interop needs it): {e}"));
-    assert!(
-        out.status.success(),
-        "python-tuf client failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn python_tuf_reads_what_updater_pack_publishes() {
@@ -305,7 +268,7 @@ impl<'a> Releases<'a> {
             &format!("{}{repository}metadata/", served.url),
             served,
             work.path(),
-            root,
+            Some(root),
             &get,
             absent,
         );
@@ -323,43 +286,6 @@ impl<'a> Releases<'a> {
             }
         }
     }
-}
-
-/// [`python_client`] for the repository whose metadata is at `metadata_url`, targets at the
-/// served `targets/`.
-fn python_client_at(
-    metadata_url: &str,
-    served: &Served,
-    work: &Path,
-    root: &Path,
-    get: &[&str],
-    absent: &[&str],
-) -> serde_json::Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python_tuf_client.py");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut cmd = Command::new(&python);
-    cmd.arg(&script)
-        .args(["--metadata-url", metadata_url])
-        .args(["--targets-url", &served.targets_url()])
-        .args(["--metadata-dir", work.join("metadata").to_str().unwrap()])
-        .args(["--download-dir", work.join("downloads").to_str().unwrap()])
-        .args(["--root", root.to_str().unwrap()]);
-    for g in get {
-        cmd.args(["--get", g]);
-    }
-    for a in absent {
-        cmd.args(["--absent", a]);
-    }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python} (python-tuf interop needs it): {e}"));
-    assert!(
-        out.status.success(),
-        "python-tuf client of {metadata_url} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The apps with a repository of their own in `project`.

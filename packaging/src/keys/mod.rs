@@ -1,5 +1,6 @@
 //! Private keys on disk: `keys/<role>/<keyid>.pem`, owner-only files in owner-only
-//! directories, PKCS#8 PEM, encrypted when the publisher asks for it.
+//! directories, PKCS#8 PEM, encrypted when the publisher asks for it; or in a PKCS#11
+//! token, which `keys/<role>/<keyid>.pkcs11` refers to ([`token`]).
 //!
 //! A key is looked up by the role and key ID that metadata lists, and must be the key the
 //! metadata lists: a file holding any other key is refused (not ignored), so that a mix-up
@@ -7,10 +8,11 @@
 
 pub mod passphrase;
 pub mod pem;
+pub mod token;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use updater_core::files::{self, Capped};
 use updater_core::tuf::crypto::HashAlg;
@@ -21,6 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{PackError, Result};
 pub use passphrase::{Passphrase, PASSPHRASE_ENV};
+pub use token::{TokenKey, TokenRef, PIN_ENV};
 
 /// Largest key file read (an RSA-4096 PEM is about 3.3 KB).
 const MAX_KEY_FILE: u64 = 64 * 1024;
@@ -55,6 +58,8 @@ pub struct KeyStore {
     /// Decrypted key files, so that a key needed twice in one run (a root key signing the
     /// old and the new root) is decrypted once: scrypt is slow on purpose.
     opened: Mutex<HashMap<PathBuf, Zeroizing<String>>>,
+    /// Token keys opened (logged in), by reference file or reference.
+    tokens: Mutex<Vec<(TokenRef, Arc<TokenKey>)>>,
 }
 
 impl KeyStore {
@@ -63,6 +68,7 @@ impl KeyStore {
             dir: dir.into(),
             passphrase,
             opened: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(Vec::new()),
         }
     }
 
@@ -77,6 +83,71 @@ impl KeyStore {
     pub fn path_of(&self, role: &str, keyid: &str) -> PathBuf {
         self.role_dir(role)
             .join(format!("{}.pem", safe_file_name(keyid)))
+    }
+
+    /// Whether the project has `role`'s key `keyid`: a key file or a token key's reference.
+    pub fn has_key(&self, role: &str, keyid: &str) -> bool {
+        self.path_of(role, keyid).exists() || self.reference_path_of(role, keyid).exists()
+    }
+
+    /// The reference file of `role`'s token key `keyid`.
+    pub fn reference_path_of(&self, role: &str, keyid: &str) -> PathBuf {
+        self.role_dir(role)
+            .join(format!("{}.{}", safe_file_name(keyid), token::EXTENSION))
+    }
+
+    /// The key in a token that `reference` names, logged in; opened once per run.
+    pub fn open_token(&self, reference: &TokenRef) -> Result<Arc<TokenKey>> {
+        let known = |tokens: &Vec<(TokenRef, Arc<TokenKey>)>| {
+            tokens
+                .iter()
+                .find(|(r, _)| r == reference)
+                .map(|(_, k)| Arc::clone(k))
+        };
+        if let Some(key) = self.tokens.lock().ok().and_then(|t| known(&t)) {
+            return Ok(key);
+        }
+        let key = Arc::new(TokenKey::open(reference)?);
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.push((reference.clone(), Arc::clone(&key)));
+        }
+        Ok(key)
+    }
+
+    /// The token key of `role` with ID `keyid`, which metadata lists as `public`; `None`
+    /// when there is no reference file for it.
+    fn load_token(&self, role: &str, keyid: &str, public: &Key) -> Result<Option<Arc<TokenKey>>> {
+        let path = self.reference_path_of(role, keyid);
+        let Some(text) = read_key_file(&path)? else {
+            return Ok(None);
+        };
+        let reference = token::parse_reference(&path, &text)?;
+        let key = self.open_token(&reference)?;
+        if !same_key(key.public_key(), public) {
+            return Err(PackError::WrongKey {
+                path,
+                role: role.to_string(),
+                found: format!("{} ({})", short(key.keyid()), key.describe()),
+                expected: short(keyid).to_string(),
+            });
+        }
+        Ok(Some(key))
+    }
+
+    /// The key of `role` with ID `keyid` (a key file or a token key), which metadata lists
+    /// as `public`; `None` when the project has neither.
+    pub fn load_any(
+        &self,
+        role: &str,
+        keyid: &str,
+        public: &Key,
+    ) -> Result<Option<Arc<dyn Signer>>> {
+        if let Some(key) = self.load(role, keyid, public)? {
+            return Ok(Some(Arc::new(key)));
+        }
+        Ok(self
+            .load_token(role, keyid, public)?
+            .map(|k| k as Arc<dyn Signer>))
     }
 
     /// Whether the file of `role`'s key `keyid` exists and is encrypted.
@@ -152,13 +223,13 @@ impl KeyStore {
         role: &str,
         keyids: &[String],
         keys: &BTreeMap<String, Key>,
-    ) -> Result<Vec<LocalKey>> {
+    ) -> Result<Vec<Arc<dyn Signer>>> {
         let mut found = Vec::new();
         for keyid in keyids {
             let Some(public) = keys.get(keyid) else {
                 continue;
             };
-            if let Some(key) = self.load(role, keyid, public)? {
+            if let Some(key) = self.load_any(role, keyid, public)? {
                 found.push(key);
             }
         }
@@ -172,7 +243,7 @@ impl KeyStore {
         keyids: &[String],
         keys: &BTreeMap<String, Key>,
         threshold: u64,
-    ) -> Result<Vec<LocalKey>> {
+    ) -> Result<Vec<Arc<dyn Signer>>> {
         let found = self.available(role, keyids, keys)?;
         if (found.len() as u64) < threshold {
             return Err(self.missing(role, keyids, threshold, found.len() as u64));

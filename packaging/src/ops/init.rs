@@ -277,7 +277,7 @@ pub fn init(
     let keys = stage_key_files(&store, &mut txn, opts, &new_keys)?;
     let mut draft = Draft::first(first_roles(project, opts, &new_keys, now));
     for NewKey { key, .. } in new_keys {
-        draft.add_new_key(key);
+        draft.add_new_key(std::sync::Arc::new(key));
     }
     let mut roles = draft.sign(&store, &opts.expires, now, &mut txn)?;
     // Channels in the order given, then the top-level roles.

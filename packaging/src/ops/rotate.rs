@@ -10,15 +10,19 @@
 //!
 //! New key files are written like `init`'s (encrypted when the role's keys were, or when
 //! asked); outgoing key files move to `keys/retired/<role>/` once the change is published.
+//! With `--pkcs11-*`, one new key is a key already in a PKCS#11 token instead of a new
+//! file: the project gets its reference file `keys/<role>/<keyid>.pkcs11`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use updater_core::tuf::metadata::{Key, ROOT, SNAPSHOT, TARGETS, TIMESTAMP};
 use updater_core::tuf::signer::{LocalKey, Signer};
 
 use crate::error::{PackError, Result};
-use crate::keys::short;
+use crate::keys::token::{self, TokenRef};
+use crate::keys::{kind_of, short};
 use crate::ops::session::{Context, Outcome, Session};
 use crate::project::{KeyType, Project};
 use crate::repo::Draft;
@@ -36,6 +40,8 @@ pub struct RotateOptions {
     pub key_type: Option<KeyType>,
     /// Encrypt the new key files; default: as the role's current key files are.
     pub encrypt: Option<bool>,
+    /// One new key is this existing key in a PKCS#11 token (instead of a new key file).
+    pub token: Option<TokenRef>,
 }
 
 #[derive(Clone, Debug)]
@@ -137,6 +143,14 @@ fn plan(opts: &RotateOptions, role: &str, before: &RoleKeySet) -> Result<Plan> {
             removed.push(id);
         }
     }
+    if opts.token.is_some() && !opts.replace && opts.add == 0 {
+        return Err(PackError::BadArgument {
+            flag: "--pkcs11-module",
+            value: None,
+            reason: "a token key joins the role as a new key: use it with --replace or --add N"
+                .into(),
+        });
+    }
     let add = if opts.replace && opts.add == 0 {
         u32::try_from(before.keyids.len()).unwrap_or(1).max(1)
     } else {
@@ -195,6 +209,11 @@ fn make_keys(
             .any(|id| session.keys.is_encrypted(role, id))
     });
     let mut made = Vec::new();
+    let mut count = count;
+    if let Some(reference) = &opts.token {
+        made.push(token_key(session, role, before, reference)?);
+        count = count.saturating_sub(1);
+    }
     for _ in 0..count {
         let key = LocalKey::generate(key_type.kind())?;
         let id = key.keyid().to_string();
@@ -202,16 +221,48 @@ fn make_keys(
         let path = session.keys.path_of(role, &id);
         session.txn.add_private(&path, pem.as_bytes())?;
         made.push((id, path, key.public_key().clone()));
+        let key: Arc<dyn Signer> = Arc::new(key);
         for draft in session.drafts_mut() {
-            draft.add_new_key(copy_key(&key)?);
+            draft.add_new_key(Arc::clone(&key));
         }
     }
     Ok(made)
 }
 
-/// The same private key again, for each repository a session signs.
-fn copy_key(key: &LocalKey) -> Result<LocalKey> {
-    Ok(LocalKey::from_pkcs8_pem(key.kind(), &key.to_pkcs8_pem()?)?)
+/// The token key `reference` names, as a new key of `role`: opened (so a wrong module,
+/// token, label or PIN stops the rotation before anything is written), its reference file
+/// staged.
+fn token_key(
+    session: &mut Session,
+    role: &str,
+    before: &RoleKeySet,
+    reference: &TokenRef,
+) -> Result<(String, PathBuf, Key)> {
+    let key = session.keys.open_token(reference)?;
+    let id = key.keyid().to_string();
+    if before.keyids.contains(&id) {
+        return Err(PackError::Token {
+            what: reference.describe(),
+            reason: format!("it is already key {} of role {role}", short(&id)),
+        });
+    }
+    if kind_of(key.public_key()).is_none() {
+        return Err(PackError::Token {
+            what: reference.describe(),
+            reason: "updater-pack cannot sign with its type".into(),
+        });
+    }
+    let mut text = serde_json::to_string_pretty(reference)
+        .map_err(|e| PackError::inconsistent(e.to_string()))?;
+    text.push('\n');
+    let path = session.keys.reference_path_of(role, &id);
+    session.txn.add_private(&path, text.as_bytes())?;
+    let public = key.public_key().clone();
+    let key: Arc<dyn Signer> = key;
+    for draft in session.drafts_mut() {
+        draft.add_new_key(Arc::clone(&key));
+    }
+    Ok((id, path, public))
 }
 
 /// Lists `keyids` and `threshold` for a top-level role in a new root.
@@ -285,14 +336,18 @@ fn retire(keys_dir: &Path, role_dir: &Path, role: &str, removed: &[String]) -> V
     let mut retired = Vec::new();
     let to_dir = keys_dir.join(crate::names::RETIRED).join(role);
     for id in removed {
-        let from = role_dir.join(format!("{id}.pem"));
-        if !from.exists() {
-            continue;
-        }
-        let to = to_dir.join(format!("{id}.pem"));
-        match private_dir(&to_dir).and_then(|_| std::fs::rename(&from, &to)) {
-            Ok(()) => retired.push(to),
-            Err(e) => tracing::warn!(file = %from.display(), error = %e, "key file not retired"),
+        for ext in ["pem", token::EXTENSION] {
+            let from = role_dir.join(format!("{id}.{ext}"));
+            if !from.exists() {
+                continue;
+            }
+            let to = to_dir.join(format!("{id}.{ext}"));
+            match private_dir(&to_dir).and_then(|_| std::fs::rename(&from, &to)) {
+                Ok(()) => retired.push(to),
+                Err(e) => {
+                    tracing::warn!(file = %from.display(), error = %e, "key file not retired")
+                }
+            }
         }
     }
     retired
@@ -312,10 +367,9 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
     // Outgoing keys co-sign the role's next metadata when they are at hand.
     let old_keys: BTreeMap<String, Key> = role_keys(&session, role);
     if role != ROOT {
-        let outgoing = session.keys.available(role, &removed, &old_keys)?;
-        for key in outgoing {
+        for key in outgoing_keys(&session, role, &removed, &old_keys)? {
             for draft in session.drafts_mut() {
-                draft.add_co_signer(role, copy_key(&key)?);
+                draft.add_co_signer(role, Arc::clone(&key));
             }
         }
     }
@@ -343,6 +397,32 @@ pub fn rotate(project: &Project, ctx: Context, opts: &RotateOptions) -> Result<R
         threshold,
         outcome,
     })
+}
+
+/// The outgoing keys at hand, to co-sign. A token key that cannot be used (its token gone,
+/// as when rotating away from a lost token) is left out with a warning: the rotation does
+/// not need it.
+fn outgoing_keys(
+    session: &Session,
+    role: &str,
+    removed: &[String],
+    keys: &BTreeMap<String, Key>,
+) -> Result<Vec<Arc<dyn Signer>>> {
+    let mut found = Vec::new();
+    for id in removed {
+        let Some(public) = keys.get(id) else {
+            continue;
+        };
+        match session.keys.load_any(role, id, public) {
+            Ok(Some(key)) => found.push(key),
+            Ok(None) => {}
+            Err(e @ PackError::Token { .. }) => {
+                tracing::warn!("outgoing key {} does not co-sign: {e}", short(id));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
 }
 
 /// Creates `dir` (and parents) owner-only, as the keys directory is.

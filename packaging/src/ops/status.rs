@@ -97,7 +97,7 @@ impl Collector {
     fn row(&mut self, label: &str, role: &str, common: &Common, keyids: &[String], threshold: u64) {
         let key_files = keyids
             .iter()
-            .filter(|id| self.keys.path_of(role, id).exists())
+            .filter(|id| self.keys.has_key(role, id))
             .count();
         self.roles.push(RoleStatus {
             role: label.to_string(),

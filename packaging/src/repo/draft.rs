@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -14,7 +15,7 @@ use updater_core::tuf::metadata::{
     Common, DelegatedRole, Delegations, Extra, Key, Root, Targets, ROOT, SNAPSHOT, TARGETS,
     TIMESTAMP,
 };
-use updater_core::tuf::signer::{expiry_in, sign_metadata, LocalKey, Signer};
+use updater_core::tuf::signer::{expiry_in, sign_metadata, Signer};
 
 use crate::error::{PackError, Result};
 use crate::keys::{same_key, KeyStore};
@@ -45,7 +46,6 @@ enum RootChange {
     First,
 }
 
-#[derive(Debug)]
 pub struct Draft {
     pub state: Roles,
     root: RootChange,
@@ -56,16 +56,38 @@ pub struct Draft {
     snapshot_changed: bool,
     /// A new app repository's root history, `(version, bytes)`, to copy.
     seed_roots: Vec<(u64, Vec<u8>)>,
-    /// Keys made in this run (not yet on disk), by key ID.
-    new_keys: BTreeMap<String, LocalKey>,
+    /// Keys made or brought in this run (not yet in the project), by key ID: key files or
+    /// token keys.
+    new_keys: BTreeMap<String, Arc<dyn Signer>>,
     /// Extra keys that also sign a role: the outgoing keys during a rotation.
-    co_signers: BTreeMap<String, Vec<LocalKey>>,
+    co_signers: BTreeMap<String, Vec<Arc<dyn Signer>>>,
 }
 
-/// Signs `value` with `signers`; the file's bytes.
-pub fn sign_value(value: &Value, signers: &[&LocalKey]) -> Result<Vec<u8>> {
-    let refs: Vec<&dyn Signer> = signers.iter().map(|k| *k as &dyn Signer).collect();
-    Ok(sign_metadata(value, &refs)?)
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids = |keys: &[Arc<dyn Signer>]| keys.iter().map(|k| k.keyid().to_string()).collect();
+        let co_signers: BTreeMap<&String, Vec<String>> = self
+            .co_signers
+            .iter()
+            .map(|(role, keys)| (role, ids(keys)))
+            .collect();
+        f.debug_struct("Draft")
+            .field("state", &self.state)
+            .field("root", &self.root)
+            .field("targets_changed", &self.targets_changed)
+            .field("channels_changed", &self.channels_changed)
+            .field("parts_changed", &self.parts_changed)
+            .field("snapshot_changed", &self.snapshot_changed)
+            .field("seed_roots", &self.seed_roots.len())
+            .field("new_keys", &self.new_keys.keys())
+            .field("co_signers", &co_signers)
+            .finish()
+    }
+}
+
+/// Signs `value` with `signers` (key files or token keys); the file's bytes.
+pub fn sign_value(value: &Value, signers: &[&dyn Signer]) -> Result<Vec<u8>> {
+    Ok(sign_metadata(value, signers)?)
 }
 
 /// One signing pass: where files go, their expiry, and what was written.
@@ -271,13 +293,13 @@ impl Draft {
         Ok(())
     }
 
-    /// A key made in this run, available for signing.
-    pub fn add_new_key(&mut self, key: LocalKey) {
+    /// A key made (or taken from a token) in this run, available for signing.
+    pub fn add_new_key(&mut self, key: Arc<dyn Signer>) {
         self.new_keys.insert(key.keyid().to_string(), key);
     }
 
     /// An extra signer of `role` (an outgoing key).
-    pub fn add_co_signer(&mut self, role: &str, key: LocalKey) {
+    pub fn add_co_signer(&mut self, role: &str, key: Arc<dyn Signer>) {
         self.co_signers
             .entry(role.to_string())
             .or_default()
@@ -288,13 +310,13 @@ impl Draft {
     /// plus its co-signers.
     fn collect<'a>(
         &'a self,
-        loaded: &'a mut Vec<LocalKey>,
+        loaded: &'a mut Vec<Arc<dyn Signer>>,
         store: &KeyStore,
         role: &str,
         keyids: &[String],
         keys: &BTreeMap<String, Key>,
         threshold: u64,
-    ) -> Result<Vec<&'a LocalKey>> {
+    ) -> Result<Vec<&'a dyn Signer>> {
         let mut from_files = Vec::new();
         let mut new_ids = Vec::new();
         for keyid in keyids {
@@ -310,14 +332,15 @@ impl Draft {
         if found < threshold {
             return Err(store.missing(role, keyids, threshold, found));
         }
-        let mut signers: Vec<&LocalKey> = new_ids
+        let mut signers: Vec<&dyn Signer> = new_ids
             .iter()
             .filter_map(|id| self.new_keys.get(id))
             .chain(loaded.iter())
+            .map(|k| k.as_ref())
             .collect();
         for extra in self.co_signers.get(role).into_iter().flatten() {
             if !signers.iter().any(|s| s.keyid() == extra.keyid()) {
-                signers.push(extra);
+                signers.push(extra.as_ref());
             }
         }
         Ok(signers)

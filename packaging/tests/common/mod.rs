@@ -545,3 +545,56 @@ pub fn synthetic_rpm(version: &str) -> Vec<u8> {
     out.extend_from_slice(b"payload");
     out
 }
+
+/// Runs python-tuf's client (tests/python_tuf_client.py) against `served`: refreshes from
+/// `root` (or the metadata kept in `work`), downloads `get`, checks `absent` is not found;
+/// its JSON report. Fails when python3 or python-tuf is missing; `PYTHON` picks another
+/// interpreter.
+pub fn python_client(
+    served: &Served,
+    work: &Path,
+    root: Option<&Path>,
+    get: &[&str],
+    absent: &[&str],
+) -> serde_json::Value {
+    python_client_at(&served.metadata_url(), served, work, root, get, absent)
+}
+
+/// [`python_client`] for the repository whose metadata is at `metadata_url` (an app's own,
+/// say), targets at the served `targets/`.
+pub fn python_client_at(
+    metadata_url: &str,
+    served: &Served,
+    work: &Path,
+    root: Option<&Path>,
+    get: &[&str],
+    absent: &[&str],
+) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python_tuf_client.py");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut cmd = Command::new(&python);
+    cmd.arg(&script)
+        .args(["--metadata-url", metadata_url])
+        .args(["--targets-url", &served.targets_url()])
+        .args(["--metadata-dir", work.join("metadata").to_str().unwrap()])
+        .args(["--download-dir", work.join("downloads").to_str().unwrap()]);
+    if let Some(root) = root {
+        cmd.args(["--root", root.to_str().unwrap()]);
+    }
+    for g in get {
+        cmd.args(["--get", g]);
+    }
+    for a in absent {
+        cmd.args(["--absent", a]);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python} (python-tuf interop needs it): {e}"));
+    assert!(
+        out.status.success(),
+        "python-tuf client of {metadata_url} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
