@@ -90,6 +90,16 @@ pub fn sign_value(value: &Value, signers: &[&dyn Signer]) -> Result<Vec<u8>> {
     Ok(sign_metadata(value, signers)?)
 }
 
+/// A delegated role about to be signed: its name, whose keys sign it (a head or archive is
+/// signed by its channel's), its new signed part, version and expiry.
+struct Unsigned<'a> {
+    name: &'a str,
+    key_role: &'a str,
+    value: &'a Value,
+    version: u64,
+    expires: DateTime<Utc>,
+}
+
 /// One signing pass: where files go, their expiry, and what was written.
 struct Pass<'a> {
     store: &'a KeyStore,
@@ -404,28 +414,54 @@ impl Draft {
             signed.value.common.expires = expires;
             signed.value.to_value()
         };
-        let (keys, role) = self.state.channel_grant(channel)?;
-        let mut loaded = Vec::new();
-        let signers = self.collect(
-            &mut loaded,
-            pass.store,
-            channel,
-            &role.keyids,
-            &keys,
-            role.threshold,
-        )?;
-        let bytes = sign_value(&value, &signers)?;
-        let file = format!("{version}.{channel}.json");
-        pass.stage(Phase::Delegated, channel, (version, expires), file, &bytes)?;
-        self.state
-            .snapshot
-            .value
-            .meta
-            .insert(format!("{channel}.json"), meta_file(version, &bytes));
+        let grant = self.state.channel_grant(channel)?;
+        let signed = Unsigned {
+            name: channel,
+            key_role: channel,
+            value: &value,
+            version,
+            expires,
+        };
+        let bytes = self.sign_delegated(pass, signed, grant)?;
         if let Some(signed) = self.state.channels.get_mut(channel) {
             signed.bytes = bytes;
         }
         Ok(())
+    }
+
+    /// Signs a channel, head or archive with a threshold of the keys its delegator `grant`s
+    /// it (found under `key_role`), stages it and lists it in the snapshot; its bytes.
+    fn sign_delegated(
+        &mut self,
+        pass: &mut Pass<'_>,
+        role: Unsigned<'_>,
+        (keys, grant): (BTreeMap<String, Key>, DelegatedRole),
+    ) -> Result<Vec<u8>> {
+        let mut loaded = Vec::new();
+        let signers = self.collect(
+            &mut loaded,
+            pass.store,
+            role.key_role,
+            &grant.keyids,
+            &keys,
+            grant.threshold,
+        )?;
+        let bytes = sign_value(role.value, &signers)?;
+        let (name, version) = (role.name, role.version);
+        let file = format!("{version}.{name}.json");
+        pass.stage(
+            Phase::Delegated,
+            name,
+            (version, role.expires),
+            file,
+            &bytes,
+        )?;
+        self.state
+            .snapshot
+            .value
+            .meta
+            .insert(format!("{name}.json"), meta_file(version, &bytes));
+        Ok(bytes)
     }
 
     /// A new app repository: copies the root history, and `targets` and the channel roles
@@ -473,7 +509,7 @@ impl Draft {
             .channels
             .get(&channel)
             .and_then(|c| c.value.delegations.as_ref());
-        let (keys, role) = delegations
+        let grant = delegations
             .and_then(|d| {
                 let role = d.roles.as_ref()?.iter().find(|r| r.name == name)?;
                 Some((d.keys.clone(), role.clone()))
@@ -481,23 +517,14 @@ impl Draft {
             .ok_or_else(|| {
                 PackError::inconsistent(format!("{channel} does not delegate to {name}"))
             })?;
-        let mut loaded = Vec::new();
-        let signers = self.collect(
-            &mut loaded,
-            pass.store,
-            &channel,
-            &role.keyids,
-            &keys,
-            role.threshold,
-        )?;
-        let bytes = sign_value(&value, &signers)?;
-        let file = format!("{version}.{name}.json");
-        pass.stage(Phase::Delegated, name, (version, expires), file, &bytes)?;
-        self.state
-            .snapshot
-            .value
-            .meta
-            .insert(format!("{name}.json"), meta_file(version, &bytes));
+        let signed = Unsigned {
+            name,
+            key_role: &channel,
+            value: &value,
+            version,
+            expires,
+        };
+        let bytes = self.sign_delegated(pass, signed, grant)?;
         if let Some((_, signed)) = self.state.parts.get_mut(name) {
             signed.bytes = bytes;
         }
