@@ -344,7 +344,7 @@ impl std::fmt::Display for InitReport {
         )?;
         writeln!(
             f,
-            "Publish {} (metadata/ and targets/) on any static web server; \
+            "Publish {} (metadata/, apps/ and targets/) on any static web server; \
              keep {} offline if you can.",
             self.dir.join("repository").display(),
             self.dir.join("keys/root").display()
