@@ -73,22 +73,8 @@ impl Project {
 
     /// The apps that have their own repository, by name.
     pub fn app_names(&self) -> Result<Vec<String>> {
-        let dir = self.apps_dir();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(PackError::io(&dir, e)),
-        };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| PackError::io(&dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let valid = updater_core::release::names::check_app(&name).is_ok();
-            if valid && entry.path().join("metadata").is_dir() {
-                names.push(name);
-            }
-        }
-        names.sort();
+        let mut names = repository_apps(&self.repository())?;
+        names.retain(|name| updater_core::release::names::check_app(name).is_ok());
         Ok(names)
     }
 
@@ -129,6 +115,29 @@ impl Project {
         serde_json::from_slice(&data)
             .map_err(|e| not_a_project(format!("{} is not valid: {e}", path.display())))
     }
+}
+
+/// The names under `repository/apps/` that hold a `metadata/` directory (the per-app
+/// layout's repositories), sorted; none when there is no `apps/`.
+pub fn repository_apps(repository: &Path) -> Result<Vec<String>> {
+    let dir = repository.join("apps");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(PackError::io(&dir, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| PackError::io(&dir, e))?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if entry.path().join("metadata").is_dir() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
 }
 
 /// The key algorithms `init` and `rotate` create.

@@ -17,6 +17,7 @@ use updater_core::tuf::metadata::{ROOT, SNAPSHOT, TARGETS};
 
 use crate::error::{PackError, Result};
 use crate::ops::verify::{verify, VerifyReport};
+use crate::project::repository_apps;
 use crate::txn::{hash_file, Phase};
 
 #[derive(Clone, Debug)]
@@ -92,7 +93,7 @@ pub fn publication_order(repository: &Path) -> Result<Vec<String>> {
         .collect();
     let mut metadata = Vec::new();
     walk(&repository.join("metadata"), "metadata", &mut metadata)?;
-    for app in app_dirs(repository)? {
+    for app in repository_apps(repository)? {
         walk(
             &repository.join("apps").join(&app).join("metadata"),
             &format!("apps/{app}/metadata"),
@@ -109,25 +110,6 @@ pub fn publication_order(repository: &Path) -> Result<Vec<String>> {
     }
     ordered.sort();
     Ok(ordered.into_iter().map(|(_, _, f)| f).collect())
-}
-
-/// The names of `repository/apps/*` (per-app layout), each an app's own repository.
-fn app_dirs(repository: &Path) -> Result<Vec<String>> {
-    let dir = repository.join("apps");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(FileError::new(&dir, e).into()),
-    };
-    let mut apps = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(FileError::at(&dir))?;
-        if let Some(name) = entry.file_name().to_str() {
-            apps.push(name.to_string());
-        }
-    }
-    apps.sort();
-    Ok(apps)
 }
 
 fn is_temporary(rel: &str) -> bool {

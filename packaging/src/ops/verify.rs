@@ -26,6 +26,7 @@ use crate::dirfetch::{DirFetcher, SCHEME};
 use crate::error::{PackError, Result};
 use crate::names::stored_name;
 use crate::ops::release::channel_release;
+use crate::project::repository_apps;
 
 #[derive(Clone, Debug, Default)]
 pub struct VerifyReport {
@@ -59,15 +60,7 @@ fn fail(e: impl std::fmt::Display) -> PackError {
 /// Verifies the project repository (`metadata/`) and every app's (`apps/<app>/metadata/`).
 pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
     let mut report = verify_one(repository, "metadata", now).await?;
-    let apps_dir = repository.join("apps");
-    let mut apps: Vec<String> = match std::fs::read_dir(&apps_dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_string))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    apps.sort();
-    for app in apps {
+    for app in repository_apps(repository)? {
         let metadata = format!("apps/{app}/metadata");
         let app_report = verify_one(repository, &metadata, now)
             .await

@@ -379,7 +379,7 @@ impl Draft {
             root.common.expires = pass.expiry(ROOT);
         }
         let root = self.state.root.value.clone();
-        self.stage_seed_roots(&mut pass)?;
+        self.stage_seed(&mut pass)?;
         // Heads and archives, signed by the keys their (possibly changed) channel delegates
         // them to; channels by the keys the (possibly changed) top-level targets delegates to.
         let parts: Vec<String> = self.parts_changed.iter().cloned().collect();
@@ -466,7 +466,7 @@ impl Draft {
 
     /// A new app repository: copies the root history, and `targets` and the channel roles
     /// this draft does not re-sign, as the project repository signed them.
-    fn stage_seed_roots(&mut self, pass: &mut Pass<'_>) -> Result<()> {
+    fn stage_seed(&mut self, pass: &mut Pass<'_>) -> Result<()> {
         if self.seed_roots.is_empty() {
             return Ok(());
         }
