@@ -150,6 +150,37 @@ pub enum PackError {
     #[error("destination {dest} overlaps the repository {repository}")]
     DestinationOverlaps { dest: PathBuf, repository: PathBuf },
 
+    // Destinations and sources (`publish`, `pull`, `verify` and `status` of a URL).
+    #[error("{location}: {reason}")]
+    BadLocation { location: String, reason: String },
+
+    /// A bucket or web server refused or failed a request.
+    #[error("{location}: cannot {op} {path}{}", hinted(hint))]
+    Store {
+        location: String,
+        op: &'static str,
+        path: String,
+        /// What to check, when the kind of failure says.
+        hint: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    #[error("{what} is larger than {limit} bytes")]
+    TooLarge { what: String, limit: u64 },
+
+    /// The destination has releases this copy lacks: publishing would undo them.
+    #[error("{location} has moved past this copy of the repository: {detail}; nothing was uploaded (run `updater-pack pull {location} PROJECT`, then release again)")]
+    StaleCopy { location: String, detail: String },
+
+    /// A file of the same name and other content: another publisher's, or another history.
+    #[error("{location}: {path} exists with other content than this copy's: {detail}")]
+    Conflict {
+        location: String,
+        path: String,
+        detail: String,
+    },
+
     // Keys.
     #[error(
         "role {role} needs {threshold} signature(s), but only {found} of its keys are in {dir} \
@@ -242,6 +273,15 @@ pub enum PackError {
 
     #[error(transparent)]
     Sign(#[from] SignError),
+}
+
+/// `: HINT`, or nothing.
+fn hinted(hint: &str) -> String {
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!(" ({hint})")
+    }
 }
 
 /// ` VALUE` after a flag, or nothing.

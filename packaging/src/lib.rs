@@ -21,6 +21,7 @@ pub mod ops;
 pub mod project;
 pub mod repo;
 pub mod serve;
+pub mod store;
 pub mod txn;
 
 pub use error::{PackError, Result};

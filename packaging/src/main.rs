@@ -559,8 +559,10 @@ impl Run for VerifyArgs {
 struct PublishArgs {
     /// Project directory (made by `init`).
     dir: PathBuf,
-    /// Destination directory (a web root, a mounted bucket).
-    dest: PathBuf,
+    /// Where to: a folder (a web root), file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX
+    /// or az://CONTAINER/PREFIX. Credentials and endpoint from the environment (AWS_*,
+    /// GOOGLE_*, AZURE_*; AWS_ENDPOINT and AWS_ALLOW_HTTP=true for an S3-compatible server).
+    dest: String,
     /// Show what would be copied.
     #[arg(long)]
     dry_run: bool,

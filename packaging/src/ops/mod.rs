@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod patches;
 pub mod promote;
 pub mod publish;
+pub mod publish_plan;
 pub mod release;
 pub mod release_bundles;
 pub mod resign;

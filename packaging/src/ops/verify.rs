@@ -39,9 +39,14 @@ pub struct VerifyReport {
     pub channels: Vec<(String, u64, usize)>,
     pub targets_checked: usize,
     pub bytes_checked: u64,
+    /// Target files this copy lacks and the destination has, at their signed length.
+    pub targets_elsewhere: usize,
     /// Per-app layout: each app's own repository, by app.
     pub apps: Vec<(String, VerifyReport)>,
 }
+
+/// Files of a destination: relative name -> size.
+pub type Elsewhere = BTreeMap<String, u64>;
 
 /// Verifies the repository in `repository` (the directory holding `metadata/` and
 /// `targets/`) at `now`.
@@ -50,7 +55,7 @@ pub fn verify(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
         .enable_all()
         .build()
         .map_err(FileError::at(repository))?;
-    runtime.block_on(verify_async(repository, now))
+    runtime.block_on(verify_async(repository, now, None))
 }
 
 fn fail(e: impl std::fmt::Display) -> PackError {
@@ -58,11 +63,19 @@ fn fail(e: impl std::fmt::Display) -> PackError {
 }
 
 /// Verifies the project repository (`metadata/`) and every app's (`apps/<app>/metadata/`).
-pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
-    let mut report = verify_one(repository, "metadata", now).await?;
+///
+/// `elsewhere`: the files a destination holds (relative name, size). A target file this
+/// copy lacks (a copy made by `pull` holds metadata only) passes when the destination has
+/// its stored name at the signed length.
+pub async fn verify_async(
+    repository: &Path,
+    now: DateTime<Utc>,
+    elsewhere: Option<&Elsewhere>,
+) -> Result<VerifyReport> {
+    let mut report = verify_one(repository, "metadata", now, elsewhere).await?;
     for app in repository_apps(repository)? {
         let metadata = format!("apps/{app}/metadata");
-        let app_report = verify_one(repository, &metadata, now)
+        let app_report = verify_one(repository, &metadata, now, elsewhere)
             .await
             .map_err(|e| fail(format!("{metadata}: {e}")))?;
         report.apps.push((app, app_report));
@@ -71,7 +84,12 @@ pub async fn verify_async(repository: &Path, now: DateTime<Utc>) -> Result<Verif
 }
 
 /// Verifies the repository whose metadata is at `metadata` under `repository`.
-async fn verify_one(repository: &Path, metadata: &str, now: DateTime<Utc>) -> Result<VerifyReport> {
+async fn verify_one(
+    repository: &Path,
+    metadata: &str,
+    now: DateTime<Utc>,
+    elsewhere: Option<&Elsewhere>,
+) -> Result<VerifyReport> {
     let first_root_path = repository.join(metadata).join("1.root.json");
     let first_root = std::fs::read(&first_root_path).map_err(|e| {
         fail(format!(
@@ -124,7 +142,7 @@ async fn verify_one(repository: &Path, metadata: &str, now: DateTime<Utc>) -> Re
     for channel in &channels {
         check_channel(
             &mut updater,
-            repository,
+            (repository, elsewhere),
             channel,
             &mut report,
             &mut problems,
@@ -146,7 +164,7 @@ async fn verify_one(repository: &Path, metadata: &str, now: DateTime<Utc>) -> Re
 /// file; what is wrong goes to `problems`.
 async fn check_channel(
     updater: &mut TufClient,
-    repository: &Path,
+    (repository, elsewhere): (&Path, Option<&Elsewhere>),
     channel: &str,
     report: &mut VerifyReport,
     problems: &mut Vec<String>,
@@ -207,6 +225,14 @@ async fn check_channel(
             }
         }
         let stored = stored_file(repository, path, file);
+        if let Some(p) = stored.as_ref().filter(|p| !p.exists()) {
+            let rel = p.strip_prefix(repository).unwrap_or(p).to_string_lossy();
+            let rel = rel.replace('\\', "/");
+            if elsewhere.and_then(|e| e.get(&rel)) == Some(&file.length) {
+                report.targets_elsewhere += 1;
+                continue;
+            }
+        }
         match stored.map(|p| updater.find_cached_target(file, &p).map(|ok| (ok, p))) {
             Some(Ok((Some(_), _))) => {
                 report.targets_checked += 1;
@@ -320,6 +346,13 @@ impl std::fmt::Display for VerifyReport {
             "  {} target file(s), {} bytes, match their signed hashes",
             self.targets_checked, self.bytes_checked
         )?;
+        if self.targets_elsewhere > 0 {
+            writeln!(
+                f,
+                "  {} target file(s) not in this copy are at the destination, at their signed length",
+                self.targets_elsewhere
+            )?;
+        }
         for (app, report) in &self.apps {
             writeln!(f, "app {app}, its own repository:")?;
             write!(f, "{report}")?;
