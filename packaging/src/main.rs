@@ -3,29 +3,26 @@
 //! Exit status: 0 on success, 1 on any error (the message names the problem; the project
 //! is left as it was), 2 on a usage error.
 
-use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use packaging::clock;
-use packaging::lifetime::{ExpiryOverride, ExpiryPolicy};
+use packaging::lifetime::ExpiryPolicy;
 use packaging::ops::init::{init, InitOptions};
 use packaging::ops::promote::{promote, PromoteOptions};
-use packaging::ops::publish::{publish, repository_of};
 use packaging::ops::release::{release, ReleaseOptions};
 use packaging::ops::release_bundles::{release_bundles, BundleOptions};
 use packaging::ops::resign::resign;
 use packaging::ops::rotate::{rotate, RotateOptions};
-use packaging::ops::session::Context;
-use packaging::ops::status::status;
-use packaging::ops::timestamp::timestamp;
-use packaging::ops::verify::verify;
 use packaging::ops::yank::{yank, YankOptions};
 use packaging::ops::SignedReport;
-use packaging::serve::{DevServer, ServeOptions};
 use packaging::{KeyType, PackError, Project};
+
+use cli::published::{PublishArgs, PullArgs, ServeArgs, StatusArgs, TimestampArgs, VerifyArgs};
+use cli::{context, ExpiryArgs, Output, Run};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,14 +40,6 @@ struct Cli {
     verbose: u8,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Args, Debug, Default)]
-struct ExpiryArgs {
-    /// Validity of a role's new metadata, ROLE=DURATION: root, targets, snapshot, timestamp,
-    /// channels (every channel) or a channel name; DURATION like 90d, 12h, 30m. Repeatable.
-    #[arg(long = "expires", value_name = "ROLE=DURATION")]
-    expires: Vec<ExpiryOverride>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -79,7 +68,8 @@ enum Command {
     Promote(PromoteArgs),
     /// Remove a release from a channel.
     Yank(YankArgs),
-    /// Re-sign snapshot and timestamp with fresh expiry dates (run it from cron).
+    /// Re-sign snapshot and timestamp with fresh expiry dates (run it from cron; --publish
+    /// uploads them).
     Timestamp(TimestampArgs),
     /// Replace, add or remove keys of a role (root, targets, snapshot, timestamp, a channel).
     Rotate(RotateArgs),
@@ -87,29 +77,18 @@ enum Command {
     Resign(ResignArgs),
     /// Channels, releases, expiry dates and warnings.
     Status(StatusArgs),
-    /// Walk the repository as a client would, from 1.root.json, and check every target file.
+    /// Walk the repository as a client would, from 1.root.json, and check every target file
+    /// (of a project, or where it is published: a URL or a bucket).
     Verify(VerifyArgs),
-    /// Copy the repository to DEST: targets, metadata, timestamp, then new roots.
+    /// Upload the repository to a folder or bucket: targets, metadata, timestamp, then new
+    /// roots; only what the destination lacks.
     Publish(PublishArgs),
+    /// Bring a published repository's metadata into the project (a fresh CI runner's).
+    Pull(PullArgs),
     /// Serve the repository over HTTP for development.
     Serve(ServeArgs),
     /// Give each app its own repository (the per-app layout), keeping every release.
     Migrate(MigrateArgs),
-}
-
-/// What a command prints on success: its report, or nothing (`serve` prints as it goes).
-type Output = Result<Option<String>, PackError>;
-
-/// A command: its arguments, run against the project (`--keys-dir` is global).
-trait Run {
-    fn run(self, keys_dir: Option<PathBuf>) -> Output;
-}
-
-/// The settings of a signing run: "now" and the run's `--expires`.
-fn context(expiry: &ExpiryArgs) -> Result<Context, PackError> {
-    let mut ctx = Context::new(clock::now()?);
-    ctx.expires = expiry.expires.clone();
-    Ok(ctx)
 }
 
 // Argument structs carry no doc comment of their own: the subcommand's comment above is its
@@ -118,7 +97,6 @@ fn context(expiry: &ExpiryArgs) -> Result<Context, PackError> {
 #[derive(Args, Debug)]
 struct InitArgs {
     /// Project directory to create (keys/, repository/, updater-pack.json).
-    /// Project directory (made by `init`).
     dir: PathBuf,
     /// Channels, each a delegated role with its own key.
     #[arg(long, default_value = "stable,beta")]
@@ -369,23 +347,6 @@ impl Run for YankArgs {
 }
 
 #[derive(Args, Debug)]
-struct TimestampArgs {
-    /// Project directory (made by `init`).
-    dir: PathBuf,
-    #[command(flatten)]
-    expiry: ExpiryArgs,
-}
-
-impl Run for TimestampArgs {
-    fn run(self, keys_dir: Option<PathBuf>) -> Output {
-        let project = Project::new(&self.dir, keys_dir);
-        let outcome = timestamp(&project, context(&self.expiry)?)?;
-        let report = SignedReport("Re-signed snapshot and timestamp", &outcome);
-        Ok(Some(report.to_string()))
-    }
-}
-
-#[derive(Args, Debug)]
 struct MigrateArgs {
     /// Project directory (made by `init`, channel layout).
     dir: PathBuf,
@@ -508,114 +469,6 @@ impl Run for ResignArgs {
     }
 }
 
-#[derive(Args, Debug)]
-struct StatusArgs {
-    /// Project directory (made by `init`).
-    dir: PathBuf,
-    /// Warn about what expires within this many days (at most half a role's lifetime).
-    #[arg(long, default_value_t = 30)]
-    days: i64,
-    #[arg(long)]
-    json: bool,
-    /// Exit with status 1 when there are warnings (for monitoring).
-    #[arg(long)]
-    fail_on_warnings: bool,
-}
-
-impl Run for StatusArgs {
-    fn run(self, keys_dir: Option<PathBuf>) -> Output {
-        let s = status(&Project::new(&self.dir, keys_dir), clock::now()?, self.days)?;
-        let text = if self.json {
-            let json = serde_json::to_string_pretty(&s).map_err(|source| PackError::Encode {
-                what: "the status as JSON",
-                source,
-            })?;
-            json + "\n"
-        } else {
-            s.to_string()
-        };
-        if self.fail_on_warnings && !s.warnings.is_empty() {
-            print!("{text}");
-            return Err(PackError::Warnings(s.warnings.len()));
-        }
-        Ok(Some(text))
-    }
-}
-
-#[derive(Args, Debug)]
-struct VerifyArgs {
-    /// Project directory, or a repository (the directory holding metadata/).
-    dir: PathBuf,
-}
-
-impl Run for VerifyArgs {
-    fn run(self, _keys_dir: Option<PathBuf>) -> Output {
-        let report = verify(&repository_of(&self.dir), clock::now()?)?;
-        Ok(Some(report.to_string()))
-    }
-}
-
-#[derive(Args, Debug)]
-struct PublishArgs {
-    /// Project directory (made by `init`).
-    dir: PathBuf,
-    /// Where to: a folder (a web root), file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX
-    /// or az://CONTAINER/PREFIX. Credentials and endpoint from the environment (AWS_*,
-    /// GOOGLE_*, AZURE_*; AWS_ENDPOINT and AWS_ALLOW_HTTP=true for an S3-compatible server).
-    dest: String,
-    /// Show what would be copied.
-    #[arg(long)]
-    dry_run: bool,
-}
-
-impl Run for PublishArgs {
-    fn run(self, _keys_dir: Option<PathBuf>) -> Output {
-        let report = publish(&self.dir, &self.dest, clock::now()?, self.dry_run)?;
-        Ok(Some(report.to_string()))
-    }
-}
-
-#[derive(Args, Debug)]
-struct ServeArgs {
-    /// Project directory (made by `init`).
-    dir: PathBuf,
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
-    /// Allow a non-loopback address.
-    #[arg(long)]
-    allow_remote: bool,
-    /// Do not log requests.
-    #[arg(long)]
-    quiet: bool,
-}
-
-impl From<&ServeArgs> for ServeOptions {
-    fn from(a: &ServeArgs) -> Self {
-        ServeOptions {
-            addr: a.addr,
-            allow_remote: a.allow_remote,
-            verbose: !a.quiet,
-        }
-    }
-}
-
-impl Run for ServeArgs {
-    fn run(self, _keys_dir: Option<PathBuf>) -> Output {
-        let repository = repository_of(&self.dir);
-        let server = DevServer::start(&repository, &(&self).into())?;
-        let url = server.url();
-        let mut stdout = std::io::stdout();
-        let _ = writeln!(
-            stdout,
-            "Serving {} at {url}\n  metadata: {url}metadata/\n  targets:  {url}targets/\nPress Ctrl-C to stop.",
-            repository.display(),
-        );
-        let _ = stdout.flush();
-        server.wait();
-        Ok(None)
-    }
-}
-
 fn run(cli: Cli) -> Output {
     let keys_dir = cli.keys_dir;
     match cli.command {
@@ -629,6 +482,7 @@ fn run(cli: Cli) -> Output {
         Command::Status(args) => args.run(keys_dir),
         Command::Verify(args) => args.run(keys_dir),
         Command::Publish(args) => args.run(keys_dir),
+        Command::Pull(args) => args.run(keys_dir),
         Command::Serve(args) => args.run(keys_dir),
         Command::Migrate(args) => args.run(keys_dir),
     }

@@ -20,7 +20,7 @@ use updater_core::files::FileError;
 
 use crate::error::{PackError, Result};
 use crate::ops::publish_plan::{plan, same_as_there, Upload};
-use crate::ops::verify::{verify_async, VerifyReport};
+use crate::ops::verify::{verify_async, TargetCheck, VerifyReport};
 use crate::store::{Store, Written};
 
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ pub async fn publish_async(
     }
     let listing = store.list("").await?.unwrap_or_default();
     // Targets a pulled copy does not hold count when the destination has them.
-    let verified = verify_async(&source, now, Some(&listing)).await?;
+    let verified = verify_async(&source, now, TargetCheck::OrAt(&listing)).await?;
     let (uploads, skipped) = plan(&source, &store, &listing).await?;
     let copied = uploads.iter().map(|u| u.rel.clone()).collect();
     if !dry_run {

@@ -39,14 +39,28 @@ pub struct VerifyReport {
     pub channels: Vec<(String, u64, usize)>,
     pub targets_checked: usize,
     pub bytes_checked: u64,
-    /// Target files this copy lacks and the destination has, at their signed length.
-    pub targets_elsewhere: usize,
+    /// Target files not checked here (stored name, signed length): with
+    /// [`TargetCheck::OrAt`], those the destination has at their signed length; with
+    /// [`TargetCheck::MetadataOnly`], all, for the caller to check where they are.
+    pub targets_elsewhere: Vec<(String, u64)>,
     /// Per-app layout: each app's own repository, by app.
     pub apps: Vec<(String, VerifyReport)>,
 }
 
 /// Files of a destination: relative name -> size.
 pub type Elsewhere = BTreeMap<String, u64>;
+
+/// How `verify` checks target files.
+#[derive(Clone, Copy, Debug)]
+pub enum TargetCheck<'a> {
+    /// Each in the repository's `targets/`, hashed.
+    Local,
+    /// In `targets/`, or else (a copy made by `pull` holds metadata only) at the
+    /// destination whose files these are, at the signed length.
+    OrAt(&'a Elsewhere),
+    /// Not at all: they are listed in the report for the caller.
+    MetadataOnly,
+}
 
 /// Verifies the repository in `repository` (the directory holding `metadata/` and
 /// `targets/`) at `now`.
@@ -55,7 +69,7 @@ pub fn verify(repository: &Path, now: DateTime<Utc>) -> Result<VerifyReport> {
         .enable_all()
         .build()
         .map_err(FileError::at(repository))?;
-    runtime.block_on(verify_async(repository, now, None))
+    runtime.block_on(verify_async(repository, now, TargetCheck::Local))
 }
 
 fn fail(e: impl std::fmt::Display) -> PackError {
@@ -64,18 +78,16 @@ fn fail(e: impl std::fmt::Display) -> PackError {
 
 /// Verifies the project repository (`metadata/`) and every app's (`apps/<app>/metadata/`).
 ///
-/// `elsewhere`: the files a destination holds (relative name, size). A target file this
-/// copy lacks (a copy made by `pull` holds metadata only) passes when the destination has
-/// its stored name at the signed length.
+/// `targets` says how target files are checked.
 pub async fn verify_async(
     repository: &Path,
     now: DateTime<Utc>,
-    elsewhere: Option<&Elsewhere>,
+    targets: TargetCheck<'_>,
 ) -> Result<VerifyReport> {
-    let mut report = verify_one(repository, "metadata", now, elsewhere).await?;
+    let mut report = verify_one(repository, "metadata", now, targets).await?;
     for app in repository_apps(repository)? {
         let metadata = format!("apps/{app}/metadata");
-        let app_report = verify_one(repository, &metadata, now, elsewhere)
+        let app_report = verify_one(repository, &metadata, now, targets)
             .await
             .map_err(|e| fail(format!("{metadata}: {e}")))?;
         report.apps.push((app, app_report));
@@ -88,7 +100,7 @@ async fn verify_one(
     repository: &Path,
     metadata: &str,
     now: DateTime<Utc>,
-    elsewhere: Option<&Elsewhere>,
+    targets: TargetCheck<'_>,
 ) -> Result<VerifyReport> {
     let first_root_path = repository.join(metadata).join("1.root.json");
     let first_root = std::fs::read(&first_root_path).map_err(|e| {
@@ -142,7 +154,7 @@ async fn verify_one(
     for channel in &channels {
         check_channel(
             &mut updater,
-            (repository, elsewhere),
+            (repository, targets),
             channel,
             &mut report,
             &mut problems,
@@ -164,7 +176,7 @@ async fn verify_one(
 /// file; what is wrong goes to `problems`.
 async fn check_channel(
     updater: &mut TufClient,
-    (repository, elsewhere): (&Path, Option<&Elsewhere>),
+    (repository, check): (&Path, TargetCheck<'_>),
     channel: &str,
     report: &mut VerifyReport,
     problems: &mut Vec<String>,
@@ -225,13 +237,23 @@ async fn check_channel(
             }
         }
         let stored = stored_file(repository, path, file);
-        if let Some(p) = stored.as_ref().filter(|p| !p.exists()) {
+        let rel = stored.as_ref().map(|p| {
             let rel = p.strip_prefix(repository).unwrap_or(p).to_string_lossy();
-            let rel = rel.replace('\\', "/");
-            if elsewhere.and_then(|e| e.get(&rel)) == Some(&file.length) {
-                report.targets_elsewhere += 1;
+            rel.replace('\\', "/")
+        });
+        match (check, &rel) {
+            (TargetCheck::MetadataOnly, Some(rel)) => {
+                report.targets_elsewhere.push((rel.clone(), file.length));
                 continue;
             }
+            (TargetCheck::OrAt(there), Some(rel))
+                if stored.as_ref().is_some_and(|p| !p.exists())
+                    && there.get(rel) == Some(&file.length) =>
+            {
+                report.targets_elsewhere.push((rel.clone(), file.length));
+                continue;
+            }
+            _ => {}
         }
         match stored.map(|p| updater.find_cached_target(file, &p).map(|ok| (ok, p))) {
             Some(Ok((Some(_), _))) => {
@@ -346,11 +368,11 @@ impl std::fmt::Display for VerifyReport {
             "  {} target file(s), {} bytes, match their signed hashes",
             self.targets_checked, self.bytes_checked
         )?;
-        if self.targets_elsewhere > 0 {
+        if !self.targets_elsewhere.is_empty() {
             writeln!(
                 f,
-                "  {} target file(s) not in this copy are at the destination, at their signed length",
-                self.targets_elsewhere
+                "  {} target file(s) not in this copy: at the destination, at their signed length",
+                self.targets_elsewhere.len()
             )?;
         }
         for (app, report) in &self.apps {
