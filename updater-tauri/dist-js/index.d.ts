@@ -142,8 +142,42 @@ export interface InstalledPayload {
     /** The version installed: restart to run it. */
     version: string;
 }
+/**
+ * What kind of failure an `UpdaterError` is; match on it, not on the message text.
+ * - `repositoryExpired`: the update server's signed metadata expired: the publisher has not
+ *   re-signed it (an outage of its signing job, or a freeze attack). Updates resume once it
+ *   is re-signed.
+ * - `offline`: the update server could not be reached (network, DNS, timeout, HTTP 5xx).
+ * - `attackDetected`: the server's answer or the update failed verification (signatures,
+ *   rollback, length or hash, delegation); nothing unverified was used.
+ * - `notWritable`: no permission to write the data directory or the install location.
+ * - `diskFull`: no space left (or the quota is reached).
+ * - `disabledByPolicy`: the administrator's policy turned updates off (or could not be used).
+ * - `disabled`: the user's settings or the app turned updates off.
+ * - `notConfigured`: the updater is not set up (repository, trusted root, configuration).
+ * - `busy`: another download or install of this app is under way.
+ * - `other`: anything else; `detail` says what.
+ */
+export type ErrorKind = 'repositoryExpired' | 'offline' | 'attackDetected' | 'notWritable' | 'diskFull' | 'disabledByPolicy' | 'disabled' | 'notConfigured' | 'busy' | 'other';
+/**
+ * Every function of this API rejects with an `UpdaterError`: `kind` to react to, `message`
+ * a plain sentence to show, `detail` the whole chain of causes for the log. `String(error)`
+ * is `detail`, the text a rejection carried before errors had kinds.
+ */
+export declare class UpdaterError extends Error {
+    /** What kind of failure it is. */
+    readonly kind: ErrorKind;
+    /** The whole chain of causes (a TUF refusal names its spec rule), for logs. */
+    readonly detail: string;
+    /** Wraps what a command rejected with (the plugin's error object, or a string from Tauri). */
+    constructor(rejection: unknown);
+    /** The whole chain of causes (`detail`). */
+    toString(): string;
+}
 /** Payload of the `error` event. */
 export interface ErrorPayload {
+    /** What kind of failure it is. */
+    kind: ErrorKind;
     /** The error with its chain of causes. */
     message: string;
 }

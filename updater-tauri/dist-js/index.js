@@ -3,6 +3,32 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 var PLUGIN = "plugin:updater-tauri|";
 var EVENT = "updater-tauri://";
+function isRawError(value) {
+  if (typeof value !== "object" || value === null) return false;
+  const raw = value;
+  return typeof raw["kind"] === "string" && typeof raw["message"] === "string" && typeof raw["detail"] === "string";
+}
+var UpdaterError = class extends Error {
+  /** Wraps what a command rejected with (the plugin's error object, or a string from Tauri). */
+  constructor(rejection) {
+    const raw = isRawError(rejection) ? rejection : { kind: "other", message: String(rejection), detail: String(rejection) };
+    super(raw.message);
+    this.name = "UpdaterError";
+    this.kind = raw.kind;
+    this.detail = raw.detail;
+  }
+  /** The whole chain of causes (`detail`). */
+  toString() {
+    return this.detail;
+  }
+};
+async function call(command, args) {
+  try {
+    return await invoke(`${PLUGIN}${command}`, args);
+  } catch (rejection) {
+    throw new UpdaterError(rejection);
+  }
+}
 function progressChannel(onEvent) {
   const channel = new Channel();
   if (onEvent) {
@@ -26,25 +52,25 @@ var Update = class {
   }
   /** Downloads and verifies the update without installing it. */
   async download(onEvent) {
-    await invoke(`${PLUGIN}download`, {
+    await call("download", {
       version: this.version,
       onEvent: progressChannel(onEvent)
     });
   }
   /** Installs the downloaded update; it runs after `relaunch()`. */
   async install() {
-    await invoke(`${PLUGIN}install`, { version: this.version });
+    await call("install", { version: this.version });
   }
   /** Downloads, verifies and installs the update; it runs after `relaunch()`. */
   async downloadAndInstall(onEvent) {
-    await invoke(`${PLUGIN}download_and_install`, {
+    await call("download_and_install", {
       version: this.version,
       onEvent: progressChannel(onEvent)
     });
   }
 };
 async function checkStatus() {
-  const raw = await invoke(`${PLUGIN}check`);
+  const raw = await call("check");
   return raw.status === "available" ? { status: "available", update: new Update(raw.update) } : raw;
 }
 async function check() {
@@ -52,19 +78,19 @@ async function check() {
   return result.status === "available" ? result.update : null;
 }
 async function relaunch() {
-  await invoke(`${PLUGIN}restart`);
+  await call("restart");
 }
 async function getChannel() {
-  return await invoke(`${PLUGIN}get_channel`);
+  return await call("get_channel");
 }
 async function setChannel(channel) {
-  return await invoke(`${PLUGIN}set_channel`, { channel });
+  return await call("set_channel", { channel });
 }
 async function policyStatus() {
-  return await invoke(`${PLUGIN}policy_status`);
+  return await call("policy_status");
 }
 async function status() {
-  return await invoke(`${PLUGIN}status`);
+  return await call("status");
 }
 async function onUpdateAvailable(cb) {
   return await listen(`${EVENT}update-available`, (event) => {
@@ -93,6 +119,7 @@ async function onError(cb) {
 }
 export {
   Update,
+  UpdaterError,
   check,
   checkStatus,
   getChannel,

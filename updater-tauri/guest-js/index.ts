@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Channel, invoke } from '@tauri-apps/api/core'
+import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 
 export type { UnlistenFn }
@@ -137,8 +137,92 @@ export interface InstalledPayload {
   version: string
 }
 
+/**
+ * What kind of failure an `UpdaterError` is; match on it, not on the message text.
+ * - `repositoryExpired`: the update server's signed metadata expired: the publisher has not
+ *   re-signed it (an outage of its signing job, or a freeze attack). Updates resume once it
+ *   is re-signed.
+ * - `offline`: the update server could not be reached (network, DNS, timeout, HTTP 5xx).
+ * - `attackDetected`: the server's answer or the update failed verification (signatures,
+ *   rollback, length or hash, delegation); nothing unverified was used.
+ * - `notWritable`: no permission to write the data directory or the install location.
+ * - `diskFull`: no space left (or the quota is reached).
+ * - `disabledByPolicy`: the administrator's policy turned updates off (or could not be used).
+ * - `disabled`: the user's settings or the app turned updates off.
+ * - `notConfigured`: the updater is not set up (repository, trusted root, configuration).
+ * - `busy`: another download or install of this app is under way.
+ * - `other`: anything else; `detail` says what.
+ */
+export type ErrorKind =
+  | 'repositoryExpired'
+  | 'offline'
+  | 'attackDetected'
+  | 'notWritable'
+  | 'diskFull'
+  | 'disabledByPolicy'
+  | 'disabled'
+  | 'notConfigured'
+  | 'busy'
+  | 'other'
+
+/** A command's rejection as the Rust side sends it. */
+interface RawError {
+  kind: ErrorKind
+  message: string
+  detail: string
+}
+
+function isRawError(value: unknown): value is RawError {
+  if (typeof value !== 'object' || value === null) return false
+  const raw = value as Record<string, unknown>
+  return (
+    typeof raw['kind'] === 'string' &&
+    typeof raw['message'] === 'string' &&
+    typeof raw['detail'] === 'string'
+  )
+}
+
+/**
+ * Every function of this API rejects with an `UpdaterError`: `kind` to react to, `message`
+ * a plain sentence to show, `detail` the whole chain of causes for the log. `String(error)`
+ * is `detail`, the text a rejection carried before errors had kinds.
+ */
+export class UpdaterError extends Error {
+  /** What kind of failure it is. */
+  readonly kind: ErrorKind
+  /** The whole chain of causes (a TUF refusal names its spec rule), for logs. */
+  readonly detail: string
+
+  /** Wraps what a command rejected with (the plugin's error object, or a string from Tauri). */
+  constructor(rejection: unknown) {
+    const raw: RawError = isRawError(rejection)
+      ? rejection
+      : { kind: 'other', message: String(rejection), detail: String(rejection) }
+    super(raw.message)
+    this.name = 'UpdaterError'
+    this.kind = raw.kind
+    this.detail = raw.detail
+  }
+
+  /** The whole chain of causes (`detail`). */
+  override toString(): string {
+    return this.detail
+  }
+}
+
+/** Invokes the plugin's `command`; a rejection becomes an `UpdaterError`. */
+async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
+  try {
+    return await invoke<T>(`${PLUGIN}${command}`, args)
+  } catch (rejection) {
+    throw new UpdaterError(rejection)
+  }
+}
+
 /** Payload of the `error` event. */
 export interface ErrorPayload {
+  /** What kind of failure it is. */
+  kind: ErrorKind
   /** The error with its chain of causes. */
   message: string
 }
@@ -196,7 +280,7 @@ export class Update implements UpdateMetadata {
 
   /** Downloads and verifies the update without installing it. */
   async download(onEvent?: (event: DownloadEvent) => void): Promise<void> {
-    await invoke(`${PLUGIN}download`, {
+    await call('download', {
       version: this.version,
       onEvent: progressChannel(onEvent)
     })
@@ -204,12 +288,12 @@ export class Update implements UpdateMetadata {
 
   /** Installs the downloaded update; it runs after `relaunch()`. */
   async install(): Promise<void> {
-    await invoke(`${PLUGIN}install`, { version: this.version })
+    await call('install', { version: this.version })
   }
 
   /** Downloads, verifies and installs the update; it runs after `relaunch()`. */
   async downloadAndInstall(onEvent?: (event: DownloadEvent) => void): Promise<void> {
-    await invoke(`${PLUGIN}download_and_install`, {
+    await call('download_and_install', {
       version: this.version,
       onEvent: progressChannel(onEvent)
     })
@@ -218,7 +302,7 @@ export class Update implements UpdateMetadata {
 
 /** Checks for an update: the full result, with an `Update` when one is available. */
 export async function checkStatus(): Promise<CheckStatus> {
-  const raw = await invoke<RawCheckStatus>(`${PLUGIN}check`)
+  const raw = await call<RawCheckStatus>('check')
   return raw.status === 'available' ? { status: 'available', update: new Update(raw.update) } : raw
 }
 
@@ -230,27 +314,27 @@ export async function check(): Promise<Update | null> {
 
 /** Restarts the app, into the installed update if there is one. */
 export async function relaunch(): Promise<void> {
-  await invoke(`${PLUGIN}restart`)
+  await call('restart')
 }
 
 /** The channel in force and who chose it. */
 export async function getChannel(): Promise<ChannelInfo> {
-  return await invoke<ChannelInfo>(`${PLUGIN}get_channel`)
+  return await call<ChannelInfo>('get_channel')
 }
 
 /** Sets the user's channel (`null`: back to the app's default); the policy may override it. */
 export async function setChannel(channel: string | null): Promise<ChannelInfo> {
-  return await invoke<ChannelInfo>(`${PLUGIN}set_channel`, { channel })
+  return await call<ChannelInfo>('set_channel', { channel })
 }
 
 /** The administrator's policy as it applies to this app. */
 export async function policyStatus(): Promise<PolicyStatus> {
-  return await invoke<PolicyStatus>(`${PLUGIN}policy_status`)
+  return await call<PolicyStatus>('policy_status')
 }
 
 /** The updater's state: configuration, pending confirmation, last rollback, installed version. */
 export async function status(): Promise<UpdaterStatus> {
-  return await invoke<UpdaterStatus>(`${PLUGIN}status`)
+  return await call<UpdaterStatus>('status')
 }
 
 /** Calls `cb` when a background check finds an update. */

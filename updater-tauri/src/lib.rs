@@ -36,7 +36,7 @@ use tauri::plugin::TauriPlugin;
 use tauri::{Manager, Runtime};
 
 pub use config::Config;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use models::{
     ChannelInfo, CheckStatus, DownloadEvent, HeldBackInfo, PolicyStatus, RollbackInfo,
     UpdateMetadata, UpdaterStatus,

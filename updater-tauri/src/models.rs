@@ -272,6 +272,9 @@ pub struct InstalledPayload {
 /// Payload of `updater-tauri://error`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorPayload {
+    /// What kind of failure it is, as a command's rejection says it.
+    pub kind: crate::error::ErrorKind,
+    /// The error with its whole chain of causes.
     pub message: String,
 }
 

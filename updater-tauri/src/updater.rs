@@ -91,6 +91,16 @@ impl<R: Runtime> Updater<R> {
         Ok(result)
     }
 
+    /// Refuses a download or install while updates are off (by the administrator's policy,
+    /// the user or the app): the policy may have turned them off since the check, and after
+    /// a check that found them off the app learns why rather than "call check() first".
+    fn ensure_enabled(&self) -> Result<()> {
+        match self.engine()?.effective()?.disabled {
+            Some(reason) => Err(Error::Disabled(reason)),
+            None => Ok(()),
+        }
+    }
+
     /// The update the last check found, if `version` names it.
     fn found(&self, version: &str) -> Result<Update> {
         match &*lock(&self.found) {
@@ -124,6 +134,7 @@ impl<R: Runtime> Updater<R> {
         version: &str,
         mut on_event: impl FnMut(DownloadEvent) + Send,
     ) -> Result<PathBuf> {
+        self.ensure_enabled()?;
         let update = self.found(version)?;
         let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
         self.download_locked(&update, &mut on_event).await
@@ -144,6 +155,7 @@ impl<R: Runtime> Updater<R> {
     /// Installs the downloaded update `version`: the new version is in place when this
     /// returns, and runs after [`restart`](Self::restart).
     pub async fn install(&self, version: &str) -> Result<()> {
+        self.ensure_enabled()?;
         let update = self.found(version)?;
         let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
         self.install_locked(update, &mut |_| {}).await
@@ -178,6 +190,7 @@ impl<R: Runtime> Updater<R> {
         version: &str,
         mut on_event: impl FnMut(DownloadEvent) + Send,
     ) -> Result<()> {
+        self.ensure_enabled()?;
         let update = self.found(version)?;
         let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
         self.download_locked(&update, &mut on_event).await?;
@@ -275,8 +288,9 @@ impl<R: Runtime> Updater<R> {
 
     pub(crate) fn emit_error(&self, error: &Error) {
         let message = crate::error::full_chain(error);
-        tracing::warn!(%message, "update failed");
-        if let Err(e) = self.app.emit(events::ERROR, ErrorPayload { message }) {
+        let kind = error.kind();
+        tracing::warn!(%message, ?kind, "update failed");
+        if let Err(e) = self.app.emit(events::ERROR, ErrorPayload { kind, message }) {
             tracing::debug!(error = %e, "cannot emit the error event");
         }
     }
