@@ -320,11 +320,13 @@ pub(crate) fn plugin<R: Runtime>(
                     Some(format!("plugins.{PLUGIN_NAME} in tauri.conf.json: {e}")),
                 ),
             };
-            let default_name = app
-                .config()
-                .product_name
-                .clone()
-                .unwrap_or_else(|| app.package_info().crate_name.to_string());
+            // As `updater-pack release --bundle-dir` names the app's releases.
+            let default_name = updater_core::release::names::default_app_name(
+                app.config()
+                    .product_name
+                    .as_deref()
+                    .unwrap_or(app.package_info().crate_name),
+            );
             let settings = Settings::merge(config, code, code_root, default_name);
             let current = app.package_info().version.to_string();
             let engine = match config_error {

@@ -133,7 +133,7 @@ fn identify(opts: &BundleOptions) -> Result<(String, Version, Option<TauriApp>)>
                     "has no productName or mainBinaryName: pass --app NAME".into(),
                 )
             })?;
-            let app = name.to_lowercase();
+            let app = updater_core::release::names::default_app_name(name);
             check_app(&app).map_err(|e| {
                 bad(
                     conf,

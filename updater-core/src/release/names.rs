@@ -69,6 +69,13 @@ pub fn channel_carries_prereleases(channel: &str) -> bool {
 
 /// An app name: 1 to 64 ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
 /// digit (one path segment, one file name part).
+/// The app name a product goes by when none is given: its Tauri `productName`,
+/// lowercased. The publisher (`release --bundle-dir`) and the plugin both use it, so that an
+/// app looks for its releases where they are published.
+pub fn default_app_name(product: &str) -> String {
+    product.to_lowercase()
+}
+
 pub fn check_app(name: &str) -> Result<(), NameError> {
     let bad = |reason: &str| NameError::App {
         name: name.to_string(),
