@@ -496,3 +496,76 @@ fn bad_inputs_give_clear_errors() {
     ));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Tauri writes `macos/*.app.tar.gz` only with `createUpdaterArtifacts` (and its own
+/// signing key): without it, the `.app` folder is packed as the archive updates install,
+/// links kept as links and executables executable.
+#[cfg(unix)]
+#[test]
+fn a_mac_app_folder_without_its_archive_is_packed_and_released() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new(Pack::at(T0), &[]);
+    let app = tauri_app(&f, "app", r#"{"productName":"Demo","version":"1.3.0"}"#);
+    let bundle = app.join("src-tauri/target/aarch64-apple-darwin/release/bundle");
+    let contents = bundle.join("macos/Demo.app/Contents");
+    std::fs::create_dir_all(contents.join("MacOS")).unwrap();
+    std::fs::create_dir_all(contents.join("Frameworks/Lib.framework/Versions/A")).unwrap();
+    let archive = f.tmp.path().join("made/Demo.app.tar.gz");
+    mac_bundle(&archive, &[0x0100_000C]);
+    // The executable of the test archive, written into the folder as the bundler would.
+    let exe = contents.join("MacOS/demo");
+    let mut gz = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&archive).unwrap(),
+    ));
+    let mut entry = gz.entries().unwrap().next().unwrap().unwrap();
+    entry.unpack(&exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(contents.join("Info.plist"), "<plist/>").unwrap();
+    std::os::unix::fs::symlink(
+        "A",
+        contents.join("Frameworks/Lib.framework/Versions/Current"),
+    )
+    .unwrap();
+
+    let out = f.pack.ok(&release(&f, &["--bundle-dir", s(&bundle)]));
+    assert!(out.contains("1 bundle(s)"), "{out}");
+    assert!(out.contains("macos/Demo.app\n"), "{out}");
+    let target = "beta/demo/1.3.0/darwin-aarch64-app/Demo.app.tar.gz";
+    assert!(targets(&f, "beta").contains(target), "{out}");
+    f.verify();
+
+    // What was published: the folder's tree under Demo.app/, the link a link.
+    let stored = std::fs::read_dir(
+        f.project
+            .join("repository/targets/beta/demo/1.3.0/darwin-aarch64-app"),
+    )
+    .unwrap()
+    .next()
+    .unwrap()
+    .unwrap()
+    .path();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(stored).unwrap(),
+    ));
+    let mut seen = BTreeSet::new();
+    for entry in tar.entries().unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path().unwrap().display().to_string();
+        let header = entry.header();
+        if path == "Demo.app/Contents/MacOS/demo" {
+            assert_eq!(header.mode().unwrap() & 0o111, 0o111, "not executable");
+        }
+        if path == "Demo.app/Contents/Frameworks/Lib.framework/Versions/Current" {
+            assert!(header.entry_type().is_symlink());
+            assert_eq!(entry.link_name().unwrap().unwrap().to_str(), Some("A"));
+        }
+        seen.insert(path.trim_end_matches('/').to_string());
+    }
+    for want in [
+        "Demo.app/Contents/MacOS/demo",
+        "Demo.app/Contents/Info.plist",
+        "Demo.app/Contents/Frameworks/Lib.framework/Versions/Current",
+    ] {
+        assert!(seen.contains(want), "{want} not in {seen:?}");
+    }
+}

@@ -42,6 +42,9 @@ const KINDS: [(&str, &str, InstallFormat); 6] = [
 pub struct Found {
     pub bundles: Vec<Bundle>,
     pub skipped: Vec<Skipped>,
+    /// `macos/*.app` folders with no `.app.tar.gz` beside them (Tauri writes it only with
+    /// `createUpdaterArtifacts`): `release` packs them ([`crate::ops::app_archive`]).
+    pub unpacked_apps: Vec<PathBuf>,
 }
 
 /// A file to publish, and the format its folder says it is.
@@ -98,6 +101,8 @@ pub fn find_bundles(dirs: &[PathBuf]) -> Result<Found> {
     found.bundles.dedup();
     found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     found.skipped.dedup();
+    found.unpacked_apps.sort();
+    found.unpacked_apps.dedup();
     Ok(found)
 }
 
@@ -159,7 +164,13 @@ impl Walk<'_> {
     fn kind_dir(&mut self, dir: &Path, (kind, suffix, format): Kind) -> Result<()> {
         for (path, name, is_dir) in self.entries(dir)? {
             if is_dir && name.ends_with(".app") {
-                self.skip(path, "a .app folder: its .app.tar.gz is published");
+                if dir.join(format!("{name}.tar.gz")).is_file() {
+                    self.skip(path, "a .app folder: its .app.tar.gz is published");
+                } else if kind == "macos" {
+                    self.found.unpacked_apps.push(path);
+                } else {
+                    self.skip(path, "a .app folder outside macos/");
+                }
             } else if is_dir {
                 self.skip(path, "a folder (the bundler's working files)");
             } else if name.ends_with(".sig") {

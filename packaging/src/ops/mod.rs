@@ -2,6 +2,7 @@
 //! (read-only commands read the repository directly) and returns a report that prints
 //! what was done.
 
+pub mod app_archive;
 pub mod arch;
 pub mod bundle_dir;
 pub mod check_cost;

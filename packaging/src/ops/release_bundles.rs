@@ -19,6 +19,9 @@ use updater_core::release::names::{check_app, parse_version};
 use updater_core::release::{InstallFormat, PlatformSegment};
 
 use crate::error::{PackError, Result};
+use updater_core::files::FileError;
+
+use crate::ops::app_archive::pack_app;
 use crate::ops::bundle_dir::{
     bundle_platforms, find_bundles, looked_for, other_name_version, Bundle, Found, Skipped,
 };
@@ -188,7 +191,7 @@ fn find(opts: &BundleOptions) -> Result<Found> {
         });
     }
     let found = find_bundles(&opts.bundle_dirs)?;
-    if found.bundles.is_empty() {
+    if found.bundles.is_empty() && found.unpacked_apps.is_empty() {
         let dirs: Vec<String> = opts
             .bundle_dirs
             .iter()
@@ -261,8 +264,25 @@ pub fn release_bundles(
     ctx: Context,
     opts: &BundleOptions,
 ) -> Result<BundleReport> {
-    let Found { bundles, skipped } = find(opts)?;
+    let Found {
+        mut bundles,
+        skipped,
+        unpacked_apps,
+    } = find(opts)?;
     let (app, version, config) = identify(opts)?;
+    // Packed archives live until the release is committed; each reported as its folder.
+    let scratch = tempfile::tempdir().map_err(FileError::at(&std::env::temp_dir()))?;
+    let mut packed_from = BTreeMap::new();
+    for (i, folder) in unpacked_apps.iter().enumerate() {
+        let into = scratch.path().join(i.to_string());
+        std::fs::create_dir_all(&into).map_err(FileError::at(&into))?;
+        let archive = pack_app(folder, &into)?;
+        packed_from.insert(archive.clone(), folder.clone());
+        bundles.push(Bundle {
+            path: archive,
+            format: InstallFormat::App,
+        });
+    }
     let bundles = segments(bundles, &version)?;
     let mut session = Session::open_app(project, ctx, &app)?;
     let mut planned = Vec::new();
@@ -287,7 +307,7 @@ pub fn release_bundles(
     for (bundle, plan) in planned {
         let patches = plan_patches(&mut session, &plan.path, &plan.stored, opts.deltas)?;
         published.push(Published {
-            bundle: bundle.path,
+            bundle: packed_from.remove(&bundle.path).unwrap_or(bundle.path),
             format: bundle.format,
             plan,
             patches,
