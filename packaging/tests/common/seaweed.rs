@@ -317,9 +317,13 @@ fn try_start(
                 tail(log, 30)
             ));
         }
-        // Not answering yet, or the bucket not made yet.
+        // Not answering yet, or the bucket not made yet. (`weed mini` checks its ports
+        // before it starts, and exits when one is taken.)
         if let Some(r) = try_get(&url) {
-            if r.status == 200 && !r.text().contains("NoSuchBucket") {
+            if r.status == 200
+                && r.text().contains("<ListBucketResult")
+                && child.try_wait().unwrap().is_none()
+            {
                 return Ok((child, s3_port));
             }
         }
