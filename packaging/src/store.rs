@@ -14,15 +14,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use object_store::aws::AmazonS3Builder;
-use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    Attribute, Attributes, ClientOptions, ObjectStore, PutMode, PutOptions, PutPayload,
-    RetryConfig, UpdateVersion,
+    Attribute, Attributes, ClientConfigKey, ClientOptions, ObjectStore, PutMode, PutOptions,
+    PutPayload, RetryConfig, UpdateVersion,
 };
 
 use crate::error::{PackError, Result};
@@ -144,7 +144,8 @@ impl Store {
                     AmazonS3Builder::from_env()
                         .with_url(location)
                         .with_retry(retry())
-                        .with_client_options(client_options())
+                        .with_config(AmazonS3ConfigKey::Client(TIMEOUTS[0].0), TIMEOUTS[0].1)
+                        .with_config(AmazonS3ConfigKey::Client(TIMEOUTS[1].0), TIMEOUTS[1].1)
                         .build()
                         .map_err(|e| bad(e.to_string()))?,
                 ),
@@ -155,7 +156,8 @@ impl Store {
                     GoogleCloudStorageBuilder::from_env()
                         .with_url(location)
                         .with_retry(retry())
-                        .with_client_options(client_options())
+                        .with_config(GoogleConfigKey::Client(TIMEOUTS[0].0), TIMEOUTS[0].1)
+                        .with_config(GoogleConfigKey::Client(TIMEOUTS[1].0), TIMEOUTS[1].1)
                         .build()
                         .map_err(|e| bad(e.to_string()))?,
                 ),
@@ -166,7 +168,8 @@ impl Store {
                     MicrosoftAzureBuilder::from_env()
                         .with_url(location)
                         .with_retry(retry())
-                        .with_client_options(client_options())
+                        .with_config(AzureConfigKey::Client(TIMEOUTS[0].0), TIMEOUTS[0].1)
+                        .with_config(AzureConfigKey::Client(TIMEOUTS[1].0), TIMEOUTS[1].1)
                         .build()
                         .map_err(|e| bad(e.to_string()))?,
                 ),
@@ -452,6 +455,14 @@ fn retry() -> RetryConfig {
         ..RetryConfig::default()
     }
 }
+
+/// The timeouts of [`client_options`], as settings of the buckets' builders: their
+/// `with_client_options` would replace the client settings they read from the environment
+/// (`AWS_ALLOW_HTTP`, a proxy).
+const TIMEOUTS: [(ClientConfigKey, &str); 2] = [
+    (ClientConfigKey::ConnectTimeout, "10s"),
+    (ClientConfigKey::Timeout, "300s"),
+];
 
 fn client_options() -> ClientOptions {
     ClientOptions::new()

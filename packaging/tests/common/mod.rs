@@ -22,6 +22,10 @@ use updater_core::tuf::fetch::{HttpConfig, HttpFetcher};
 use updater_core::tuf::metadata::TargetFile;
 use updater_core::tuf::{ClientConfig, TufClient, TufError};
 
+/// A real S3 server (SeaweedFS) for the `publish` tests.
+#[cfg(unix)]
+pub mod seaweed;
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_updater-pack"))
 }
@@ -570,12 +574,25 @@ pub fn python_client_at(
     get: &[&str],
     absent: &[&str],
 ) -> serde_json::Value {
+    python_client_urls(metadata_url, &served.targets_url(), work, root, get, absent)
+}
+
+/// [`python_client`] for the repository whose metadata is at `metadata_url` and targets at
+/// `targets_url` (a bucket's web endpoint, say).
+pub fn python_client_urls(
+    metadata_url: &str,
+    targets_url: &str,
+    work: &Path,
+    root: Option<&Path>,
+    get: &[&str],
+    absent: &[&str],
+) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python_tuf_client.py");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let mut cmd = Command::new(&python);
     cmd.arg(&script)
         .args(["--metadata-url", metadata_url])
-        .args(["--targets-url", &served.targets_url()])
+        .args(["--targets-url", targets_url])
         .args(["--metadata-dir", work.join("metadata").to_str().unwrap()])
         .args(["--download-dir", work.join("downloads").to_str().unwrap()]);
     if let Some(root) = root {
