@@ -155,7 +155,7 @@ pub enum PackError {
     BadLocation { location: String, reason: String },
 
     /// A bucket or web server refused or failed a request.
-    #[error("{location}: cannot {op} {path}{}", hinted(hint))]
+    #[error("{location}: cannot {op}{}{}", spaced(path), hinted(hint))]
     Store {
         location: String,
         op: &'static str,
@@ -275,7 +275,16 @@ pub enum PackError {
     Sign(#[from] SignError),
 }
 
-/// `: HINT`, or nothing.
+/// ` TEXT`, or nothing.
+fn spaced(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(" {text}")
+    }
+}
+
+/// ` (HINT)`, or nothing.
 fn hinted(hint: &str) -> String {
     if hint.is_empty() {
         String::new()
