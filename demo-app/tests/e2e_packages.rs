@@ -1,9 +1,12 @@
-//! End to end through the system's package manager: demo-app 1.0.0, bundled as a `.deb` by
-//! Tauri's own bundler (`tauri bundle` from `@tauri-apps/cli`), is installed with dpkg on
-//! this machine (the tests run as root: CI's machine is theirs), runs in a real window
-//! under Xvfb, finds 1.1.0's `.deb` in its repository, installs it through dpkg from the
-//! plugin and restarts into it. dpkg's database, `dpkg --verify` and the restarted window
-//! say it worked; the package of 1.0.0 was kept for a rollback, then 1.1.0's.
+//! End to end through the system's package manager and an object store: demo-app 1.0.0,
+//! bundled as a `.deb` by Tauri's own bundler (`tauri bundle` from `@tauri-apps/cli`), is
+//! installed with dpkg on this machine (the tests run as root: CI's machine is theirs) and
+//! runs in a real window under Xvfb. 1.1.0's bundle folder, as `tauri build` left it, is
+//! released with `release --bundle-dir` and published with `publish s3://...` to a real S3
+//! server (SeaweedFS); the app reads the bucket's web endpoint, finds 1.1.0's `.deb`,
+//! installs it through dpkg from the plugin and restarts into it. dpkg's database,
+//! `dpkg --verify` and the restarted window say it worked; the package of 1.0.0 was kept for
+//! a rollback, then 1.1.0's.
 //!
 //! (An rpm end to end is not here: Debian's rpm has its own, empty database, in which the
 //! app's dependencies on WebKitGTK are not installed, so `rpm -U` refuses the package; the
@@ -13,6 +16,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod e2e_support;
+#[path = "../../packaging/tests/common/seaweed.rs"]
+#[allow(dead_code)]
+mod seaweed;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -88,20 +94,59 @@ impl Drop for SystemPackage {
     }
 }
 
+/// What a publisher runs after `tauri build`: `release --bundle-dir` of the bundle folder,
+/// then `publish s3://updates/demo` (the packaging library those commands run, with the
+/// S3 settings in the environment as a CI job has them).
+fn publish_bundle_to_bucket(s: &Scenario, bundle_dir: &Path, bucket: &seaweed::Seaweed) {
+    let notes = s.path("notes-1.1.0.md");
+    std::fs::write(&notes, NOTES_1_1).unwrap();
+    let now = packaging::clock::now().unwrap();
+    let ctx = packaging::ops::session::Context {
+        now,
+        expires: Vec::new(),
+        passphrase: packaging::keys::Passphrase::none(),
+    };
+    let opts = packaging::ops::release_bundles::BundleOptions {
+        bundle_dirs: vec![bundle_dir.to_path_buf()],
+        config: Some(e2e_support::workspace().join("demo-app/tauri.conf.json")),
+        version: Some("1.1.0".into()),
+        channel: "stable".into(),
+        notes: Some(notes),
+        ..Default::default()
+    };
+    let report =
+        packaging::ops::release_bundles::release_bundles(&s.repo.project, ctx, &opts).unwrap();
+    assert_eq!(report.published.len(), 1, "{report}");
+    for (key, value) in bucket.env() {
+        std::env::set_var(key, value);
+    }
+    let published =
+        packaging::ops::publish::publish(s.repo.project.dir(), &bucket.s3_url("demo"), now, false)
+            .unwrap();
+    assert!(
+        published
+            .copied
+            .iter()
+            .any(|f| f.ends_with("demo-app_1.1.0_amd64.deb")),
+        "{published}"
+    );
+}
+
 #[test]
 fn a_deb_installed_app_updates_through_dpkg_and_restarts_into_the_new_version() {
     let bins = bins();
     let _installed = SystemPackage::install(&bins.deb_1_0_0);
     let exe = PathBuf::from(INSTALLED_EXE);
     assert_eq!(installed_version(), "1.0.0");
-    let s = Scenario::with_app(
-        &[
-            (&bins.deb_1_0_0, "1.0.0", "stable", NOTES_1_0),
-            (&bins.deb_1_1_0, "1.1.0", "stable", NOTES_1_1),
-        ],
+    let bucket = seaweed::Seaweed::start("updates");
+    let url = bucket.http_base("demo");
+    let s = Scenario::with_app_at(
+        &[(&bins.deb_1_0_0, "1.0.0", "stable", NOTES_1_0)],
+        Some(&url),
         |dir, url, display| App::installed_at(dir, exe.clone(), url, display),
         |_| {},
     );
+    publish_bundle_to_bucket(&s, &bins.bundle_1_1_0, &bucket);
     let install_dir = s.app.data.join("dev.tuf-updater.demo/updates/install");
     let kept = install_dir.join("installed.deb");
     run(async {

@@ -64,6 +64,17 @@ impl Scenario {
         install: impl FnOnce(&Path, &str, &str) -> App,
         configure: impl FnOnce(&mut App),
     ) -> Self {
+        Scenario::with_app_at(releases, None, install, configure)
+    }
+
+    /// [`with_app`](Self::with_app), the app reading its updates from `url` (where the test
+    /// publishes the scenario's repository) instead of the scenario's own server.
+    pub fn with_app_at(
+        releases: &[Release],
+        url: Option<&str>,
+        install: impl FnOnce(&Path, &str, &str) -> App,
+        configure: impl FnOnce(&mut App),
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("demo-e2e-")
             .tempdir()
@@ -77,7 +88,7 @@ impl Scenario {
         logs.set_requests(server.requests());
         let display = Display::start(&dir.path().join("xvfb.log"));
         logs.add("Xvfb", &dir.path().join("xvfb.log"));
-        let mut app = install(dir.path(), &server.url, &display.name);
+        let mut app = install(dir.path(), url.unwrap_or(&server.url), &display.name);
         configure(&mut app);
         let driver_log = dir.path().join("tauri-driver.log");
         logs.add(
