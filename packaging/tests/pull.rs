@@ -106,7 +106,10 @@ fn a_runner_with_only_the_online_and_beta_keys_pulls_releases_and_publishes() {
     assert_eq!(got["download_sha256"], sha256_file(&file), "{report}");
     let out = f.pack.ok(&["verify", &served.url, "--app", "demo"]);
     assert!(out.contains("channel beta v2: 2 target(s)"), "{out}");
-    assert!(out.contains("2 target file(s) not in this copy"), "{out}");
+    assert!(
+        out.contains("2 target file(s) where it is published"),
+        "{out}"
+    );
 
     // The original project is now behind: its publish is refused, nothing uploaded.
     let before = tree(&www);

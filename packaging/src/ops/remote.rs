@@ -56,6 +56,10 @@ pub fn verify_source(source: &str, apps: &[String], now: DateTime<Utc>) -> Resul
             )));
         }
         report.repository = PathBuf::from(source);
+        report.published = true;
+        for (_, app) in &mut report.apps {
+            app.published = true;
+        }
         Ok(report)
     })
 }

@@ -43,6 +43,8 @@ pub struct VerifyReport {
     /// [`TargetCheck::OrAt`], those the destination has at their signed length; with
     /// [`TargetCheck::MetadataOnly`], all, for the caller to check where they are.
     pub targets_elsewhere: Vec<(String, u64)>,
+    /// The repository was read where it is published (`verify URL`), not from a copy.
+    pub published: bool,
     /// Per-app layout: each app's own repository, by app.
     pub apps: Vec<(String, VerifyReport)>,
 }
@@ -363,15 +365,22 @@ impl std::fmt::Display for VerifyReport {
         for (name, version, count) in &self.channels {
             writeln!(f, "  channel {name} v{version}: {count} target(s)")?;
         }
-        writeln!(
-            f,
-            "  {} target file(s), {} bytes, match their signed hashes",
-            self.targets_checked, self.bytes_checked
-        )?;
-        if !self.targets_elsewhere.is_empty() {
+        if self.targets_checked > 0 || self.targets_elsewhere.is_empty() {
             writeln!(
                 f,
-                "  {} target file(s) not in this copy: at the destination, at their signed length",
+                "  {} target file(s), {} bytes, match their signed hashes",
+                self.targets_checked, self.bytes_checked
+            )?;
+        }
+        if !self.targets_elsewhere.is_empty() {
+            let place = if self.published {
+                "where it is published"
+            } else {
+                "not in this copy: at the destination"
+            };
+            writeln!(
+                f,
+                "  {} target file(s) {place}, at their signed length",
                 self.targets_elsewhere.len()
             )?;
         }
