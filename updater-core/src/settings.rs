@@ -256,7 +256,7 @@ pub enum LoadOutcome {
     /// The file was corrupted; it was moved to `backup` (if that worked) and fresh settings
     /// were written.
     Reset {
-        /// Why the file could not be read.
+        /// Why the file was refused: unparsable, or over [`MAX_SETTINGS_LEN`].
         reason: String,
         /// Where the corrupted file was moved; `None` if moving it failed.
         backup: Option<PathBuf>,

@@ -85,7 +85,8 @@ pub enum CheckStatus {
         /// The channel checked.
         channel: String,
     },
-    /// Newer releases exist but are held back (policy, rollout, `min_version`, an earlier rollback).
+    /// Newer releases exist but are held back (policy, rollout, `min_version`, an earlier
+    /// rollback).
     HeldBack {
         /// The channel checked.
         channel: String,

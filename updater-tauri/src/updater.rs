@@ -20,7 +20,8 @@ use crate::models::{
 
 /// Event names (every window receives them).
 pub mod events {
-    /// A background check found an update; the payload is its [`UpdateMetadata`](crate::UpdateMetadata).
+    /// A background check found an update; the payload is its
+    /// [`UpdateMetadata`](crate::UpdateMetadata).
     pub const UPDATE_AVAILABLE: &str = "updater-tauri://update-available";
     /// Download and install progress; the payload is a [`DownloadEvent`](crate::DownloadEvent).
     pub const DOWNLOAD_PROGRESS: &str = "updater-tauri://download-progress";

@@ -61,7 +61,7 @@ pub enum UpdateError {
         /// The channels the repository publishes.
         available: Vec<String>,
     },
-    /// A target's custom metadata does not describe a valid release.
+    /// The target found for the update is not a valid release (its path or custom fields).
     #[error("release {path}: {source}")]
     Release {
         /// The TUF target path.

@@ -24,7 +24,7 @@ pub enum InstallError {
     /// Another process holds the app's update lock (the path of the lock file).
     #[error("another process is updating this app (lock {0} is held)")]
     Busy(PathBuf),
-    /// The journal records an unfinished install in this state; it must be finished or undone first.
+    /// An unfinished install, in this state, must be finished or undone first.
     #[error("an install is already in progress ({0:?}); finish it first")]
     InProgress(String),
     /// Install was asked for with nothing staged.

@@ -74,7 +74,8 @@ pub struct PackagedApp {
 }
 
 impl InstallTarget {
-    /// The file or directory the update replaces; for a packaged or installer-installed app, its executable.
+    /// The file or directory the update replaces; for a packaged or installer-installed app,
+    /// its executable.
     pub fn path(&self) -> &Path {
         match self {
             InstallTarget::Executable(p) | InstallTarget::Bundle(p) => p,
@@ -106,7 +107,8 @@ impl InstallTarget {
     }
 }
 
-/// The install journal's content: the state, the versions, and where the staged and backup copies are.
+/// The install journal's content: the state, the versions, and where the staged and backup
+/// copies are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
     /// How far the install got.

@@ -86,7 +86,7 @@ pub enum ChannelNote {
         /// The channel asked for.
         requested: String,
     },
-    /// The channel asked for is not in the policy's `allowed_channels`; the first allowed one is used.
+    /// The channel asked for is not in the policy's `allowed_channels`: the first one is used.
     #[error("channel {requested:?} is not allowed by the administrator's policy (allowed: {allowed:?}); using the first allowed channel")]
     NotAllowed {
         /// The channel asked for.

@@ -74,7 +74,8 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration for the repository whose metadata is at `metadata_url`, trusted metadata kept in `metadata_dir`; default limits, no targets URL, hash-prefixed targets.
+    /// A configuration for the repository whose metadata is at `metadata_url`, trusted metadata
+    /// kept in `metadata_dir`; default limits, no targets URL, hash-prefixed targets.
     pub fn new(metadata_url: impl Into<String>, metadata_dir: impl Into<PathBuf>) -> Self {
         ClientConfig {
             metadata_url: metadata_url.into(),

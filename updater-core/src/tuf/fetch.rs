@@ -26,7 +26,7 @@ pub enum FetchError {
         /// The HTTP status (404 or 403).
         status: u16,
     },
-    /// Any other status than 200, or 206 for a ranged request.
+    /// A status other than 200, or 206 to a ranged request (404 and 403 are `NotFound`).
     #[error("{url}: HTTP status {status}")]
     Status {
         /// The URL asked for.
@@ -123,7 +123,8 @@ pub struct HttpConfig {
     pub user_agent: String,
     /// An HTTP(S) proxy for every request, e.g. `http://proxy.corp:3128`; `None` for none.
     pub proxy: Option<String>,
-    /// Extra headers (name, value), sent only to the origin of the URL asked for, not after a redirect to another.
+    /// Extra headers (name, value), sent only to the origin of the URL asked for, not after a
+    /// redirect to another.
     pub headers: Vec<(String, String)>,
 }
 
@@ -356,7 +357,8 @@ pub struct SpeedGuard {
 }
 
 impl SpeedGuard {
-    /// Starts the clock now: `grace` before the speed is checked, then at least `min_bytes_per_sec` on average.
+    /// Starts the clock now: `grace` before the speed is checked, then at least
+    /// `min_bytes_per_sec` on average.
     pub fn new(grace: Duration, min_bytes_per_sec: u64) -> Self {
         SpeedGuard {
             start: Instant::now(),
@@ -366,7 +368,8 @@ impl SpeedGuard {
         }
     }
 
-    /// Counts `n` more bytes received from `url`; [`FetchError::TooSlow`] once past the grace period below the minimum average.
+    /// Counts `n` more bytes received from `url`; [`FetchError::TooSlow`] once past the grace
+    /// period below the minimum average.
     pub fn add(&mut self, n: usize, url: &str) -> Result<(), FetchError> {
         self.received += n as u64;
         let elapsed = self.start.elapsed();

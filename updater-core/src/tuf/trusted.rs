@@ -66,7 +66,9 @@ struct TrustedTargets {
     verified_by: Vec<String>,
 }
 
-/// The metadata this client trusts, built up in the order of the client workflow (spec 5.2 to 5.6): root, then timestamp, snapshot and targets roles, each verified against what is already trusted before it is added.
+/// The metadata this client trusts, built up in the order of the client workflow (spec 5.2 to
+/// 5.6): root, then timestamp, snapshot and targets roles, each verified against what is
+/// already trusted before it is added.
 #[derive(Debug)]
 pub struct TrustedMetadataSet {
     root: Root,

@@ -147,7 +147,7 @@ pub struct Key {
     pub scheme: String,
     /// The public key itself.
     pub keyval: KeyVal,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -157,7 +157,7 @@ pub struct Key {
 pub struct KeyVal {
     /// The public key: hex for ed25519, PEM for ECDSA and RSA.
     pub public: String,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -169,7 +169,7 @@ pub struct RoleKeys {
     pub keyids: Vec<String>,
     /// How many of those keys must sign it.
     pub threshold: u64,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }

@@ -35,12 +35,13 @@ pub struct Root {
     pub keys: BTreeMap<String, Key>,
     /// The key IDs and threshold of each top-level role, by role name.
     pub roles: BTreeMap<String, RoleKeys>,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
 impl Root {
-    /// Parses and checks the `signed` part of a root file: exactly the four top-level roles, each with a valid threshold.
+    /// Parses and checks the `signed` part of a root file: exactly the four top-level roles,
+    /// each with a valid threshold.
     pub fn from_value(value: Value) -> Result<Self> {
         let mut f = Fields::new(value, ROOT, "signed")?;
         let common = Common::parse(&mut f, ROOT)?;
@@ -96,7 +97,7 @@ pub struct MetaFile {
     /// Its digests by algorithm, in hex, when the referrer gives them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashes: Option<BTreeMap<String, String>>,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -138,7 +139,7 @@ pub struct Timestamp {
     pub common: Common,
     /// The snapshot file it names (`meta` → `snapshot.json`).
     pub snapshot_meta: MetaFile,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
@@ -182,7 +183,7 @@ pub struct Snapshot {
     pub common: Common,
     /// Keyed by file name: `targets.json`, `<role>.json`.
     pub meta: BTreeMap<String, MetaFile>,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
@@ -220,7 +221,7 @@ pub struct Signature {
     pub keyid: String,
     /// The signature, in hex.
     pub sig: String,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }

@@ -24,7 +24,7 @@ pub struct TargetFile {
     pub hashes: TargetHashes,
     /// The repository's own data about the file (here, the release fields), if any.
     pub custom: Option<Value>,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
@@ -111,7 +111,7 @@ pub struct Targets {
     pub targets: BTreeMap<String, TargetFile>,
     /// The roles it delegates to, if any.
     pub delegations: Option<Delegations>,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
@@ -219,22 +219,23 @@ impl Targets {
 /// A role delegated by name (spec 4.5 DELEGATIONS).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DelegatedRole {
-    /// The role's name, which is also its metadata file's (`<name>.json`).
+    /// The role's name: unique among the delegator's roles, never a top-level role's.
     pub name: String,
     /// IDs of the keys that may sign the role.
     pub keyids: Vec<String>,
     /// How many of those keys must sign it.
     pub threshold: u64,
-    /// If true, a search that reaches this role does not go on to later delegations (spec 5.6.7.2.1).
+    /// If true, a search reaching this role goes on to no later delegation (spec 5.6.7.2.1).
     #[serde(default)]
     pub terminating: bool,
-    /// Shell-style patterns of the target paths delegated; exactly one of this and `path_hash_prefixes`.
+    /// Shell-style patterns of the target paths delegated; exactly one of this and
+    /// `path_hash_prefixes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Vec<String>>,
     /// Hex prefixes of SHA-256(target path) delegated; exactly one of this and `paths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_hash_prefixes: Option<Vec<String>>,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -287,7 +288,7 @@ pub struct SuccinctRoles {
     pub bit_length: u32,
     /// The bins' names before `-<hex bin>`.
     pub name_prefix: String,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -302,7 +303,8 @@ impl SuccinctRoles {
         format!("{:x}", self.bin_count() - 1).len()
     }
 
-    /// The name of bin number `bin`: `<prefix>-<bin in hex>`, zero-padded to the width of the last bin.
+    /// The name of bin number `bin`: `<prefix>-<bin in hex>`, zero-padded to the width of the
+    /// last bin.
     pub fn bin_name(&self, bin: u64) -> String {
         format!(
             "{}-{:0width$x}",
@@ -345,7 +347,7 @@ pub struct Delegations {
     pub roles: Option<Vec<DelegatedRole>>,
     /// Succinct hashed bins; exactly one of this and `roles`.
     pub succinct_roles: Option<SuccinctRoles>,
-    /// Fields this client does not know, kept verbatim so the metadata re-serialises to what was signed.
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
@@ -358,7 +360,7 @@ pub struct Delegate {
     pub keyids: Vec<String>,
     /// How many of those keys must sign it.
     pub threshold: u64,
-    /// If true, a search that reaches this role goes on to no later delegation (spec 5.6.7.2.1).
+    /// If true, a search reaching this role goes on to no later delegation (spec 5.6.7.2.1).
     pub terminating: bool,
 }
 
