@@ -86,7 +86,7 @@ impl Root {
     }
 }
 
-/// A reference to a metadata file from timestamp or snapshot (spec 4.4 / 4.5, METAFILES).
+/// A reference to a metadata file from timestamp or snapshot (spec 4.4 / 4.6, METAFILES).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetaFile {
     /// The version of the file referred to.
@@ -176,7 +176,7 @@ impl Timestamp {
     }
 }
 
-/// Snapshot metadata (spec 4.5).
+/// Snapshot metadata (spec 4.4).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     /// Version, spec version and expiry.
