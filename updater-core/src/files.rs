@@ -11,12 +11,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {source}", path.display())]
 pub struct FileError {
+    /// The path the operation was on.
     pub path: PathBuf,
+    /// The I/O error.
     #[source]
     pub source: std::io::Error,
 }
 
 impl FileError {
+    /// The failure `source` on `path`.
     pub fn new(path: impl Into<PathBuf>, source: std::io::Error) -> FileError {
         FileError {
             path: path.into(),
@@ -42,6 +45,7 @@ pub enum Capped {
     Missing,
     /// The file holds more than the cap; nothing of it was kept.
     TooLarge,
+    /// The whole file, at most the cap.
     Data(Vec<u8>),
 }
 

@@ -46,12 +46,26 @@ pub const MAX_ROLLED_BACK: usize = 16;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SettingsError {
+    /// The settings file exists but cannot be read.
     #[error("cannot read update settings {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
+    Read {
+        /// The settings file.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The settings file cannot be written.
     #[error("cannot write update settings {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
+    Write {
+        /// The settings file.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The operating system gave no randomness for a new install id.
     #[error("no randomness for an install id: {0}")]
     Random(String),
+    /// The channel the user chose (held here) is not a valid channel name.
     #[error("{0:?} is not a channel name (1 to 32 lower-case letters, digits and '-')")]
     InvalidChannel(String),
 }
@@ -77,6 +91,7 @@ impl InstallId {
             .then(|| InstallId(text.to_string()))
     }
 
+    /// The id as 32 lowercase hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -116,6 +131,7 @@ impl fmt::Display for InstallId {
 /// The user's update settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserSettings {
+    /// This install's random id, which places it in staged rollouts.
     pub install_id: InstallId,
     /// The channel the user chose; `None`: the app's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,8 +220,11 @@ impl UserSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RollbackNotice {
+    /// The version that was rolled back.
     pub failed_version: String,
+    /// The version put back in its place.
     pub restored_version: String,
+    /// Why, e.g. "version 1.3.0 did not confirm within 3 launches".
     pub reason: String,
 }
 
@@ -237,7 +256,9 @@ pub enum LoadOutcome {
     /// The file was corrupted; it was moved to `backup` (if that worked) and fresh settings
     /// were written.
     Reset {
+        /// Why the file was refused: unparsable, or over [`MAX_SETTINGS_LEN`].
         reason: String,
+        /// Where the corrupted file was moved; `None` if moving it failed.
         backup: Option<PathBuf>,
     },
 }
@@ -256,6 +277,7 @@ impl SettingsStore {
         }
     }
 
+    /// The settings file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

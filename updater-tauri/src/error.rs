@@ -20,27 +20,39 @@ pub enum Error {
     /// URL, no data directory); every command reports this.
     #[error("the updater is not set up: {0}")]
     NotConfigured(String),
+    /// The update engine failed: a TUF refusal, a network, install or settings error.
     #[error(transparent)]
     Update(#[from] UpdateError),
     /// `download`/`install` named a version that the last check did not find.
     #[error("version {requested} is not the update found by the last check ({found}): call check() first")]
-    NotChecked { requested: String, found: String },
+    NotChecked {
+        /// The version asked for.
+        requested: String,
+        /// The version the last check found, or `none`.
+        found: String,
+    },
+    /// A restart into the named version was asked for before it was installed.
     #[error("update {0} is not installed yet: call install() or downloadAndInstall() first")]
     NotInstalled(String),
+    /// Another download or install of this app is running.
     #[error("an update is already being downloaded or installed by this app")]
     Busy,
     /// Updates are turned off (by the administrator's policy, the user or the app), so a
     /// download or install is refused too, not only a check.
     #[error(transparent)]
     Disabled(Disabled),
+    /// A channel name that is not valid (held here).
     #[error("invalid channel name {0:?}")]
     InvalidChannel(String),
+    /// Tauri failed (emitting an event, reaching a window).
     #[error(transparent)]
     Tauri(#[from] tauri::Error),
+    /// The blocking install task panicked or was cancelled.
     #[error("the install task failed: {0}")]
     Task(String),
 }
 
+/// A result whose error defaults to the plugin's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What kind of failure an [`Error`] is, for an app to react to (its `kind` in the webview,

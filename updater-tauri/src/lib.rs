@@ -22,6 +22,8 @@
 //! Everything else is the app's call, from Rust ([`UpdaterExt::updater`]) or from the
 //! webview (the commands in [`commands`], the TypeScript API in `guest-js/`).
 
+#![deny(missing_docs)]
+
 mod commands;
 mod config;
 mod error;
@@ -69,6 +71,7 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// A builder that takes everything from `tauri.conf.json`.
     pub fn new() -> Self {
         Self::default()
     }
@@ -97,11 +100,13 @@ impl Builder {
         self
     }
 
+    /// Whether to check in the background once the app has started (default off).
     pub fn check_on_start(mut self, check: bool) -> Self {
         self.overrides.check_on_start = Some(check);
         self
     }
 
+    /// Check in the background at this interval (whole seconds; the policy's interval wins).
     pub fn check_interval(mut self, interval: Duration) -> Self {
         self.overrides.check_interval_secs = Some(interval.as_secs());
         self
@@ -119,6 +124,7 @@ impl Builder {
         self
     }
 
+    /// Launches an unconfirmed new version may take before it is rolled back (default 3).
     pub fn max_unconfirmed_launches(mut self, launches: u32) -> Self {
         self.overrides.max_unconfirmed_launches = Some(launches);
         self
@@ -130,6 +136,7 @@ impl Builder {
         self
     }
 
+    /// HTTP connect and read timeout (whole seconds).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.overrides.timeout_secs = Some(timeout.as_secs());
         self
@@ -167,6 +174,7 @@ impl Builder {
         self
     }
 
+    /// The plugin, to pass to `tauri::Builder::plugin`.
     pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<serde_json::Value>> {
         setup::plugin(self.overrides, self.trusted_root, self.engine)
     }

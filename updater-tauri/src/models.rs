@@ -9,18 +9,25 @@ use updater_core::{CheckResult, Direction, HeldBack, Progress, RollbackNotice, U
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateMetadata {
+    /// The version offered.
     pub version: String,
+    /// The running version.
     pub current_version: String,
     /// RFC 3339.
     pub date: String,
     /// Release notes (markdown).
     pub body: String,
+    /// The channel it was found on.
     pub channel: String,
+    /// A critical release skips the staged rollout; an app may install it without asking.
     pub critical: bool,
+    /// Size of the full artifact, in bytes.
     pub size: u64,
     /// What the download costs: the patch's size when one applies to the installed bytes.
     pub download_size: u64,
+    /// `upgrade`, `downgrade` (the channel's newest, below the running version) or `rollbackToPin`.
     pub direction: &'static str,
+    /// Newer releases that were not offered, and why.
     pub held_back: Vec<HeldBackInfo>,
 }
 
@@ -49,7 +56,9 @@ impl From<&Update> for UpdateMetadata {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HeldBackInfo {
+    /// The release's version.
     pub version: String,
+    /// Why it was held back, one sentence per rule it failed.
     pub reasons: Vec<String>,
 }
 
@@ -66,17 +75,27 @@ impl From<&HeldBack> for HeldBackInfo {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum CheckStatus {
+    /// An update to download and install.
     Available {
+        /// The update.
         update: UpdateMetadata,
     },
+    /// Nothing newer on the channel.
     UpToDate {
+        /// The channel checked.
         channel: String,
     },
+    /// Newer releases exist but are held back (policy, rollout, `min_version`, an earlier
+    /// rollback).
     HeldBack {
+        /// The channel checked.
         channel: String,
+        /// The releases held back, each with its reasons.
         held: Vec<HeldBackInfo>,
     },
+    /// Updates are turned off.
     Disabled {
+        /// Who turned them off, as a sentence.
         reason: String,
     },
 }
@@ -107,18 +126,27 @@ impl From<&CheckResult> for CheckStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", content = "data")]
 pub enum DownloadEvent {
+    /// The download starts (or resumes).
     #[serde(rename_all = "camelCase")]
     Started {
+        /// The artifact's signed length, in bytes.
         content_length: u64,
+        /// Bytes already on disk from an earlier attempt.
         resumed_from: u64,
     },
+    /// A chunk arrived.
     #[serde(rename_all = "camelCase")]
     Progress {
+        /// The chunk's size, in bytes.
         chunk_length: u64,
+        /// Bytes on disk so far, resumed ones included.
         downloaded: u64,
     },
+    /// Every byte is in; the length and hashes are being checked.
     Verifying,
+    /// The download is verified.
     Finished,
+    /// The verified update is being installed.
     Installing,
 }
 
@@ -157,7 +185,9 @@ fn source_name(source: Source) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelInfo {
+    /// The channel checked.
     pub channel: String,
+    /// Who chose it: `policy`, `user` or `app`.
     pub source: &'static str,
     /// Why the channel asked for is not the one used.
     pub note: Option<String>,
@@ -184,12 +214,19 @@ impl From<&Effective> for ChannelInfo {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyStatus {
+    /// Whether updates are on (by the policy, else the user, else the app).
     pub enabled: bool,
+    /// Why updates are off, when they are.
     pub disabled_reason: Option<String>,
+    /// The policy's version requirement, e.g. `~1.4`: only matching releases are offered.
     pub pinned_version: Option<String>,
+    /// Whether the policy lets an install above the pin go down to it.
     pub allow_rollback: bool,
+    /// The policy's repository, used instead of the app's.
     pub mirror: Option<String>,
+    /// How often to check, in seconds (the policy's interval, else the app's).
     pub check_interval_secs: u64,
+    /// The channel in force and who chose it.
     pub channel: ChannelInfo,
     /// One line for the UI when the policy pins or blocks updates, else `None`.
     pub message: Option<String>,
@@ -232,8 +269,11 @@ fn capitalized(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackInfo {
+    /// The version that was rolled back.
     pub failed_version: String,
+    /// The version put back in its place, now running.
     pub restored_version: String,
+    /// Why, e.g. "version 1.3.0 did not confirm within 3 launches".
     pub reason: String,
 }
 
@@ -251,11 +291,15 @@ impl From<RollbackNotice> for RollbackInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdaterStatus {
+    /// The app's name in the repository.
     pub app: String,
+    /// The running version.
     pub current_version: String,
     /// `false` when the updater could not be set up; `error` says why.
     pub configured: bool,
+    /// Why the updater could not be set up, when it could not.
     pub error: Option<String>,
+    /// The rollback of an earlier start, if this start followed one.
     pub last_rollback: Option<RollbackInfo>,
     /// This version was just installed and has not confirmed its launch yet.
     pub pending_confirmation: bool,

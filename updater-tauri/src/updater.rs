@@ -20,11 +20,18 @@ use crate::models::{
 
 /// Event names (every window receives them).
 pub mod events {
+    /// A background check found an update; the payload is its
+    /// [`UpdateMetadata`](crate::UpdateMetadata).
     pub const UPDATE_AVAILABLE: &str = "updater-tauri://update-available";
+    /// Download and install progress; the payload is a [`DownloadEvent`](crate::DownloadEvent).
     pub const DOWNLOAD_PROGRESS: &str = "updater-tauri://download-progress";
+    /// An update was installed; the payload is `{ version }`.
     pub const INSTALLED: &str = "updater-tauri://installed";
+    /// A start rolled the last update back; the payload is a [`RollbackInfo`](crate::RollbackInfo).
     pub const ROLLED_BACK: &str = "updater-tauri://rolled-back";
+    /// A background step (check, confirm) failed; the payload is `{ kind, message }`.
     pub const ERROR: &str = "updater-tauri://error";
+    /// The confirm window loaded; the payload is `{ version, confirmed }`.
     pub const LAUNCH_CONFIRMED: &str = "updater-tauri://launch-confirmed";
 }
 

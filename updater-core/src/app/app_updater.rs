@@ -65,22 +65,27 @@ impl fmt::Debug for AppUpdater {
 }
 
 impl AppUpdater {
+    /// The app's name, as in target paths.
     pub fn app(&self) -> &str {
         &self.app
     }
 
+    /// The running version.
     pub fn current_version(&self) -> &Version {
         &self.current
     }
 
+    /// The platform whose releases are offered.
     pub fn platform(&self) -> Platform {
         self.platform
     }
 
+    /// The directory of the updater's state: settings, trusted metadata, downloads, journal.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
+    /// The installer of this app, for its install target and journal.
     pub fn installer(&self) -> &Installer {
         &self.installer
     }

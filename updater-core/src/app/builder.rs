@@ -99,6 +99,7 @@ impl AppUpdaterBuilder {
         self
     }
 
+    /// Whether updates are on when neither the policy nor the user says (default on).
     pub fn enabled_by_default(mut self, enabled: bool) -> Self {
         self.defaults.enabled = enabled;
         self
@@ -214,6 +215,9 @@ impl AppUpdaterBuilder {
         self
     }
 
+    /// Checks the configuration and makes the updater. [`UpdateError::Config`] without a
+    /// root, a data directory or a usable app name; also [`UpdateError::InvalidVersion`],
+    /// [`UpdateError::UnknownPlatform`] and [`UpdateError::Http`].
     pub fn build(self) -> Result<AppUpdater> {
         if self.app.is_empty() || self.app.contains('/') || self.app.chars().any(char::is_control) {
             return Err(UpdateError::Config(format!(

@@ -22,59 +22,96 @@ pub const DEFAULT_MAX_UNCONFIRMED_LAUNCHES: u32 = 3;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum UpdateError {
+    /// The builder was given an unusable configuration (no root, no data directory, a bad URL…).
     #[error("invalid updater configuration: {0}")]
     Config(String),
+    /// The app's own version, given to the builder, does not parse.
     #[error("app version {version:?} is not a semantic version: {reason}")]
-    InvalidVersion { version: String, reason: String },
+    InvalidVersion {
+        /// The version string given.
+        version: String,
+        /// The semver parser's complaint.
+        reason: String,
+    },
+    /// The running OS and architecture have no release platform name; the app must set one.
     #[error("no release platform is known for {os}-{arch}; set one with `platform()`")]
     UnknownPlatform {
+        /// The OS, as `std::env::consts::OS` names it.
         os: &'static str,
+        /// The architecture, as `std::env::consts::ARCH` names it.
         arch: &'static str,
     },
+    /// The HTTP client could not be built (an invalid proxy or header).
     #[error("cannot set up the HTTP client: {0}")]
     Http(#[source] FetchError),
     /// The repository (or the last of the mirrors tried) failed or was refused.
     #[error("update repository {url}: {source}")]
     Repository {
+        /// The repository base URL.
         url: String,
+        /// The TUF client's refusal or failure.
         #[source]
         source: TufError,
     },
+    /// The channel asked for has no role in the repository.
     #[error("channel {channel:?} is not published by the update repository (it has: {})", available.join(", "))]
     UnknownChannel {
+        /// The channel asked for.
         channel: String,
+        /// The channels the repository publishes.
         available: Vec<String>,
     },
+    /// The target found for the update is not a valid release (its path or custom fields).
     #[error("release {path}: {source}")]
     Release {
+        /// The TUF target path.
         path: String,
+        /// What is wrong with the release.
         #[source]
         source: ReleaseError,
     },
+    /// Reading or writing the user's settings failed.
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    /// Staging, installing, rolling back or confirming failed.
     #[error(transparent)]
     Install(#[from] InstallError),
+    /// Install was called for an update whose verified download is not there.
     #[error("update {version} is not downloaded, or its file no longer matches the signed hashes: call download() first")]
-    NotDownloaded { version: Version },
+    NotDownloaded {
+        /// The version asked to install.
+        version: Version,
+    },
+    /// A version other than the one installed tried to confirm the pending install.
     #[error("version {running} cannot confirm the pending install of {pending}: a new version confirms itself, after it started")]
-    ConfirmByOtherVersion { running: Version, pending: String },
+    ConfirmByOtherVersion {
+        /// The running version.
+        running: Version,
+        /// The version whose install awaits confirmation.
+        pending: String,
+    },
+    /// Starting the new version or the installer failed.
     #[error("cannot restart {path}: {source}")]
     Restart {
+        /// The program that could not be started.
         path: PathBuf,
+        /// The error from starting it.
         #[source]
         source: std::io::Error,
     },
+    /// A local file operation failed.
     #[error(transparent)]
     Io(#[from] FileError),
 }
 
+/// A result whose error defaults to [`UpdateError`].
 pub type Result<T, E = UpdateError> = std::result::Result<T, E>;
 
 /// An update that [`AppUpdater::check`] found in verified metadata. Only a check makes one:
 /// the signed length and hashes it carries are what download and install verify against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
+    /// The version offered.
     pub version: Version,
     /// The running version.
     pub current_version: Version,
@@ -87,6 +124,7 @@ pub struct Update {
     /// What the download will cost: the patch's size when one applies to the installed
     /// bytes, else `size` (a patch that fails falls back to the full download).
     pub download_size: u64,
+    /// The channel it was found on.
     pub channel: String,
     /// A critical release skips the staged rollout; an app may install it without asking.
     pub critical: bool,
@@ -152,19 +190,24 @@ pub(super) enum PatchBase {
 // Exhaustive on purpose: an app must handle every outcome (decisions.md).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckResult {
+    /// A newer (or administrator-allowed older) release to download and install.
     Available(Update),
     /// Nothing newer on the channel for this app and platform.
     UpToDate {
+        /// The channel checked.
         channel: String,
     },
     /// Newer releases exist, but the policy, the rollout, a `min_version` or an earlier
     /// rollback holds them back: `held` says which and why.
     HeldBack {
+        /// The channel checked.
         channel: String,
+        /// The newer releases held back, each with its reason.
         held: Vec<HeldBack>,
     },
     /// Updates are off; `reason` says who turned them off (a broken policy file included).
     Disabled {
+        /// Who turned updates off.
         reason: Disabled,
     },
 }

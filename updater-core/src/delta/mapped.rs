@@ -13,6 +13,7 @@ pub struct Mapped {
 }
 
 impl Mapped {
+    /// Maps the file at `path`, following symlinks.
     pub fn open(path: &Path) -> io::Result<Mapped> {
         Mapped::from_file(&File::open(path)?)
     }
@@ -32,6 +33,7 @@ impl Mapped {
         Ok(Mapped { map: Some(map) })
     }
 
+    /// The file's bytes (empty for an empty file).
     pub fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or(&[])
     }

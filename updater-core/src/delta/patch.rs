@@ -22,7 +22,11 @@ pub enum ApplyError {
     Corrupt(#[source] io::Error),
     /// The patch produces more than the full target's signed length.
     #[error("the patch produces more than the {limit} bytes the full release is signed for")]
-    TooLong { limit: u64 },
+    TooLong {
+        /// The full target's signed length, in bytes.
+        limit: u64,
+    },
+    /// Writing the patched file failed.
     #[error("cannot write the patched file: {0}")]
     Write(#[source] io::Error),
 }

@@ -53,35 +53,55 @@ const TAG_PATCH_OLD: u8 = 3;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum TarPatchError {
+    /// The file does not start with the tar patch's magic header.
     #[error("not a tar patch (no {:?} header)", String::from_utf8_lossy(MAGIC))]
     NotATarPatch,
     /// The compressed records cannot be read: truncated, tampered, not zstd.
     #[error("the tar patch is corrupt: {0}")]
     Corrupt(#[source] io::Error),
+    /// The records decode but make no valid patch: an unknown record, a path too long, data
+    /// after the end, a file patch that does not produce its length.
     #[error("the tar patch is malformed: {0}")]
     Malformed(String),
+    /// A record names a path that is not plain: empty, absolute, with `.`, `..` or an empty
+    /// component.
     #[error("the tar patch names {path:?}, which is not a plain path inside the bundle")]
-    UnsafePath { path: String },
+    UnsafePath {
+        /// The path as the patch names it.
+        path: String,
+    },
     /// The installed file cannot be opened without following a symlink, or is missing, or
     /// is not a regular file.
     #[error("installed file {path}: {source}")]
     Installed {
+        /// The file's path in the bundle.
         path: String,
+        /// Why it cannot be read.
         #[source]
         source: io::Error,
     },
     /// The installed file is not the bytes the patch was made from.
     #[error("installed file {path} differs from the release the patch was made from")]
-    InstalledDiffers { path: String },
+    InstalledDiffers {
+        /// The file's path in the bundle.
+        path: String,
+    },
+    /// Patching one installed file failed.
     #[error("patching {path}: {source}")]
     Patch {
+        /// The file's path in the bundle.
         path: String,
+        /// The whole-file patch's error.
         #[source]
         source: ApplyError,
     },
     /// The patch would produce more than the signed tar length.
     #[error("the tar patch produces more than the {limit} bytes the release's tar is signed for")]
-    TooLong { limit: u64 },
+    TooLong {
+        /// The signed tar length, in bytes.
+        limit: u64,
+    },
+    /// Writing the rebuilt tar failed.
     #[error("cannot write the patched tar: {0}")]
     Write(#[source] io::Error),
 }

@@ -74,6 +74,7 @@ pub enum InstallMode {
 /// An app a Windows installer installed (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallerApp {
+    /// NSIS setup or MSI.
     pub kind: InstallerKind,
     /// The app's executable, inside the installer's install location.
     pub exe: PathBuf,
@@ -89,7 +90,9 @@ pub struct InstallerApp {
 /// A program to run after this process exits, which installs (or rolls back) the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handover {
+    /// The program to start.
     pub program: PathBuf,
+    /// Its arguments.
     pub args: Vec<OsString>,
 }
 

@@ -23,16 +23,25 @@ pub enum State {
     /// The current version is copied to `backup`; the swap may or may not have happened.
     BackedUp,
     /// The new version is in place and waits for `confirm()`; `launches` counts starts.
-    Swapped { launches: u32 },
+    Swapped {
+        /// Starts of the new version so far.
+        launches: u32,
+    },
     /// An installer's target (NSIS, MSI): the staged installer is handed the install, to
     /// run once this process exits. The next start finds out whether it installed the new
     /// version (`Swapped`) or not (`Staged` again).
     HandedOver,
     /// Putting the previous version back; may or may not have happened. For an installer's
     /// target, until the next start: the kept previous installer is handed the rollback.
-    RollingBack { reason: String },
+    RollingBack {
+        /// Why the new version is being rolled back.
+        reason: String,
+    },
     /// The previous version is back in place.
-    RolledBack { reason: String },
+    RolledBack {
+        /// Why the new version was rolled back.
+        reason: String,
+    },
 }
 
 /// What is being installed where.
@@ -56,6 +65,7 @@ pub enum InstallTarget {
 /// the app's executable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackagedApp {
+    /// The package manager that installed it (dpkg or rpm).
     pub manager: PackageManager,
     /// The package's name as the package manager knows it (`dpkg -S`, `rpm -qf`).
     pub name: String,
@@ -64,6 +74,8 @@ pub struct PackagedApp {
 }
 
 impl InstallTarget {
+    /// The file or directory the update replaces; for a packaged or installer-installed app,
+    /// its executable.
     pub fn path(&self) -> &Path {
         match self {
             InstallTarget::Executable(p) | InstallTarget::Bundle(p) => p,
@@ -95,12 +107,18 @@ impl InstallTarget {
     }
 }
 
+/// The install journal's content: the state, the versions, and where the staged and backup
+/// copies are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
+    /// How far the install got.
     #[serde(flatten)]
     pub state: State,
+    /// The version being replaced.
     pub from_version: String,
+    /// The version being installed.
     pub to_version: String,
+    /// What is being installed where.
     pub target: InstallTarget,
     /// The new version, ready to move in.
     pub staged: PathBuf,
@@ -131,6 +149,7 @@ pub struct Journal {
 const MAX_JOURNAL: u64 = 64 * 1024;
 
 impl Journal {
+    /// Reads the journal at `path`; `Ok(None)` when there is none.
     pub fn load(path: &Path) -> Result<Option<Journal>, InstallError> {
         let bytes = match read_capped(path, MAX_JOURNAL)? {
             Capped::Data(bytes) => bytes,
@@ -150,6 +169,7 @@ impl Journal {
             })
     }
 
+    /// Writes the journal to `path` atomically and durably.
     pub fn save(&self, path: &Path) -> Result<(), InstallError> {
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| InstallError::Journal {
             path: path.to_path_buf(),

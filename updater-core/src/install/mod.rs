@@ -62,23 +62,37 @@ pub enum StartupOutcome {
     /// Another process holds the update lock.
     Busy,
     /// A verified update is staged; `install()` will put it in place.
-    Staged { version: String },
+    Staged {
+        /// The staged version.
+        version: String,
+    },
     /// The new version runs and waits for `confirm()`; this is its `launch`-th start.
-    PendingConfirmation { version: String, launch: u32 },
+    PendingConfirmation {
+        /// The new version.
+        version: String,
+        /// Starts of it so far, this one included.
+        launch: u32,
+    },
     /// The new version failed to confirm and the previous one is back in place. The running
     /// process is the failed version: it should restart (or exit) now. For an app a Windows
     /// installer installed, the previous version's installer puts it back: the restart runs
     /// it ([`Installer::pending_handover`]).
     RolledBack {
+        /// The version that failed.
         failed_version: String,
+        /// The version back in place.
         restored_version: String,
+        /// Why, e.g. "version 1.3.0 did not confirm within 3 launches".
         reason: String,
     },
     /// An earlier start rolled the failed version back (this process runs the restored one);
     /// this start cleaned up after it. Nothing to restart: tell the user, if not done yet.
     RollbackFinished {
+        /// The version that failed.
         failed_version: String,
+        /// The version back in place, which this process runs.
         restored_version: String,
+        /// Why it was rolled back.
         reason: String,
     },
 }
@@ -150,6 +164,7 @@ impl Installer {
         detect::detect_target()
     }
 
+    /// What this installer updates.
     pub fn target(&self) -> &InstallTarget {
         &self.target
     }
@@ -158,6 +173,7 @@ impl Installer {
         self.dir.join("journal.json")
     }
 
+    /// The install journal, `None` when no install is in progress.
     pub fn journal(&self) -> Result<Option<Journal>, InstallError> {
         Journal::load(&self.journal_path())
     }

@@ -302,6 +302,7 @@ fn tail(output: &Output) -> String {
 /// What a package says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageIdentity {
+    /// The package's name.
     pub name: String,
     /// The version as the package declares it, without a Debian epoch (`1.1.0`, `1.1.0-1`).
     pub version: String,

@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use super::error::InstallError;
 use crate::files::FileError;
 
+/// Whether a file name is a gzipped tar (`.tar.gz` or `.tgz`).
 pub fn is_tar_gz(name: &str) -> bool {
     name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }

@@ -28,17 +28,23 @@ pub enum PackageError {
     /// The content breaks the format's structure.
     #[error("{}: not a valid {format}: {reason}", path.display())]
     Malformed {
+        /// The file.
         path: PathBuf,
         /// The format it was read as, like `Debian package`.
         format: &'static str,
+        /// Which rule of the format it breaks.
         reason: String,
     },
     /// A part of the file, or what it decompresses to, is larger than is read of it.
     #[error("{}: {what} is larger than {limit} bytes, more than a {format} needs", path.display())]
     TooLarge {
+        /// The file.
         path: PathBuf,
+        /// The format it was read as, like `Debian package`.
         format: &'static str,
+        /// The part, like `member control.tar.gz`.
         what: String,
+        /// The most that is read of it, in bytes.
         limit: u64,
     },
 }

@@ -39,13 +39,21 @@ const GZIP: &[u8] = b"\x1F\x8B";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FileKind {
+    /// A Linux ELF executable (not an AppImage).
     Elf,
+    /// An AppImage: an ELF executable with the AppImage magic.
     AppImage,
+    /// A macOS Mach-O executable (thin or universal).
     MachO,
+    /// A Windows PE executable that is not an NSIS setup.
     Pe,
+    /// An NSIS setup program (a PE with an NSIS header).
     Nsis,
+    /// A Windows Installer package (an OLE compound file).
     Msi,
+    /// A Debian package (an `ar` archive).
     Deb,
+    /// An RPM package.
     Rpm,
     /// A `.tar.gz` of one `*.app` directory.
     AppTarGz,

@@ -13,8 +13,11 @@ use crate::settings::UserSettings;
 /// What the app decides when neither policy nor user does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppDefaults {
+    /// The channel when the user has not chosen one.
     pub channel: String,
+    /// Whether updates are on when neither policy nor user says.
     pub enabled: bool,
+    /// How often to check when the policy does not say.
     pub check_interval: Duration,
     /// What a policy file the administrator does not control does.
     pub untrusted_policy: UntrustedPolicy,
@@ -47,8 +50,11 @@ impl AppDefaults {
 /// Who decided a setting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
+    /// The administrator's policy file.
     Policy,
+    /// The user's settings.
     User,
+    /// The app's defaults ([`AppDefaults`]).
     App,
 }
 
@@ -56,12 +62,16 @@ pub enum Source {
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum Disabled {
+    /// The policy file exists but cannot be used.
     #[error("updates are off because the update policy could not be used: {0}")]
     PolicyError(PolicyError),
+    /// The policy sets `enabled: false`.
     #[error("updates are turned off by the administrator's policy")]
     Policy,
+    /// The user turned updates off.
     #[error("updates are turned off in the user's settings")]
     User,
+    /// The app's defaults have updates off.
     #[error("updates are turned off by the application")]
     App,
 }
@@ -70,12 +80,20 @@ pub enum Disabled {
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ChannelNote {
+    /// The policy forces a channel, so the one asked for is not used.
     #[error("the administrator's policy sets the channel; {requested:?} is not used")]
-    Forced { requested: String },
+    Forced {
+        /// The channel asked for.
+        requested: String,
+    },
+    /// The channel asked for is not in the policy's `allowed_channels`: the first one is used.
     #[error("channel {requested:?} is not allowed by the administrator's policy (allowed: {allowed:?}); using the first allowed channel")]
     NotAllowed {
+        /// The channel asked for.
         requested: String,
+        /// Who asked for it: the user or the app.
         requested_by: Source,
+        /// The policy's allowed channels.
         allowed: Vec<String>,
     },
 }
@@ -85,14 +103,21 @@ pub enum ChannelNote {
 pub struct Effective {
     /// `None`: updates are on.
     pub disabled: Option<Disabled>,
+    /// The channel to check.
     pub channel: String,
+    /// Who chose it.
     pub channel_source: Source,
     /// Set when the channel asked for by the user (or the app) is not the one used.
     pub channel_note: Option<ChannelNote>,
+    /// The policy's version pin: only matching releases are offered.
     pub pinned_version: Option<VersionReq>,
+    /// Whether the policy lets an install above the pin go down to it.
     pub allow_rollback: bool,
+    /// The policy's repository to use instead of the app's.
     pub repository_mirror: Option<Url>,
+    /// How often to check.
     pub check_interval: Duration,
+    /// Who set the interval: the policy or the app.
     pub check_interval_source: Source,
     /// A policy file that was not used because the administrator does not control it (the
     /// app chose [`UntrustedPolicy::Ignore`]): say so on the app's update settings page.
@@ -100,6 +125,7 @@ pub struct Effective {
 }
 
 impl Effective {
+    /// True when updates are on (nothing disabled them).
     pub fn enabled(&self) -> bool {
         self.disabled.is_none()
     }

@@ -15,26 +15,51 @@ use crate::release::valid_channel_name;
 pub const POLICY_FILE: &str = "update-policy.json";
 /// The largest policy file read.
 pub const MAX_POLICY_LEN: u64 = 64 * 1024;
-/// Bounds of `check_interval`.
+/// The shortest `check_interval` a policy may set.
 pub const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+/// The longest `check_interval` a policy may set (365 days).
 pub const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Why the policy could not be read. Each keeps updates off.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PolicyError {
+    /// The file exists but cannot be read.
     #[error("cannot read update policy {path}: {reason}")]
-    Io { path: PathBuf, reason: String },
+    Io {
+        /// The policy file.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The file is larger than [`MAX_POLICY_LEN`].
     #[error("update policy {path} is larger than {limit} bytes")]
-    TooLarge { path: PathBuf, limit: u64 },
+    TooLarge {
+        /// The policy file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Not valid JSON, an unknown field, or a value out of range.
     #[error("malformed update policy {path}: {reason}")]
-    Malformed { path: PathBuf, reason: String },
+    Malformed {
+        /// The policy file.
+        path: PathBuf,
+        /// What is wrong, by field.
+        reason: String,
+    },
+    /// The app's name cannot be a directory name, so no policy file can be found for it.
     #[error("app name {0:?} cannot name a policy directory")]
     BadAppName(String),
     /// The file is not the administrator's: someone else owns or may write it, or a folder
     /// above it.
     #[error("update policy {path} is not the administrator's, so it is not used: {reason}")]
-    Untrusted { path: PathBuf, reason: String },
+    Untrusted {
+        /// The policy file.
+        path: PathBuf,
+        /// Who else owns or may write it.
+        reason: String,
+    },
 }
 
 /// The administrator's policy, checked. `None` fields leave the decision to the user and
@@ -47,9 +72,11 @@ pub struct Policy {
     pub channel: Option<String>,
     /// The channels a user may choose; never empty.
     pub allowed_channels: Option<Vec<String>>,
+    /// Only releases matching this requirement are offered (e.g. `~1.4`).
     pub pinned_version: Option<VersionReq>,
     /// Whether an install above the pin goes down to it.
     pub allow_rollback: bool,
+    /// How often the app checks, overriding the app's interval.
     pub check_interval: Option<Duration>,
     /// Base URL of the repository to use instead of the app's.
     pub repository_mirror: Option<Url>,

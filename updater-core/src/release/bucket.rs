@@ -32,6 +32,7 @@ impl Bucket {
         Bucket((u64::from_be_bytes(head) % 100) as u8)
     }
 
+    /// The bucket's number, 0 to 99.
     pub fn get(self) -> u8 {
         self.0
     }

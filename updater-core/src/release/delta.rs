@@ -11,7 +11,9 @@ use crate::tuf::metadata::TargetFile;
 /// match `from`'s signed length and hashes before the patch is worth downloading.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PatchOffer {
+    /// The delta release to download.
     pub patch: Release,
+    /// The full release of the installed version, which the patch applies to.
     pub from: Release,
 }
 

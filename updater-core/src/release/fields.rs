@@ -25,24 +25,37 @@ use thiserror::Error;
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FieldError {
+    /// The target has no `custom` field.
     #[error("the target has no custom data")]
     NoCustom,
+    /// `custom` is not a JSON object.
     #[error("the custom data is not a JSON object")]
     NotObject,
+    /// A required field (named here) is absent or `null`.
     #[error("custom field {0:?} is missing")]
     Missing(&'static str),
+    /// A field has the wrong type or value.
     #[error("custom field {field:?}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
 }
 
 /// Full release or binary delta against an earlier version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReleaseKind {
+    /// The whole artifact.
     Full,
     /// Patches `from` into the target at path `full`, whose signed hashes the result must match.
     Delta {
+        /// The version the patch applies to.
         from: Version,
+        /// The target path of the full release the patch produces.
         full: String,
+        /// Whole-file or per-file tar patch.
         format: DeltaFormat,
     },
 }
@@ -66,6 +79,7 @@ pub enum DeltaFormat {
 /// cannot check it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TarDigest {
+    /// Length of the uncompressed tar, in bytes.
     pub length: u64,
     /// Lowercase hex, 64 characters.
     pub sha256: String,
@@ -75,10 +89,13 @@ pub struct TarDigest {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(try_from = "Value")]
 pub struct ReleaseFields {
+    /// The release's version.
     pub version: Version,
     /// Release notes (markdown).
     pub notes: String,
+    /// When it was published.
     pub published: DateTime<Utc>,
+    /// Full release or delta.
     pub kind: ReleaseKind,
     /// Critical releases ignore the rollout percentage.
     pub critical: bool,

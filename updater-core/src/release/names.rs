@@ -13,18 +13,48 @@ pub const RESERVED_CHANNELS: [&str; 5] = ["root", "timestamp", "snapshot", "targ
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NameError {
+    /// A channel name [`check_channel`] refuses.
     #[error("invalid channel name {name:?}: {reason}")]
-    Channel { name: String, reason: String },
+    Channel {
+        /// The name.
+        name: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// An app name [`check_app`] refuses.
     #[error("invalid app name {name:?}: {reason}")]
-    App { name: String, reason: String },
+    App {
+        /// The name.
+        name: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A version that is not strict semver ([`parse_version`]).
     #[error(
         "version {version:?} is not a semantic version (MAJOR.MINOR.PATCH, like 1.4.0): {reason}"
     )]
-    Version { version: String, reason: String },
+    Version {
+        /// The version string.
+        version: String,
+        /// The semver parser's complaint.
+        reason: String,
+    },
+    /// A platform name that is not valid.
     #[error("invalid platform {name:?}: {reason}")]
-    Platform { name: String, reason: String },
+    Platform {
+        /// The name.
+        name: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A target file name [`check_file_name`] refuses.
     #[error("invalid target file name {name:?}: {reason}")]
-    File { name: String, reason: String },
+    File {
+        /// The name.
+        name: String,
+        /// The rule it breaks.
+        reason: String,
+    },
 }
 
 /// A channel name becomes a role name, a file name (`N.<channel>.json`) and a URL segment:
@@ -67,8 +97,6 @@ pub fn channel_carries_prereleases(channel: &str) -> bool {
     )
 }
 
-/// An app name: 1 to 64 ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
-/// digit (one path segment, one file name part).
 /// The app name a product goes by when none is given: its Tauri `productName`,
 /// lowercased. The publisher (`release --bundle-dir`) and the plugin both use it, so that an
 /// app looks for its releases where they are published.
@@ -76,6 +104,8 @@ pub fn default_app_name(product: &str) -> String {
     product.to_lowercase()
 }
 
+/// An app name: 1 to 64 ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
+/// digit (one path segment, one file name part).
 pub fn check_app(name: &str) -> Result<(), NameError> {
     let bad = |reason: &str| NameError::App {
         name: name.to_string(),

@@ -14,8 +14,10 @@ use super::platform::{InstallFormat, Platform, PlatformSegment};
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PathError {
+    /// Not five `/`-separated segments.
     #[error("target path is not <channel>/<app>/<version>/<platform>/<file>")]
     Shape,
+    /// A segment breaks its naming rule.
     #[error(transparent)]
     Name(#[from] NameError),
 }
@@ -23,19 +25,25 @@ pub enum PathError {
 /// A release's target path, every segment checked.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ReleasePath {
+    /// The channel (first segment).
     pub channel: String,
+    /// The app's name.
     pub app: String,
+    /// The release's version.
     pub version: Version,
+    /// The platform, and the install format when the path has one.
     pub segment: PlatformSegment,
     /// The artifact's file name, with its extension.
     pub file: String,
 }
 
 impl ReleasePath {
+    /// The platform the release runs on.
     pub fn platform(&self) -> Platform {
         self.segment.platform
     }
 
+    /// The install format, `None` for releases published before formats were in the path.
     pub fn format(&self) -> Option<InstallFormat> {
         self.segment.format
     }

@@ -13,14 +13,23 @@ use super::names::NameError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Platform {
+    /// `linux-x86_64`.
     LinuxX86_64,
+    /// `linux-aarch64`.
     LinuxAarch64,
+    /// `linux-i686` (32-bit x86).
     LinuxI686,
+    /// `linux-armv7` (32-bit ARM).
     LinuxArmv7,
+    /// `darwin-x86_64` (Intel Mac).
     DarwinX86_64,
+    /// `darwin-aarch64` (Apple silicon).
     DarwinAarch64,
+    /// `windows-x86_64`.
     WindowsX86_64,
+    /// `windows-aarch64`.
     WindowsAarch64,
+    /// `windows-i686` (32-bit x86).
     WindowsI686,
 }
 
@@ -116,6 +125,7 @@ pub enum InstallFormat {
 }
 
 impl InstallFormat {
+    /// Every format, in declaration order.
     pub const ALL: [InstallFormat; 7] = [
         InstallFormat::Exe,
         InstallFormat::AppImage,
@@ -153,12 +163,14 @@ impl fmt::Display for InstallFormat {
 /// The platform segment of a target path: `<os>-<arch>[-<format>]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PlatformSegment {
+    /// The OS and architecture.
     pub platform: Platform,
     /// `None` in releases published before formats were part of the path.
     pub format: Option<InstallFormat>,
 }
 
 impl PlatformSegment {
+    /// The segment for `platform`, with `format` or (`None`) without one.
     pub fn new(platform: Platform, format: Option<InstallFormat>) -> PlatformSegment {
         PlatformSegment { platform, format }
     }

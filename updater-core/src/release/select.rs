@@ -17,11 +17,15 @@ use crate::tuf::metadata::TargetFile;
 /// Everything [`select`] needs to know about this install.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SelectionInput {
+    /// The app's name, as in target paths.
     pub app: String,
     /// The running version.
     pub current: Version,
+    /// The platform releases must be published for.
     pub platform: Platform,
+    /// The channel to choose from.
     pub channel: String,
+    /// This install's place in staged rollouts.
     pub bucket: Bucket,
     /// Whether this channel offers pre-release versions (see [`channel_carries_prereleases`]).
     pub allow_prerelease: bool,
@@ -69,6 +73,7 @@ impl SelectionInput {
 /// How the chosen release relates to the running version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
+    /// Up to a newer version.
     Upgrade,
     /// Down to the channel's newest release (allowed by `allow_downgrade`).
     Downgrade,
@@ -81,24 +86,44 @@ pub enum Direction {
 #[non_exhaustive]
 pub enum HeldBackReason {
     /// The staged rollout has not reached this install yet.
-    Rollout { percent: u8, bucket: Bucket },
+    Rollout {
+        /// The release's rollout percentage.
+        percent: u8,
+        /// This install's bucket, at or above it.
+        bucket: Bucket,
+    },
     /// The running version is below the release's `min_version`: an intermediate update
     /// (to a version of at least `min_version`) is needed first.
-    MinVersion { min_version: Version },
+    MinVersion {
+        /// The release's `min_version`.
+        min_version: Version,
+    },
     /// The version does not match the administrator's pinned requirement.
-    Pin { requirement: VersionReq },
+    Pin {
+        /// The pin.
+        requirement: VersionReq,
+    },
     /// A pre-release, and this channel does not offer pre-releases.
-    PreRelease { channel: String },
+    PreRelease {
+        /// The channel.
+        channel: String,
+    },
     /// Older than the running version, which this channel does not carry; downgrades are
     /// not allowed.
     Downgrade,
     /// Matches the pin but is older than the running version; rollback is not allowed.
-    RollbackNotAllowed { requirement: VersionReq },
+    RollbackNotAllowed {
+        /// The pin.
+        requirement: VersionReq,
+    },
     /// This install ran the version before and rolled it back (it did not confirm).
     RolledBack,
     /// Published in an install format this install cannot apply (a `.deb` for an app that
     /// runs from an AppImage, say).
-    Format { format: InstallFormat },
+    Format {
+        /// The release's format.
+        format: InstallFormat,
+    },
 }
 
 impl fmt::Display for HeldBackReason {
@@ -139,18 +164,23 @@ impl fmt::Display for HeldBackReason {
 /// The release to install.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chosen {
+    /// The release to install.
     pub release: Release,
+    /// Upgrade, or which kind of step down.
     pub direction: Direction,
 }
 
 /// A release that would have been preferred, and why it was not chosen.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeldBack {
+    /// The release held back.
     pub release: Release,
+    /// Every rule it failed.
     pub reasons: Vec<HeldBackReason>,
 }
 
 impl HeldBack {
+    /// The held-back release's version.
     pub fn version(&self) -> &Version {
         self.release.version()
     }
@@ -172,7 +202,9 @@ impl fmt::Display for HeldBack {
 /// A target of this app, channel and platform that is not a valid release.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skipped {
+    /// The target path.
     pub path: String,
+    /// Why it is not a valid release.
     pub error: ReleaseError,
 }
 
@@ -188,6 +220,7 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// The chosen release, if any.
     pub fn release(&self) -> Option<&Release> {
         self.chosen.as_ref().map(|c| &c.release)
     }

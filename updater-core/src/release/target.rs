@@ -13,18 +13,28 @@ use crate::tuf::metadata::TargetFile;
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReleaseError {
+    /// The target path is not `<channel>/<app>/<version>/<platform>/<file>`.
     #[error(transparent)]
     Path(#[from] PathError),
+    /// The custom data are not valid release fields.
     #[error(transparent)]
     Fields(#[from] FieldError),
+    /// The version in the custom data is not the one in the path (build metadata included).
     #[error("custom version {custom} differs from version {path} in the target path")]
-    VersionMismatch { path: String, custom: String },
+    VersionMismatch {
+        /// The version in the target path.
+        path: String,
+        /// The version in the custom data.
+        custom: String,
+    },
 }
 
 /// One release: its path, its fields and the signed length and hashes of its artifact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Release {
+    /// Where the release sits: channel, app, version, platform, file.
     pub path: ReleasePath,
+    /// Its custom fields.
     pub fields: ReleaseFields,
     /// The signed length and hashes.
     pub target: TargetFile,
@@ -49,6 +59,7 @@ impl Release {
         })
     }
 
+    /// The release's version.
     pub fn version(&self) -> &Version {
         &self.fields.version
     }

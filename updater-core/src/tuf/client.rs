@@ -20,7 +20,9 @@ use chrono::{DateTime, Utc};
 /// repository that works with the reference client works with ours.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// Largest root file read, in bytes.
     pub root_max_len: u64,
+    /// Largest timestamp file read, in bytes.
     pub timestamp_max_len: u64,
     /// Used when timestamp does not give snapshot's length.
     pub snapshot_max_len: u64,
@@ -34,6 +36,7 @@ pub struct Limits {
     pub metadata_deadline: Duration,
     /// Slowest average speed tolerated for a target once `slow_grace` has passed.
     pub min_target_bytes_per_sec: u64,
+    /// How long a target download runs before its average speed is checked.
     pub slow_grace: Duration,
 }
 
@@ -62,6 +65,7 @@ pub struct ClientConfig {
     pub metadata_dir: PathBuf,
     /// Base URL of `targets/`; needed only to download.
     pub targets_url: Option<String>,
+    /// Caps on what is read, and time limits.
     pub limits: Limits,
     /// Fetch targets as `<dir>/<hash>.<name>` when root enables consistent snapshots.
     pub prefix_targets_with_hash: bool,
@@ -70,6 +74,8 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// A configuration for the repository whose metadata is at `metadata_url`, trusted metadata
+    /// kept in `metadata_dir`; default limits, no targets URL, hash-prefixed targets.
     pub fn new(metadata_url: impl Into<String>, metadata_dir: impl Into<PathBuf>) -> Self {
         ClientConfig {
             metadata_url: metadata_url.into(),
@@ -156,6 +162,7 @@ impl TufClient {
         })
     }
 
+    /// The metadata trusted so far.
     pub fn trusted(&self) -> &TrustedMetadataSet {
         &self.trusted
     }

@@ -17,10 +17,15 @@ use crate::tuf::metadata::{Envelope, Key};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum PublicKey {
+    /// An Ed25519 key (scheme `ed25519`).
     Ed25519(ed25519_dalek::VerifyingKey),
+    /// An ECDSA key on P-256 (`ecdsa-sha2-nistp256`).
     EcdsaP256(p256::ecdsa::VerifyingKey),
+    /// An ECDSA key on P-384 (`ecdsa-sha2-nistp384`).
     EcdsaP384(p384::ecdsa::VerifyingKey),
+    /// An RSA key for RSASSA-PSS with this hash (`rsassa-pss-sha*`).
     RsaPss(rsa::RsaPublicKey, HashAlg),
+    /// An RSA key for PKCS#1 v1.5 signatures with this hash (`rsa-pkcs1v15-sha*`).
     RsaPkcs1(rsa::RsaPublicKey, HashAlg),
 }
 
@@ -28,8 +33,11 @@ pub enum PublicKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HashAlg {
+    /// SHA-256.
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
 }
 
@@ -162,6 +170,7 @@ fn verify_rsa_pss(key: &rsa::RsaPublicKey, hash: HashAlg, msg: &[u8], sig: &[u8]
     })
 }
 
+/// The digest of `data` under `hash`.
 pub fn digest(hash: HashAlg, data: &[u8]) -> Vec<u8> {
     match hash {
         HashAlg::Sha256 => Sha256::digest(data).to_vec(),
@@ -279,6 +288,7 @@ impl Hashes {
         }
     }
 
+    /// Feeds the next chunk of the file to every hasher.
     pub fn update(&mut self, chunk: &[u8]) {
         for (_, _, hasher) in &mut self.expected {
             match hasher {

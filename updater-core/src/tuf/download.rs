@@ -27,14 +27,21 @@ use crate::tuf::metadata::TargetFile;
 pub enum Progress {
     /// `resumed_from` bytes were already on disk from an earlier attempt.
     Started {
+        /// The target's signed length, in bytes.
         content_length: u64,
+        /// Bytes already on disk, not fetched again.
         resumed_from: u64,
     },
+    /// A chunk arrived.
     Progress {
+        /// The chunk's size, in bytes.
         chunk_length: u64,
+        /// Bytes of the file on disk so far, resumed ones included.
         downloaded: u64,
     },
+    /// Every byte is in; the length and hashes are being checked.
     Verifying,
+    /// Verified and in place at the destination.
     Finished,
 }
 
@@ -45,8 +52,11 @@ pub struct DownloadOptions {
     pub retries: u32,
     /// First back-off; doubled each retry up to `max_backoff`.
     pub backoff: Duration,
+    /// The longest back-off between retries.
     pub max_backoff: Duration,
+    /// The lowest average speed, in bytes per second, tolerated after `slow_grace`.
     pub min_bytes_per_sec: u64,
+    /// How long a download may run before its average speed is checked.
     pub slow_grace: Duration,
     /// The longest the download may go without receiving a byte, counted across its retries
     /// and back-offs (the clock restarts with each byte that arrives): a server that sends

@@ -122,37 +122,60 @@ pub enum TufError {
     /// Not valid metadata of its kind (spec section 4): unparsable, a field missing or out
     /// of range.
     #[error("malformed {role} metadata: {reason}")]
-    Malformed { role: Role, reason: String },
+    Malformed {
+        /// The role whose metadata it is.
+        role: Role,
+        /// What is wrong with it.
+        reason: String,
+    },
 
+    /// The metadata's `_type` is not the role's.
     #[error("{role} metadata has type {found:?}, expected {expected:?}")]
     WrongType {
+        /// The role the metadata was fetched as.
         role: Role,
+        /// The `_type` that role's metadata must have.
         expected: String,
+        /// The `_type` the metadata has.
         found: String,
     },
 
+    /// Fewer valid signatures than the role's threshold.
     #[error("{rule}: {role} metadata is not signed by a threshold of its keys: {valid} of {threshold} valid signatures")]
     Threshold {
+        /// The rule that requires the threshold.
         rule: Rule,
+        /// The role whose signatures were counted.
         role: Role,
+        /// Valid signatures, by keys of the role.
         valid: u64,
+        /// Signatures the role needs.
         threshold: u64,
     },
 
+    /// The metadata's version is not the one its referrer names.
     #[error("{rule}: {role} version {found} is not the expected version ({expected})")]
     VersionMismatch {
+        /// The rule that names the version.
         rule: Rule,
+        /// The role whose version differs.
         role: Role,
+        /// The version the referrer (timestamp, snapshot or the next root) names.
         expected: u64,
+        /// The version the metadata has.
         found: u64,
     },
 
+    /// A version lower than the trusted one: a rollback attack.
     #[error(
         "{rule}: rollback attack: {role} version {new} is lower than the trusted version {trusted}"
     )]
     Rollback {
+        /// The rule that forbids going back.
         rule: Rule,
+        /// The role whose version went back.
         role: Role,
+        /// The version the client trusts.
         trusted: u64,
         /// 0 when the role is gone altogether.
         new: u64,
@@ -160,7 +183,12 @@ pub enum TufError {
 
     /// Not an attack: the repository offers the version the client already trusts.
     #[error("{role} version {version} is already trusted")]
-    EqualVersion { role: Role, version: u64 },
+    EqualVersion {
+        /// The role offered again.
+        role: Role,
+        /// Its version, already trusted.
+        version: u64,
+    },
 
     /// Metadata past its expiry: the publisher has not re-signed it in time (its signing
     /// job stopped), or someone replays old metadata to hide newer releases (a freeze
@@ -173,27 +201,45 @@ pub enum TufError {
         expiry::format(expires)
     )]
     Expired {
+        /// The rule that checks this role's expiry.
         rule: Rule,
+        /// The role that expired.
         role: Role,
+        /// When it expired.
         expires: DateTime<Utc>,
         /// The time the client checked it at.
         checked_at: DateTime<Utc>,
     },
 
+    /// A file's length or hashes differ from what trusted metadata gives for it.
     #[error("{rule}: {what} does not match the trusted length or hashes: {detail}")]
     LengthOrHash {
+        /// The rule that checks them.
         rule: Rule,
+        /// The file: a role's metadata or a target path.
         what: String,
+        /// Which length or hash differs, and how.
         detail: String,
     },
 
     /// What a rule needs is not there: no trusted root at all (5.2), a targets role that
     /// snapshot does not list (5.6.1).
     #[error("{rule}: {detail}")]
-    Missing { rule: Rule, detail: String },
+    Missing {
+        /// The rule that needs it.
+        rule: Rule,
+        /// What is missing.
+        detail: String,
+    },
 
+    /// A key in metadata this client cannot use: unknown type or scheme, or bad key bytes.
     #[error("unsupported or invalid key {keyid}: {reason}")]
-    BadKey { keyid: String, reason: String },
+    BadKey {
+        /// The key's ID, as the metadata names it.
+        keyid: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 
     /// `delegator` (top-level targets, for a channel) does not delegate to `role`;
     /// `delegated` lists the roles it delegates to by name, in delegation order.
@@ -202,11 +248,15 @@ pub enum TufError {
         list(delegated)
     )]
     NotDelegated {
+        /// The role asked for.
         role: Role,
+        /// The role expected to delegate to it.
         delegator: Role,
+        /// The roles `delegator` does delegate to, in delegation order.
         delegated: Vec<String>,
     },
 
+    /// No trusted targets role lists the target path it holds.
     #[error("target {0:?} not found in any trusted targets role")]
     TargetNotFound(String),
 
@@ -223,6 +273,7 @@ pub enum TufError {
     #[error("TUF client configuration: {0}")]
     Config(&'static str),
 
+    /// Fetching metadata or a target failed (network, HTTP status, size limit).
     #[error(transparent)]
     Fetch(#[from] crate::tuf::fetch::FetchError),
 
@@ -230,7 +281,12 @@ pub enum TufError {
     /// (its `timestamp.json` is not found). Not a reason to fall back to another repository:
     /// an attacker hiding it would push the client back to metadata it left behind.
     #[error("the {what} at {url} is missing though this install already trusted it")]
-    TrustedRepositoryMissing { what: String, url: String },
+    TrustedRepositoryMissing {
+        /// What the repository was trusted for (e.g. "per-app repository of myapp").
+        what: String,
+        /// Its URL.
+        url: String,
+    },
 
     /// The trusted root stored by an earlier run cannot be used (unparsable, or not signed
     /// by its own threshold). It is not replaced by the app's root silently: that would
@@ -241,14 +297,19 @@ pub enum TufError {
          metadata directory to start again from the app's own root"
     )]
     StoredRootUnusable {
+        /// The file holding the stored root.
         path: String,
+        /// Why it was refused.
         #[source]
         reason: Box<TufError>,
     },
 
+    /// Reading or writing the local metadata store failed.
     #[error("local storage error at {path}: {source}")]
     Io {
+        /// The file or directory involved.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -308,6 +369,7 @@ impl From<crate::files::FileError> for TufError {
     }
 }
 
+/// A result whose error defaults to [`TufError`].
 pub type Result<T, E = TufError> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub fn parse(s: &str) -> Option<DateTime<Utc>> {
         .filter(|t| format(t) == s)
 }
 
+/// Writes `t` as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format(t: &DateTime<Utc>) -> String {
     t.format(EXPIRES_FORMAT).to_string()
 }
@@ -28,6 +29,7 @@ pub fn elapsed(t: &DateTime<Utc>, now: &DateTime<Utc>) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// Serde serializer writing a time in that form (`#[serde(serialize_with = ...)]`).
 pub fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format(t))
 }

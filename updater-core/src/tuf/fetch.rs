@@ -14,39 +14,83 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use thiserror::Error;
 
+/// Why fetching a URL failed.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum FetchError {
+    /// The server answered 404 or 403: the file is not there (for metadata, the end of a chain).
     #[error("{url}: not found (HTTP {status})")]
-    NotFound { url: String, status: u16 },
+    NotFound {
+        /// The URL asked for.
+        url: String,
+        /// The HTTP status (404 or 403).
+        status: u16,
+    },
+    /// A status other than 200, or 206 to a ranged request (404 and 403 are `NotFound`).
     #[error("{url}: HTTP status {status}")]
-    Status { url: String, status: u16 },
+    Status {
+        /// The URL asked for.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The request did not get an answer: connection, TLS, bad URL or redirect, or a broken body.
     #[error("{url}: {reason}")]
-    Transport { url: String, reason: String },
+    Transport {
+        /// The URL asked for (empty when building the client failed).
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The body is longer than the caller's length limit.
     #[error("{url}: longer than the limit of {limit} bytes")]
-    TooLarge { url: String, limit: u64 },
+    TooLarge {
+        /// The URL asked for.
+        url: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The whole fetch took longer than its deadline.
     #[error("{url}: timed out after {secs} s")]
-    Timeout { url: String, secs: u64 },
+    Timeout {
+        /// The URL asked for.
+        url: String,
+        /// The deadline, in seconds.
+        secs: u64,
+    },
+    /// The average speed fell below the minimum after the grace period ([`SpeedGuard`]).
     #[error("{url}: slower than {min_bytes_per_sec} bytes/s, the minimum")]
-    TooSlow { url: String, min_bytes_per_sec: u64 },
+    TooSlow {
+        /// The URL asked for.
+        url: String,
+        /// The minimum average speed, in bytes per second.
+        min_bytes_per_sec: u64,
+    },
     /// One target download gave up on time: no byte for the longest stall it allows
     /// (counted across its retries), or past its total time bound.
     #[error("{url}: download gave up after {secs} s {why}")]
     DownloadTimeout {
+        /// The target's URL.
         url: String,
+        /// The bound that was reached, in seconds.
         secs: u64,
+        /// Which bound: "in total" or "without receiving a byte".
         why: &'static str,
     },
     /// A 206 whose `Content-Range` does not start at the offset asked for.
     #[error("{url}: asked for bytes from {offset}, the server answered {content_range:?}")]
     BadRange {
+        /// The URL asked for.
         url: String,
+        /// The byte offset asked for.
         offset: u64,
+        /// The `Content-Range` header the server sent (empty if none).
         content_range: String,
     },
 }
 
 impl FetchError {
+    /// True for [`FetchError::NotFound`].
     pub fn is_not_found(&self) -> bool {
         matches!(self, FetchError::NotFound { .. })
     }
@@ -54,6 +98,7 @@ impl FetchError {
 
 /// A response body: chunks as they arrive.
 pub struct Body {
+    /// The body's chunks; an error ends the stream.
     pub chunks: BoxStream<'static, Result<Bytes, FetchError>>,
     /// The server's declared length of what follows, if any.
     pub content_length: Option<u64>,
@@ -63,17 +108,23 @@ pub struct Body {
 
 /// A transport that GETs a URL, optionally from a byte offset (HTTP Range).
 pub trait Fetcher: Send + Sync {
+    /// GETs `url`, from byte `offset` when it is non-zero (a `Range` request to resume).
     fn get<'a>(&'a self, url: &'a str, offset: u64) -> BoxFuture<'a, Result<Body, FetchError>>;
 }
 
 /// Timeouts and identity of the HTTP client.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
+    /// The longest wait for a connection to be established.
     pub connect_timeout: Duration,
     /// The longest wait for the next byte.
     pub read_timeout: Duration,
+    /// The `User-Agent` header sent.
     pub user_agent: String,
+    /// An HTTP(S) proxy for every request, e.g. `http://proxy.corp:3128`; `None` for none.
     pub proxy: Option<String>,
+    /// Extra headers (name, value), sent only to the origin of the URL asked for, not after a
+    /// redirect to another.
     pub headers: Vec<(String, String)>,
 }
 
@@ -105,6 +156,7 @@ pub struct HttpFetcher {
 }
 
 impl HttpFetcher {
+    /// Builds the client; fails on an unusable proxy or an invalid header.
     pub fn new(config: &HttpConfig) -> Result<Self, FetchError> {
         let err = |e: reqwest::Error| FetchError::Transport {
             url: String::new(),
@@ -305,6 +357,8 @@ pub struct SpeedGuard {
 }
 
 impl SpeedGuard {
+    /// Starts the clock now: `grace` before the speed is checked, then at least
+    /// `min_bytes_per_sec` on average.
     pub fn new(grace: Duration, min_bytes_per_sec: u64) -> Self {
         SpeedGuard {
             start: Instant::now(),
@@ -314,6 +368,8 @@ impl SpeedGuard {
         }
     }
 
+    /// Counts `n` more bytes received from `url`; [`FetchError::TooSlow`] once past the grace
+    /// period below the minimum average.
     pub fn add(&mut self, n: usize, url: &str) -> Result<(), FetchError> {
         self.received += n as u64;
         let elapsed = self.start.elapsed();

@@ -3,20 +3,28 @@
 
 use std::fmt;
 
-/// The four top-level roles.
+/// The root role's name: it names the keys of every top-level role.
 pub const ROOT: &str = "root";
+/// The timestamp role's name: it names the current snapshot.
 pub const TIMESTAMP: &str = "timestamp";
+/// The snapshot role's name: it names the current version of every targets role.
 pub const SNAPSHOT: &str = "snapshot";
+/// The top-level targets role's name: it lists targets and delegates.
 pub const TARGETS: &str = "targets";
+/// The four top-level roles, root first.
 pub const TOP_LEVEL_ROLES: [&str; 4] = [ROOT, TIMESTAMP, SNAPSHOT, TARGETS];
 
 /// A role, as errors name it: one of the four top-level roles, or a delegated targets role.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Role {
+    /// `root`.
     Root,
+    /// `timestamp`.
     Timestamp,
+    /// `snapshot`.
     Snapshot,
+    /// `targets`, the top-level targets role.
     Targets,
     /// A targets role delegated by name (or a succinct hashed bin).
     Delegated(String),

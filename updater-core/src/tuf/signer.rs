@@ -13,13 +13,17 @@ use crate::tuf::canonical::to_canonical;
 use crate::tuf::crypto::HashAlg;
 use crate::tuf::metadata::{Extra, Key, KeyVal, Signature};
 
+/// Why a key could not be made, read or used to sign.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum SignError {
+    /// The cryptographic library failed (making, encoding or using a key).
     #[error("signing failed: {0}")]
     Crypto(String),
+    /// A private key file cannot be parsed as a key of a supported kind.
     #[error("cannot read private key: {0}")]
     BadPrivateKey(String),
+    /// The metadata or key cannot be put in canonical JSON (it holds a float).
     #[error("metadata cannot be signed: {0}")]
     NotCanonical(String),
 }
@@ -38,9 +42,13 @@ pub trait Signer: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyKind {
+    /// Ed25519.
     Ed25519,
+    /// ECDSA on P-256.
     EcdsaP256,
+    /// ECDSA on P-384.
     EcdsaP384,
+    /// RSA (3072 bits) with RSASSA-PSS and this hash.
     RsaPss(HashAlg),
 }
 
@@ -121,6 +129,7 @@ impl LocalKey {
         Ok(doc.to_string())
     }
 
+    /// The kind of this key.
     pub fn kind(&self) -> KeyKind {
         match &self.secret {
             Secret::Ed25519(_) => KeyKind::Ed25519,

@@ -43,14 +43,17 @@ pub struct MetadataStore {
 }
 
 impl MetadataStore {
+    /// The store in directory `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         MetadataStore { dir: dir.into() }
     }
 
+    /// The metadata directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// Where the metadata of `role` is kept: `<dir>/<role>.json`, the name made safe for a file.
     pub fn path_of(&self, role: &str) -> PathBuf {
         self.dir.join(format!("{}.json", safe_file_name(role)))
     }

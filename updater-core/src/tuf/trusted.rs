@@ -66,6 +66,9 @@ struct TrustedTargets {
     verified_by: Vec<String>,
 }
 
+/// The metadata this client trusts, built up in the order of the client workflow (spec 5.2 to
+/// 5.6): root, then timestamp, snapshot and targets roles, each verified against what is
+/// already trusted before it is added.
 #[derive(Debug)]
 pub struct TrustedMetadataSet {
     root: Root,
@@ -100,14 +103,17 @@ impl AuthorizedTargets {
         self.targets.iter().map(|(path, t)| (path.as_str(), t))
     }
 
+    /// The target at `path`, if the role is authorized for it and lists it.
     pub fn get(&self, path: &str) -> Option<&TargetFile> {
         self.targets.get(path)
     }
 
+    /// How many authorized targets there are.
     pub fn len(&self) -> usize {
         self.targets.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
@@ -153,14 +159,17 @@ impl TrustedMetadataSet {
         })
     }
 
+    /// The trusted root.
     pub fn root(&self) -> &Root {
         &self.root
     }
 
+    /// The trusted timestamp, once one was accepted.
     pub fn timestamp(&self) -> Option<&Timestamp> {
         self.timestamp.as_ref()
     }
 
+    /// The trusted snapshot, once one was accepted.
     pub fn snapshot(&self) -> Option<&Snapshot> {
         self.snapshot.as_ref()
     }
@@ -172,6 +181,7 @@ impl TrustedMetadataSet {
         self.targets.get(role).map(|t| &t.targets)
     }
 
+    /// How expiry is checked.
     pub fn expiry(&self) -> Expiry {
         self.expiry
     }

@@ -64,12 +64,16 @@ impl<'a> Fields<'a> {
 /// The fields every role shares (spec 4.2 / 4.3).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Common {
+    /// The spec version the metadata follows; any 1.x is read.
     pub spec_version: String,
+    /// The metadata's version, at least 1.
     pub version: u64,
+    /// When the metadata stops being trusted.
     pub expires: DateTime<Utc>,
 }
 
 impl Common {
+    /// Common fields for [`SPEC_VERSION`] with this version and expiry.
     pub fn new(version: u64, expires: DateTime<Utc>) -> Self {
         Common {
             spec_version: SPEC_VERSION.to_string(),
@@ -127,6 +131,7 @@ impl Common {
         map.insert("expires".into(), Value::from(expiry::format(&self.expires)));
     }
 
+    /// Whether the metadata has expired at `now` (expiry is at `expires` itself).
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.expires
     }
@@ -136,16 +141,23 @@ impl Common {
 /// (TAP 12): we never recompute them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Key {
+    /// The key type, e.g. `ed25519`, `ecdsa`, `rsa`.
     pub keytype: String,
+    /// The signature scheme, e.g. `ed25519`, `ecdsa-sha2-nistp256`, `rsassa-pss-sha256`.
     pub scheme: String,
+    /// The public key itself.
     pub keyval: KeyVal,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
 
+/// A key's value (spec 4.2 `keyval`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyVal {
+    /// The public key: hex for ed25519, PEM for ECDSA and RSA.
     pub public: String,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -153,13 +165,17 @@ pub struct KeyVal {
 /// The key IDs and threshold of one role.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoleKeys {
+    /// IDs of the keys that may sign the role.
     pub keyids: Vec<String>,
+    /// How many of those keys must sign it.
     pub threshold: u64,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl RoleKeys {
+    /// A role signed by `threshold` of `keyids`.
     pub fn new(keyids: Vec<String>, threshold: u64) -> Self {
         RoleKeys {
             keyids,

@@ -27,14 +27,21 @@ pub use targets::{
 /// Root metadata (spec 4.3).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Root {
+    /// Version, spec version and expiry.
     pub common: Common,
+    /// Whether metadata and targets are fetched under version- and hash-prefixed names.
     pub consistent_snapshot: bool,
+    /// Every key of the top-level roles, by key ID.
     pub keys: BTreeMap<String, Key>,
+    /// The key IDs and threshold of each top-level role, by role name.
     pub roles: BTreeMap<String, RoleKeys>,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
 impl Root {
+    /// Parses and checks the `signed` part of a root file: exactly the four top-level roles,
+    /// each with a valid threshold.
     pub fn from_value(value: Value) -> Result<Self> {
         let mut f = Fields::new(value, ROOT, "signed")?;
         let common = Common::parse(&mut f, ROOT)?;
@@ -60,6 +67,7 @@ impl Root {
         })
     }
 
+    /// The `signed` part as JSON, for canonicalisation and signing.
     pub fn to_value(&self) -> Value {
         let mut map = self.extra.clone();
         self.common.write(&mut map, ROOT);
@@ -78,19 +86,24 @@ impl Root {
     }
 }
 
-/// A reference to a metadata file from timestamp or snapshot (spec 4.4 / 4.5, METAFILES).
+/// A reference to a metadata file from timestamp or snapshot (spec 4.4 / 4.6, METAFILES).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetaFile {
+    /// The version of the file referred to.
     pub version: u64,
+    /// Its length in bytes, when the referrer gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<u64>,
+    /// Its digests by algorithm, in hex, when the referrer gives them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashes: Option<BTreeMap<String, String>>,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl MetaFile {
+    /// A reference by version alone, with no length or hashes.
     pub fn new(version: u64) -> Self {
         MetaFile {
             version,
@@ -122,12 +135,16 @@ fn parse_meta(f: &mut Fields<'_>) -> Result<BTreeMap<String, MetaFile>> {
 /// Timestamp metadata (spec 4.6).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timestamp {
+    /// Version, spec version and expiry.
     pub common: Common,
+    /// The snapshot file it names (`meta` → `snapshot.json`).
     pub snapshot_meta: MetaFile,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
 impl Timestamp {
+    /// Parses the `signed` part of a timestamp file, whose `meta` must list only `snapshot.json`.
     pub fn from_value(value: Value) -> Result<Self> {
         let mut f = Fields::new(value, TIMESTAMP, "signed")?;
         let common = Common::parse(&mut f, TIMESTAMP)?;
@@ -148,6 +165,7 @@ impl Timestamp {
         })
     }
 
+    /// The `signed` part as JSON, for canonicalisation and signing.
     pub fn to_value(&self) -> Value {
         let mut map = self.extra.clone();
         self.common.write(&mut map, TIMESTAMP);
@@ -158,16 +176,19 @@ impl Timestamp {
     }
 }
 
-/// Snapshot metadata (spec 4.5).
+/// Snapshot metadata (spec 4.4).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
+    /// Version, spec version and expiry.
     pub common: Common,
     /// Keyed by file name: `targets.json`, `<role>.json`.
     pub meta: BTreeMap<String, MetaFile>,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
 impl Snapshot {
+    /// Parses the `signed` part of a snapshot file.
     pub fn from_value(value: Value) -> Result<Self> {
         let mut f = Fields::new(value, SNAPSHOT, "signed")?;
         let common = Common::parse(&mut f, SNAPSHOT)?;
@@ -179,6 +200,7 @@ impl Snapshot {
         })
     }
 
+    /// The `signed` part as JSON, for canonicalisation and signing.
     pub fn to_value(&self) -> Value {
         let mut map = self.extra.clone();
         self.common.write(&mut map, SNAPSHOT);
@@ -186,6 +208,7 @@ impl Snapshot {
         Value::Object(map)
     }
 
+    /// The entry for targets role `role` (its `<role>.json`), if snapshot lists it.
     pub fn role_meta(&self, role: &str) -> Option<&MetaFile> {
         self.meta.get(&format!("{role}.json"))
     }
@@ -194,8 +217,11 @@ impl Snapshot {
 /// A signature in the envelope (spec 4.2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Signature {
+    /// The ID of the key that made the signature.
     pub keyid: String,
+    /// The signature, in hex.
     pub sig: String,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -204,8 +230,11 @@ pub struct Signature {
 /// `canonical` is the OLPC canonical JSON of `signed`, the bytes the signatures cover.
 #[derive(Clone, Debug)]
 pub struct Envelope {
+    /// The `signed` part as parsed.
     pub signed: Value,
+    /// The canonical JSON of `signed`: the bytes the signatures cover.
     pub canonical: Vec<u8>,
+    /// The signatures, at most one per key ID.
     pub signatures: Vec<Signature>,
 }
 

@@ -18,13 +18,18 @@ pub type TargetHashes = litemap::LiteMap<String, String>;
 /// One target file (spec 4.5 TARGETS): length, hashes and optional custom data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TargetFile {
+    /// Size of the file in bytes.
     pub length: u64,
+    /// Its digests by algorithm (e.g. `sha256`), in hex.
     pub hashes: TargetHashes,
+    /// The repository's own data about the file (here, the release fields), if any.
     pub custom: Option<Value>,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
 impl TargetFile {
+    /// A target of `length` bytes with the given (algorithm, hex digest) pairs and no custom data.
     pub fn new(length: u64, hashes: impl IntoIterator<Item = (String, String)>) -> Self {
         TargetFile {
             length,
@@ -38,6 +43,7 @@ impl TargetFile {
         TargetFile::deserialize(value).map_err(|e| TufError::malformed(role, e))
     }
 
+    /// The target as it is written in metadata.
     pub fn to_value(&self) -> Value {
         let mut map = self.extra.clone();
         map.insert("length".into(), Value::from(self.length));
@@ -99,13 +105,18 @@ impl<'de> Deserialize<'de> for TargetFile {
 /// Targets metadata, top-level or delegated (spec 4.5).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Targets {
+    /// Version, spec version and expiry.
     pub common: Common,
+    /// The targets this role lists, by target path.
     pub targets: BTreeMap<String, TargetFile>,
+    /// The roles it delegates to, if any.
     pub delegations: Option<Delegations>,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
 impl Targets {
+    /// A targets role with no targets and no delegations.
     pub fn new(common: Common) -> Self {
         Targets {
             common,
@@ -188,6 +199,7 @@ impl Targets {
         })
     }
 
+    /// The `signed` part as JSON, for canonicalisation and signing.
     pub fn to_value(&self) -> Value {
         let mut map = self.extra.clone();
         self.common.write(&mut map, TARGETS);
@@ -207,15 +219,23 @@ impl Targets {
 /// A role delegated by name (spec 4.5 DELEGATIONS).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DelegatedRole {
+    /// The role's name: unique among the delegator's roles, never a top-level role's.
     pub name: String,
+    /// IDs of the keys that may sign the role.
     pub keyids: Vec<String>,
+    /// How many of those keys must sign it.
     pub threshold: u64,
+    /// If true, a search reaching this role goes on to no later delegation (spec 5.6.7.2.1).
     #[serde(default)]
     pub terminating: bool,
+    /// Shell-style patterns of the target paths delegated; exactly one of this and
+    /// `path_hash_prefixes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Vec<String>>,
+    /// Hex prefixes of SHA-256(target path) delegated; exactly one of this and `paths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_hash_prefixes: Option<Vec<String>>,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -260,15 +280,21 @@ pub fn path_matches_pattern(target_path: &str, pattern: &str) -> bool {
 /// key set; a target belongs to the bin given by the first `bit_length` bits of SHA-256(path).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SuccinctRoles {
+    /// IDs of the keys every bin is signed with.
     pub keyids: Vec<String>,
+    /// How many of those keys must sign each bin.
     pub threshold: u64,
+    /// Number of leading hash bits that pick a bin (1 to 32).
     pub bit_length: u32,
+    /// The bins' names before `-<hex bin>`.
     pub name_prefix: String,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl SuccinctRoles {
+    /// How many bins there are: `2^bit_length`.
     pub fn bin_count(&self) -> u64 {
         1u64 << self.bit_length
     }
@@ -277,6 +303,8 @@ impl SuccinctRoles {
         format!("{:x}", self.bin_count() - 1).len()
     }
 
+    /// The name of bin number `bin`: `<prefix>-<bin in hex>`, zero-padded to the width of the
+    /// last bin.
     pub fn bin_name(&self, bin: u64) -> String {
         format!(
             "{}-{:0width$x}",
@@ -313,18 +341,26 @@ impl SuccinctRoles {
 /// Delegations of a targets role: either a list of named roles or succinct hashed bins.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delegations {
+    /// The keys of the delegated roles, by key ID.
     pub keys: BTreeMap<String, Key>,
+    /// The roles delegated by name; exactly one of this and `succinct_roles`.
     pub roles: Option<Vec<DelegatedRole>>,
+    /// Succinct hashed bins; exactly one of this and `roles`.
     pub succinct_roles: Option<SuccinctRoles>,
+    /// Fields this client does not know, kept verbatim: the signatures cover them too.
     pub extra: Extra,
 }
 
 /// A role a targets role hands a lookup on to, with the keys that must sign it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delegate {
+    /// The delegated role's name.
     pub name: String,
+    /// IDs of the keys that must sign it.
     pub keyids: Vec<String>,
+    /// How many of those keys must sign it.
     pub threshold: u64,
+    /// If true, a search reaching this role goes on to no later delegation (spec 5.6.7.2.1).
     pub terminating: bool,
 }
 
@@ -385,6 +421,7 @@ impl Delegations {
         })
     }
 
+    /// The delegations as they are written in metadata.
     pub fn to_value(&self) -> Value {
         let mut map = self.extra.clone();
         map.insert("keys".into(), to_json(&self.keys));
