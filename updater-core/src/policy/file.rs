@@ -9,7 +9,6 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::files::{read_capped, Capped};
-use crate::release::valid_channel_name;
 
 /// The policy file's name.
 pub const POLICY_FILE: &str = "update-policy.json";
@@ -123,14 +122,9 @@ pub fn load_from(path: &Path) -> Result<Option<Policy>, PolicyError> {
 /// Parses and checks a policy document; the error is the reason, without the path.
 pub fn parse(data: &[u8]) -> Result<Policy, String> {
     let raw: RawPolicy = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    // The schema's own rule and its reason (one place says what a channel name is).
     let check_channel = |field: &str, name: &str| {
-        if valid_channel_name(name) {
-            Ok(())
-        } else {
-            Err(format!(
-                "{field}: {name:?} is not a channel name (1 to 64 ASCII letters, digits, '-', '_', '.')"
-            ))
-        }
+        crate::release::names::check_channel(name).map_err(|e| format!("{field}: {e}"))
     };
     if let Some(channel) = &raw.channel {
         check_channel("channel", channel)?;
