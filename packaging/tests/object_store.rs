@@ -162,14 +162,6 @@ fn app_client(f: &Fixture, data: &Path, installed: &str, base: &str) -> AppUpdat
         .unwrap()
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 /// A check that must offer `version`; the downloaded (verified) bytes.
 fn update_to(updater: &AppUpdater, version: &str) -> Vec<u8> {
     let update = match block_on(updater.check()).unwrap() {

@@ -246,17 +246,9 @@ impl OurClient {
         TufClient::with_time(config, fetcher, Some(&self.embedded_root), now)
     }
 
-    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     /// One update cycle: refresh, then look `path` up.
     pub fn lookup(&self, now: DateTime<Utc>, path: &str) -> Result<Option<TargetFile>, TufError> {
-        Self::block_on(async {
+        block_on(async {
             let mut updater = self.updater(now)?;
             updater.refresh().await?;
             updater.get_target_info(path).await
@@ -265,7 +257,7 @@ impl OurClient {
 
     /// One update cycle that downloads `path`; returns the downloaded bytes.
     pub fn download(&self, now: DateTime<Utc>, path: &str) -> Result<Vec<u8>, TufError> {
-        Self::block_on(async {
+        block_on(async {
             let mut updater = self.updater(now)?;
             updater.refresh().await?;
             let info = updater
@@ -614,4 +606,13 @@ pub fn python_client_urls(
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs `f` to completion on a runtime of its own.
+pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
