@@ -181,7 +181,14 @@ impl Store {
                 let store = HttpBuilder::new()
                     .with_url(base.as_str())
                     .with_retry(retry())
-                    .with_client_options(client_options().with_allow_http(true))
+                    // No idle connection kept: a small server (`updater-pack serve`'s
+                    // tiny_http) gives each kept-alive connection a thread of a small pool,
+                    // and a request on a fifth connection waited for one.
+                    .with_client_options(
+                        client_options()
+                            .with_allow_http(true)
+                            .with_pool_max_idle_per_host(0),
+                    )
                     .build()
                     .map_err(|e| bad(e.to_string()))?;
                 (Arc::new(store), Kind::Web)

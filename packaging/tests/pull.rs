@@ -141,8 +141,29 @@ fn pull_refuses_another_root_unpublished_work_and_a_tampered_source() {
         f.pack.fails(&["pull", s(&www), f.p()])
     });
 
-    // A tampered role at the source: the pull verifies before writing anything.
+    // A snapshot naming a role whose file name would leave the folder: refused before any
+    // request for it, and nothing written outside the staging folder.
     let ci = runner(&f, &["beta", "snapshot", "timestamp"]);
+    let ts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(www.join("metadata/timestamp.json")).unwrap())
+            .unwrap();
+    let snap_version = ts["signed"]["meta"]["snapshot.json"]["version"]
+        .as_u64()
+        .unwrap();
+    let snap_path = www.join(format!("metadata/{snap_version}.snapshot.json"));
+    let original = std::fs::read(&snap_path).unwrap();
+    let mut snap: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    snap["signed"]["meta"]["../../../escape.json"] = serde_json::json!({ "version": 1 });
+    std::fs::write(&snap_path, serde_json::to_vec(&snap).unwrap()).unwrap();
+    std::fs::write(www.join("escape.json"), b"{}").unwrap();
+    let outside = f.tmp.path().join("1.escape.json");
+    assert_unchanged(&ci, "lists a role named \"../../../escape\"", || {
+        f.pack.fails(&["pull", s(&www), s(&ci)])
+    });
+    assert!(!outside.exists());
+    std::fs::write(&snap_path, original).unwrap();
+
+    // A tampered role at the source: the pull verifies before writing anything.
     let head = www.join("apps/demo/metadata/1.beta.linux-x86_64.json");
     let text = std::fs::read_to_string(&head).unwrap();
     std::fs::write(&head, text.replace("1.0.0", "9.0.0")).unwrap();

@@ -99,10 +99,17 @@ async fn fetch_one(store: &Store, dir: &str, out: &Path) -> Result<()> {
         .await?
         .ok_or_else(|| missing(&snapshot_name))?;
     write(out, &snapshot_name, &snapshot.bytes)?;
-    let roles: Vec<String> = meta_versions(&snapshot.bytes)
-        .into_iter()
-        .map(|(role, version)| format!("{version}.{role}.json"))
-        .collect();
+    let mut roles = Vec::new();
+    for (role, version) in meta_versions(&snapshot.bytes) {
+        // The name becomes a file name here: nothing that could leave the folder.
+        if !safe_role_name(&role) {
+            return Err(PackError::BadLocation {
+                location: store.location.clone(),
+                reason: format!("{dir}/{snapshot_name} lists a role named {role:?}: not a file name updater-pack writes"),
+            });
+        }
+        roles.push(format!("{version}.{role}.json"));
+    }
     futures_util::stream::iter(roles)
         .map(|name| async move {
             let f = store
@@ -115,6 +122,17 @@ async fn fetch_one(store: &Store, dir: &str, out: &Path) -> Result<()> {
         .try_collect::<Vec<()>>()
         .await?;
     Ok(())
+}
+
+/// A role name usable as a file name: letters, digits, `.`, `_`, `-`, not starting with
+/// `.`, at most 200 bytes (what `updater-pack` names its roles).
+fn safe_role_name(role: &str) -> bool {
+    !role.is_empty()
+        && role.len() <= 200
+        && !role.starts_with('.')
+        && role
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn unreadable(store: &Store, dir: &str, file: &str) -> PackError {
@@ -306,5 +324,29 @@ impl std::fmt::Display for PullReport {
             writeln!(f, "  {w}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_that_could_leave_the_folder_are_refused() {
+        for ok in ["targets", "beta", "beta.linux-x86_64-deb.archive", "a_b"] {
+            assert!(safe_role_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            "..",
+            "x\0y",
+            &"a".repeat(201),
+        ] {
+            assert!(!safe_role_name(bad), "{bad:?}");
+        }
     }
 }
