@@ -412,14 +412,16 @@ fn the_page_cannot_install_what_the_check_did_not_find() {
     run(async {
         let ui = s.launch("1.0.0").await;
         // A script in the page (an XSS, a compromised dependency) asks the plugin directly;
-        // each call must be refused with `reason`.
+        // each call must be refused with `reason`. Tauri's ACL refuses with a string, the
+        // plugin with `{ kind, message, detail }`.
         let refused = |cmd: &'static str, args: &'static str, reason: &'static str| {
             let (ui, s) = (&ui, &s);
             async move {
                 let script = format!(
                     "const done = arguments[0]; \
                      window.__TAURI__.core.invoke('plugin:updater-tauri|{cmd}', {args}) \
-                       .then(v => done('ok: ' + JSON.stringify(v)), e => done('refused: ' + e));"
+                       .then(v => done('ok: ' + JSON.stringify(v)), \
+                             e => done('refused: ' + (typeof e === 'string' ? e : JSON.stringify(e))));"
                 );
                 let answer = ui.eval(&script).await;
                 let answer = answer.as_str().unwrap_or_default();
