@@ -52,15 +52,23 @@ impl Caching {
 pub enum Write {
     /// Only if no file has the name (a versioned or hash-named file never changes).
     Create,
-    /// Replace the file read with this ETag, or create it when `None` (`timestamp.json`).
-    Replace(Option<String>),
+    /// Replace the file read with this tag, or create it when `None` (`timestamp.json`).
+    Replace(Option<Tag>),
 }
 
-/// A file read back: its bytes and the version tag a conditional write names.
+/// What a conditional write names: the ETag (S3, Azure) and the object version (GCS's
+/// generation), as the store reported them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tag {
+    pub etag: Option<String>,
+    pub version: Option<String>,
+}
+
+/// A file read back: its bytes and the tag a conditional write names.
 #[derive(Clone, Debug)]
 pub struct Fetched {
     pub bytes: Bytes,
-    pub etag: Option<String>,
+    pub tag: Tag,
 }
 
 /// What a write found.
@@ -304,7 +312,10 @@ impl Store {
                 limit: cap,
             });
         }
-        let etag = result.meta.e_tag.clone();
+        let tag = Tag {
+            etag: result.meta.e_tag.clone(),
+            version: result.meta.version.clone(),
+        };
         let mut bytes = Vec::new();
         let mut stream = result.into_stream();
         while let Some(chunk) = stream
@@ -323,7 +334,7 @@ impl Store {
         self.traffic.count(0, bytes.len() as u64);
         Ok(Some(Fetched {
             bytes: bytes.into(),
-            etag,
+            tag,
         }))
     }
 
@@ -360,9 +371,9 @@ impl Store {
                 PutMode::Overwrite
             }
             (Write::Replace(None), _) => PutMode::Create,
-            (Write::Replace(Some(etag)), _) => PutMode::Update(UpdateVersion {
-                e_tag: Some(etag.clone()),
-                version: None,
+            (Write::Replace(Some(tag)), _) => PutMode::Update(UpdateVersion {
+                e_tag: tag.etag.clone(),
+                version: tag.version.clone(),
             }),
         };
         let mut options = PutOptions::from(mode);

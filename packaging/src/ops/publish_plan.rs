@@ -22,7 +22,7 @@ use updater_core::tuf::metadata::{ROOT, SNAPSHOT, TARGETS};
 
 use crate::error::{PackError, Result};
 use crate::project::repository_apps;
-use crate::store::{Caching, Store, Write};
+use crate::store::{Caching, Store, Tag, Write};
 use crate::txn::Phase;
 
 /// A file to upload, relative to the repository.
@@ -44,8 +44,8 @@ struct Known {
     versions: BTreeMap<String, u64>,
     /// The destination's newest `N.root.json`.
     root: u64,
-    /// The ETag of the destination's `timestamp.json`, `None` when it has none.
-    etag: Option<String>,
+    /// The tag of the destination's `timestamp.json`, `None` when it has none.
+    tag: Option<Tag>,
     /// The destination's timestamp is ours.
     timestamp_same: bool,
 }
@@ -105,7 +105,7 @@ async fn upload_of(
     let state = known.get(dir);
     if phase == Phase::Timestamp {
         let mut u = upload(phase, Caching::Short);
-        u.write = Write::Replace(state.and_then(|k| k.etag.clone()));
+        u.write = Write::Replace(state.and_then(|k| k.tag.clone()));
         return Ok((!state.is_some_and(|k| k.timestamp_same)).then_some(u));
     }
     let caching = if phase == Phase::Root {
@@ -155,7 +155,7 @@ async fn known_state(
         return Ok(Known::default());
     };
     let mut known = Known {
-        etag: theirs.etag.clone(),
+        tag: Some(theirs.tag.clone()),
         timestamp_same: theirs.bytes.as_ref() == ours.as_slice(),
         ..Known::default()
     };
