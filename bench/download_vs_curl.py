@@ -4,7 +4,7 @@
 Serves a random file (1 GiB by default) over loopback with `server.py`'s
 RecordingServer (sendfile, TCP_NODELAY), then downloads it alternately with
 
-- `fetch_target` (updater-core/examples/fetch_target.rs): `download_verified`,
+- `fetch_target` (tuf-updater-core/examples/fetch_target.rs): `download_verified`,
   the updater's download: streamed to a `.part` file, SHA-256 and length checked
   while it streams, renamed into place only when they match;
 - `curl -s -o FILE URL`: no verification at all;
@@ -13,7 +13,7 @@ RecordingServer (sendfile, TCP_NODELAY), then downloads it alternately with
 ratio ours/curl and both peak RSS (GNU time's %M). Each download goes to
 a fresh file beside the served one (same file system), deleted after the run.
 
-    cargo build --release -p updater-core --example fetch_target
+    cargo build --release -p tuf-updater-core --example fetch_target
     python3 bench/download_vs_curl.py [--size-mib 1024] [--runs 3]
 
 Exits 1 if a download fails or our file's SHA-256 is not the served one's.
@@ -100,7 +100,7 @@ def main() -> int:
 
     ours = Path(args.fetch_target)
     if not ours.is_file():
-        print(f"{ours} is missing: cargo build --release -p updater-core --example fetch_target")
+        print(f"{ours} is missing: cargo build --release -p tuf-updater-core --example fetch_target")
         return 1
     curl = shutil.which("curl")
     if not curl:

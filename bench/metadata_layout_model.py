@@ -5,7 +5,7 @@ docs/metadata-scale.md (issue 12).
 Builds every metadata file an app would fetch as our publisher writes it (compact JSON,
 sorted keys, one ed25519 signature, the release's custom fields) for each layout, and
 prints its bytes (raw and gzipped) and requests for the four check cases. The `today` rows
-are checked against `cargo bench -p packaging --bench metadata_scale`, which measures that
+are checked against `cargo bench -p updater-pack --bench metadata_scale`, which measures that
 layout for real.
 
     python3 bench/metadata_layout_model.py

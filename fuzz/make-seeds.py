@@ -182,7 +182,7 @@ def package_seeds() -> None:
 def metadata_seeds(files: dict) -> None:
     for data in files.values():
         seed("metadata_cjson", data)
-    interop = ROOT / "updater-core" / "tests" / "interop"
+    interop = ROOT / "tuf-updater-core" / "tests" / "interop"
     for path in sorted(interop.rglob("*.json")):
         seed("metadata_cjson", path.read_bytes())
     for doc in [

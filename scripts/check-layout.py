@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CRATES = ["updater-core", "packaging", "updater-tauri", "demo-app"]
+CRATES = ["tuf-updater-core", "updater-pack", "tauri-plugin-tuf-updater", "demo-app"]
 MAX_FILE_LINES = 700
 MAX_FN_LINES = 100
 

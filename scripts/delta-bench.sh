@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${CARGO_TARGET_DIR:-target}/delta-bench"
 rm -rf "$out" && mkdir -p "$out"
-cargo build -q --locked -p packaging --bin updater-pack
+cargo build -q --locked -p updater-pack --bin updater-pack
 "${CARGO_TARGET_DIR:-target}/debug/updater-pack" init "$out/project" >/dev/null
 root="$out/project/repository/metadata/1.root.json"
 
@@ -15,7 +15,7 @@ copy() { # built file, name
   cp "$1" "$out/$2" && strip "$out/$2" 2>/dev/null || true
 }
 for v in 1.0.0 1.1.0; do
-  SELFUPDATE_VERSION=$v SELFUPDATE_ROOT=$root cargo build -q --locked -p updater-core \
+  SELFUPDATE_VERSION=$v SELFUPDATE_ROOT=$root cargo build -q --locked -p tuf-updater-core \
     --example selfupdate --features fault-injection
   copy "${CARGO_TARGET_DIR:-target}/debug/examples/selfupdate" "selfupdate-$v"
 done
@@ -27,4 +27,4 @@ if [ "${1:-}" != "--no-demo-app" ]; then
   done
   pairs+=(--pair "demo-app 1.0.0 -> 1.1.0" "$out/demo-app-1.0.0" "$out/demo-app-1.1.0")
 fi
-cargo bench -q --locked -p updater-core --bench delta -- "${pairs[@]}" --synthetic
+cargo bench -q --locked -p tuf-updater-core --bench delta -- "${pairs[@]}" --synthetic

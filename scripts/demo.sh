@@ -40,7 +40,7 @@ command -v Xvfb >/dev/null || [ -n "${DISPLAY:-}" ] || {
 }
 
 say "building updater-pack"
-cargo build --locked -p packaging --bin updater-pack
+cargo build --locked -p updater-pack --bin updater-pack
 pack="${CARGO_TARGET_DIR:-target}/debug/updater-pack"
 
 say "creating the update repository"

@@ -3,7 +3,7 @@
 # Ubuntu machine, skipping what is already there:
 #   - the WebKitGTK and GTK development packages Tauri v2 builds against;
 #   - with `--test`: Xvfb, xauth, WebKitWebDriver and tauri-driver (the end-to-end tests), and
-#     the tools that make the real packages `updater_core::package`'s tests read: dpkg-deb
+#     the tools that make the real packages `tuf_updater_core::package`'s tests read: dpkg-deb
 #     (dpkg), rpmbuild (rpm), makensis and its stubs (nsis), msibuild (msitools); and
 #     SoftHSM2 (softhsm2), the PKCS#11 token `updater-pack`'s token-key tests sign with.
 # Runs apt-get as root (through sudo when not root). Safe to run again.

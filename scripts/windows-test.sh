@@ -8,7 +8,7 @@
 #                                         rotate, keys elsewhere, encrypted keys)
 #
 # CI runs it without --packaging: std and file-trust build in ~5-9 minutes on a fresh target
-# dir (2 cores), a rerun takes seconds; packaging pulls in updater-core, reqwest and ring,
+# dir (2 cores), a rerun takes seconds; packaging pulls in tuf-updater-core, reqwest and ring,
 # another ~20 minutes cold. Wine is not Windows: see file-trust/tests/windows.rs for what it
 # does differently.
 set -euo pipefail
@@ -61,6 +61,6 @@ echo "== windows: clippy"
 echo "== windows: tests under wine"
 "${cargo[@]}" test "${windows[@]}" -p file-trust
 if $packaging; then
-    "${cargo[@]}" test "${windows[@]}" -p packaging --test commands --test encryption -- key rotate
+    "${cargo[@]}" test "${windows[@]}" -p updater-pack --test commands --test encryption -- key rotate
 fi
 wineserver -w

@@ -3,8 +3,8 @@
 //! events.
 
 use tauri::{AppHandle, Runtime};
-use updater_tauri::updater_core::CheckResult;
-use updater_tauri::{DownloadEvent, UpdaterExt};
+use tauri_plugin_tuf_updater::tuf_updater_core::CheckResult;
+use tauri_plugin_tuf_updater::{DownloadEvent, UpdaterExt};
 
 pub async fn run<R: Runtime>(app: AppHandle<R>) {
     // Let the window load (and confirm this version) first.

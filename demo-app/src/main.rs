@@ -1,4 +1,4 @@
-//! demo-app: a Tauri v2 app that updates itself through updater-tauri. The page (`ui/`)
+//! demo-app: a Tauri v2 app that updates itself through tuf-updater. The page (`ui/`)
 //! shows the version and channel, opts into beta, checks, shows the notes and the
 //! progress, restarts into the new version and says when the administrator's policy pins
 //! or blocks updates.
@@ -22,7 +22,7 @@ mod auto_update;
 use std::io::Write;
 
 use tauri::{Listener, Manager};
-use updater_tauri::{events, UpdaterExt};
+use tauri_plugin_tuf_updater::{events, UpdaterExt};
 
 const VERSION: Option<&str> = option_env!("DEMO_APP_VERSION");
 const BROKEN: bool = match option_env!("DEMO_APP_BROKEN") {
@@ -78,7 +78,7 @@ fn main() -> std::process::ExitCode {
         }
     }
 
-    let mut updater = updater_tauri::Builder::new()
+    let mut updater = tauri_plugin_tuf_updater::Builder::new()
         .repository(
             std::env::var("DEMO_APP_REPOSITORY").unwrap_or_else(|_| DEFAULT_REPOSITORY.into()),
         )

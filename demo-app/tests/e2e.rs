@@ -419,7 +419,7 @@ fn the_page_cannot_install_what_the_check_did_not_find() {
             async move {
                 let script = format!(
                     "const done = arguments[0]; \
-                     window.__TAURI__.core.invoke('plugin:updater-tauri|{cmd}', {args}) \
+                     window.__TAURI__.core.invoke('plugin:tuf-updater|{cmd}', {args}) \
                        .then(v => done('ok: ' + JSON.stringify(v)), \
                              e => done('refused: ' + (typeof e === 'string' ? e : JSON.stringify(e))));"
                 );

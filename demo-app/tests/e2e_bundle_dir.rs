@@ -1,6 +1,6 @@
 //! From `tauri build` to a release: the bundle folder Tauri's own bundler wrote for
 //! demo-app 1.1.0 (`tauri bundle --bundles deb`, kept by `e2e_support::builds`), published
-//! with `updater-pack release --bundle-dir` (the `packaging` library it runs): the deb is
+//! with `updater-pack release --bundle-dir` (the `updater_pack` library it runs): the deb is
 //! found, its platform told from its content and its package, and it is released under
 //! `linux-x86_64-deb` as 1.1.0, with the app name from demo-app's `tauri.conf.json`.
 #![cfg(target_os = "linux")]
@@ -8,9 +8,9 @@
 
 mod e2e_support;
 
-use packaging::keys::Passphrase;
-use packaging::ops::release_bundles::{release_bundles, BundleOptions};
-use packaging::ops::session::Context;
+use updater_pack::keys::Passphrase;
+use updater_pack::ops::release_bundles::{release_bundles, BundleOptions};
+use updater_pack::ops::session::Context;
 
 use e2e_support::builds::bins;
 use e2e_support::repo::Repo;
@@ -21,7 +21,7 @@ fn tauris_bundle_folder_is_published_as_one_release() {
     let bins = bins();
     let tmp = tempfile::tempdir().unwrap();
     let repo = Repo::new(&tmp.path().join("project"));
-    let now = packaging::clock::now().unwrap();
+    let now = updater_pack::clock::now().unwrap();
     let ctx = Context {
         now,
         expires: Vec::new(),
@@ -47,5 +47,5 @@ fn tauris_bundle_folder_is_published_as_one_release() {
         deb.plan.target,
         "stable/demo-app/1.1.0/linux-x86_64-deb/demo-app_1.1.0_amd64.deb"
     );
-    packaging::ops::verify::verify(&repo.repository(), now).unwrap();
+    updater_pack::ops::verify::verify(&repo.repository(), now).unwrap();
 }

@@ -10,13 +10,13 @@
 //!
 //! (An rpm end to end is not here: Debian's rpm has its own, empty database, in which the
 //! app's dependencies on WebKitGTK are not installed, so `rpm -U` refuses the package; the
-//! rpm path is tested with a package without dependencies in updater-core's
+//! rpm path is tested with a package without dependencies in tuf-updater-core's
 //! `package_install` tests.)
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod e2e_support;
-#[path = "../../packaging/tests/common/seaweed.rs"]
+#[path = "../../updater-pack/tests/common/seaweed.rs"]
 #[allow(dead_code)]
 mod seaweed;
 
@@ -95,18 +95,18 @@ impl Drop for SystemPackage {
 }
 
 /// What a publisher runs after `tauri build`: `release --bundle-dir` of the bundle folder,
-/// then `publish s3://updates/demo` (the packaging library those commands run, with the
+/// then `publish s3://updates/demo` (the updater_pack library those commands run, with the
 /// S3 settings in the environment as a CI job has them).
 fn publish_bundle_to_bucket(s: &Scenario, bundle_dir: &Path, bucket: &seaweed::Seaweed) {
     let notes = s.path("notes-1.1.0.md");
     std::fs::write(&notes, NOTES_1_1).unwrap();
-    let now = packaging::clock::now().unwrap();
-    let ctx = packaging::ops::session::Context {
+    let now = updater_pack::clock::now().unwrap();
+    let ctx = updater_pack::ops::session::Context {
         now,
         expires: Vec::new(),
-        passphrase: packaging::keys::Passphrase::none(),
+        passphrase: updater_pack::keys::Passphrase::none(),
     };
-    let opts = packaging::ops::release_bundles::BundleOptions {
+    let opts = updater_pack::ops::release_bundles::BundleOptions {
         bundle_dirs: vec![bundle_dir.to_path_buf()],
         config: Some(e2e_support::workspace().join("demo-app/tauri.conf.json")),
         version: Some("1.1.0".into()),
@@ -115,14 +115,18 @@ fn publish_bundle_to_bucket(s: &Scenario, bundle_dir: &Path, bucket: &seaweed::S
         ..Default::default()
     };
     let report =
-        packaging::ops::release_bundles::release_bundles(&s.repo.project, ctx, &opts).unwrap();
+        updater_pack::ops::release_bundles::release_bundles(&s.repo.project, ctx, &opts).unwrap();
     assert_eq!(report.published.len(), 1, "{report}");
     for (key, value) in bucket.env() {
         std::env::set_var(key, value);
     }
-    let published =
-        packaging::ops::publish::publish(s.repo.project.dir(), &bucket.s3_url("demo"), now, false)
-            .unwrap();
+    let published = updater_pack::ops::publish::publish(
+        s.repo.project.dir(),
+        &bucket.s3_url("demo"),
+        now,
+        false,
+    )
+    .unwrap();
     assert!(
         published
             .copied

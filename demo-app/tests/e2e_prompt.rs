@@ -50,7 +50,7 @@ fn the_native_prompt_asks_then_installs_and_restarts_into_the_update() {
         |app| {
             app.set_env("DEMO_APP_PROMPT", "1");
             // The background check's result is logged at debug.
-            app.set_env("DEMO_APP_LOG", "info,updater_tauri=debug");
+            app.set_env("DEMO_APP_LOG", "info,tauri_plugin_tuf_updater=debug");
         },
     );
     let (run1, run2) = (s.path("run-1.stderr"), s.path("run-2.stderr"));

@@ -1,7 +1,7 @@
 // The demo page: everything goes through the plugin's API, which Tauri puts on
-// window.__TAURI__.updaterTauri (app.withGlobalTauri). An app with a bundler imports the
-// same functions from 'updater-tauri-api'.
-const updater = window.__TAURI__.updaterTauri;
+// window.__TAURI__.tufUpdater (app.withGlobalTauri). An app with a bundler imports the
+// same functions from 'tauri-plugin-tuf-updater-api'.
+const updater = window.__TAURI__.tufUpdater;
 
 const $ = (id) => document.getElementById(id);
 let current = null; // the Update found by the last check

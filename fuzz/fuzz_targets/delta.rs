@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use updater_core::delta::{apply_patch, apply_tar_patch, make_patch, make_tar_patch};
+use tuf_updater_core::delta::{apply_patch, apply_tar_patch, make_patch, make_tar_patch};
 
 const LIMIT: u64 = 1 << 20;
 

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use updater_core::install::Journal;
+use tuf_updater_core::install::Journal;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(journal) = serde_json::from_slice::<Journal>(data) else {

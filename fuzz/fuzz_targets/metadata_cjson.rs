@@ -15,8 +15,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use updater_core::tuf::canonical::{canonicalize_text, to_canonical};
-use updater_core::tuf::metadata::{
+use tuf_updater_core::tuf::canonical::{canonicalize_text, to_canonical};
+use tuf_updater_core::tuf::metadata::{
     expiry, split_targets_file, Common, Envelope, Root, Snapshot, Targets, Timestamp,
 };
 

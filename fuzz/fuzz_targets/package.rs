@@ -9,8 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use updater_core::package::{bytes_kind, deb_fields_bytes, rpm_fields_bytes, sniff_bytes};
-use updater_core::InstallFormat;
+use tuf_updater_core::package::{bytes_kind, deb_fields_bytes, rpm_fields_bytes, sniff_bytes};
+use tuf_updater_core::InstallFormat;
 
 fuzz_target!(|data: &[u8]| {
     let format = sniff_bytes(data).ok().flatten();

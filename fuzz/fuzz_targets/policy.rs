@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Map, Value};
-use updater_core::policy::{self, Policy};
+use tuf_updater_core::policy::{self, Policy};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(policy) = policy::parse(data) else {

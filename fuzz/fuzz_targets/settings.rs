@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use updater_core::settings::UserSettings;
+use tuf_updater_core::settings::UserSettings;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(settings) = UserSettings::from_json(data) else {

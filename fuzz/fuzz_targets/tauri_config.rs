@@ -1,6 +1,6 @@
-//! The Tauri plugin's configuration (`plugins."updater-tauri"` in `tauri.conf.json`) on any
+//! The Tauri plugin's configuration (`plugins."tuf-updater"` in `tauri.conf.json`) on any
 //! bytes: `Config::parse`, `Settings::merge` and `Settings::required` of
-//! updater-tauri/src/config.rs, then updater-core's reading of the trusted root it yields.
+//! tauri-plugin-tuf-updater/src/config.rs, then tuf-updater-core's reading of the trusted root it yields.
 //!
 //! Properties: no panic; `Config::parse` gives what Tauri's own path gives (a JSON value,
 //! then `serde_json::from_value::<Option<Config>>`); merging over an empty configuration,
@@ -8,17 +8,17 @@
 //! is passed on byte for byte, one given as an object as JSON of the same value.
 #![no_main]
 
-// updater-tauri depends on tauri, whose build under the sanitizer would add a quarter of
+// tuf-updater depends on tauri, whose build under the sanitizer would add a quarter of
 // an hour to every run. Its configuration code is kept free of tauri (serde, serde_json and
 // the standard library only) so that this target compiles that one file on its own.
-#[path = "../../updater-tauri/src/config.rs"]
+#[path = "../../tauri-plugin-tuf-updater/src/config.rs"]
 #[allow(dead_code)]
 mod config;
 
 use config::{Config, RootSource, Settings};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use updater_core::tuf::trusted::{Expiry, TrustedMetadataSet};
+use tuf_updater_core::tuf::trusted::{Expiry, TrustedMetadataSet};
 
 fuzz_target!(|data: &[u8]| {
     let parsed = Config::parse(data);

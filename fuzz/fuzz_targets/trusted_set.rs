@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-use updater_core::tuf::metadata::{Root, Snapshot, Targets, Timestamp, TARGETS};
-use updater_core::tuf::trusted::{Expiry, TrustedMetadataSet};
+use tuf_updater_core::tuf::metadata::{Root, Snapshot, Targets, Timestamp, TARGETS};
+use tuf_updater_core::tuf::trusted::{Expiry, TrustedMetadataSet};
 
 const ROOT_1: &[u8] = include_bytes!("../fixtures/repository/1.root.json");
 const ROOT_2: &[u8] = include_bytes!("../fixtures/repository/2.root.json");

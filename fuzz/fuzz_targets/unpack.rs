@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use updater_core::install::{stage_bundle, stage_executable};
+use tuf_updater_core::install::{stage_bundle, stage_executable};
 
 /// The folder around the staging folder `jail/`: everything else in it must stay as it was.
 struct Guard {

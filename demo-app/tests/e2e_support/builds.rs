@@ -1,5 +1,5 @@
 //! The shared, slow part: an `updater-pack` project (keys and repository, made with the
-//! `packaging` library) whose `1.root.json` every build embeds, and the app built with
+//! `updater_pack` library) whose `1.root.json` every build embeds, and the app built with
 //! `cargo build -p demo-app` as 1.0.0, 1.1.0, 1.2.0-beta.1 and a broken 1.1.0, one after the
 //! other, each copied out.
 //!
@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use packaging::keys::Passphrase;
-use packaging::lifetime::ExpiryPolicy;
-use packaging::ops::init::{init, InitOptions};
-use packaging::Project;
+use updater_pack::keys::Passphrase;
+use updater_pack::lifetime::ExpiryPolicy;
+use updater_pack::ops::init::{init, InitOptions};
+use updater_pack::Project;
 
 use super::{target_dir, workspace};
 
@@ -72,8 +72,8 @@ fn with_lock<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
 fn template() -> PathBuf {
     let dir = e2e_dir().join("template");
     let project = Project::new(&dir, None);
-    let now = packaging::clock::now().unwrap();
-    if packaging::ops::status::status(&project, now, 30).is_ok() {
+    let now = updater_pack::clock::now().unwrap();
+    if updater_pack::ops::status::status(&project, now, 30).is_ok() {
         return dir;
     }
     let tmp = e2e_dir().join("template-tmp");
@@ -97,7 +97,7 @@ fn template() -> PathBuf {
     dir
 }
 
-/// What the builds depend on: the sources of the app, the plugin and updater-core, the
+/// What the builds depend on: the sources of the app, the plugin and tuf-updater-core, the
 /// manifests, the lock file and the embedded root.
 fn fingerprint(root: &Path) -> String {
     use sha2::{Digest, Sha256};
@@ -114,10 +114,10 @@ fn fingerprint(root: &Path) -> String {
     let ws = workspace();
     let mut files = Vec::new();
     for dir in [
-        "updater-core/src",
-        "updater-tauri/src",
-        "updater-tauri/permissions",
-        "updater-tauri/dist-js",
+        "tuf-updater-core/src",
+        "tauri-plugin-tuf-updater/src",
+        "tauri-plugin-tuf-updater/permissions",
+        "tauri-plugin-tuf-updater/dist-js",
         "demo-app/src",
         "demo-app/ui",
         "demo-app/capabilities",
@@ -127,10 +127,10 @@ fn fingerprint(root: &Path) -> String {
     }
     files.sort();
     for file in [
-        "updater-core/Cargo.toml",
-        "updater-core/build.rs",
-        "updater-tauri/Cargo.toml",
-        "updater-tauri/build.rs",
+        "tuf-updater-core/Cargo.toml",
+        "tuf-updater-core/build.rs",
+        "tauri-plugin-tuf-updater/Cargo.toml",
+        "tauri-plugin-tuf-updater/build.rs",
         "demo-app/Cargo.toml",
         "demo-app/build.rs",
         "demo-app/tauri.conf.json",

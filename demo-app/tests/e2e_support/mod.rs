@@ -1,6 +1,6 @@
 //! What the demo-app end-to-end tests share. Each scenario runs the real app in a real
 //! Tauri window on its own X display (Xvfb), driven over WebDriver (tauri-driver in front
-//! of WebKitWebDriver), updating from its own repository made with the `packaging` library
+//! of WebKitWebDriver), updating from its own repository made with the `updater_pack` library
 //! and served over HTTP on 127.0.0.1.
 //!
 //! - [`builds`]: the `updater-pack` project every build embeds the root of, and the app

@@ -1,14 +1,14 @@
 //! A scenario's repository: a copy of the shared project (its keys, and the root the builds
-//! embed) in which the scenario releases what it needs, with the `packaging` library (what
+//! embed) in which the scenario releases what it needs, with the `updater_pack` library (what
 //! `updater-pack release` runs).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use packaging::keys::Passphrase;
-use packaging::ops::release::{release, ReleaseOptions};
-use packaging::ops::session::Context;
-use packaging::Project;
+use updater_pack::keys::Passphrase;
+use updater_pack::ops::release::{release, ReleaseOptions};
+use updater_pack::ops::session::Context;
+use updater_pack::Project;
 
 use super::{APP, PLATFORM};
 
@@ -45,7 +45,7 @@ impl Repo {
         let notes_file = self.project.dir().join(format!("notes-{version}.md"));
         fs::write(&notes_file, notes).unwrap();
         let ctx = Context {
-            now: packaging::clock::now().unwrap(),
+            now: updater_pack::clock::now().unwrap(),
             expires: Vec::new(),
             passphrase: Passphrase::none(),
         };

@@ -11,8 +11,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use packaging::serve::{file_for, range_start};
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
+use updater_pack::serve::{file_for, range_start};
 
 /// The longest a download is held.
 pub const HOLD_LIMIT: Duration = Duration::from_secs(20);
