@@ -106,7 +106,12 @@ impl Prompt {
     /// tauri-plugin-dialog does.
     async fn ask_update(&self, title: String, text: String) -> Answer {
         let s = self.strings;
-        tracing::debug!(%title, buttons = ?[s.install_now, s.skip_version, s.later], "showing the update prompt");
+        tracing::debug!(
+            %title,
+            buttons = ?[s.install_now, s.skip_version, s.later],
+            ?text,
+            "showing the update prompt"
+        );
         // "Later" is the cancel button: Escape or closing the dialog (on every OS) is a
         // "Later", never a skip.
         let answer = rfd::AsyncMessageDialog::new()
