@@ -87,11 +87,9 @@ impl Writer {
 
     fn start(&mut self, tag: Tag<'_>) {
         match tag {
-            Tag::Paragraph | Tag::BlockQuote(_) | Tag::DefinitionList => {
-                // The first paragraph of a list item goes right after its marker.
-                if self.marker.is_none() {
-                    self.want(Break::Blank);
-                }
+            // The first paragraph of a list item goes right after its marker.
+            Tag::Paragraph | Tag::BlockQuote(_) | Tag::DefinitionList if self.marker.is_none() => {
+                self.want(Break::Blank)
             }
             Tag::Heading { .. } | Tag::Table(_) => self.want(Break::Blank),
             Tag::CodeBlock(_) => {
@@ -133,10 +131,9 @@ impl Writer {
                 self.want(Break::Line);
                 self.marker = Some(INDENT.into());
             }
-            Tag::TableCell => {
-                if !self.out.ends_with('\n') && self.pending == Break::None {
-                    self.out.push_str(" | ");
-                }
+            // Cells after a row's first one.
+            Tag::TableCell if self.pending == Break::None && !self.out.is_empty() => {
+                self.out.push_str(" | ")
             }
             Tag::Link { dest_url, .. } => self.links.push((self.out.len(), dest_url.to_string())),
             _ => {}

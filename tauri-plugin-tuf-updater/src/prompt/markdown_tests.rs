@@ -105,6 +105,17 @@ fn loose_lists_code_blocks_breaks_and_rules() {
 }
 
 #[test]
+fn a_table_becomes_rows_of_cells() {
+    let text = to_plain_text(
+        "Platforms:\n\n| OS | Package |\n| --- | --- |\n| Linux | `.deb` |\n| macOS | `.app` |\n\nDone.",
+    );
+    assert_eq!(
+        text,
+        "Platforms:\n\nOS | Package\nLinux | .deb\nmacOS | .app\n\nDone."
+    );
+}
+
+#[test]
 fn markup_only_and_control_characters_leave_nothing_harmful() {
     assert_eq!(to_plain_text(""), "");
     assert_eq!(to_plain_text("<div>\n<p>only html</p>\n</div>\n"), "");
