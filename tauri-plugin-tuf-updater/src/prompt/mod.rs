@@ -140,16 +140,7 @@ impl Prompt {
         let s = self.strings;
         if let Err(e) = updater.download_and_install(&update.version, |_| {}).await {
             updater.emit_error(&e);
-            let reason = match s.error {
-                Some(for_kind) => for_kind(e.kind()).to_string(),
-                None => e.message(),
-            };
-            // A NUL would end the dialog's C string early (rfd panics on one).
-            let reason = reason.replace('\0', "");
-            let text = format!(
-                "{}\n\n{reason}",
-                fill(s.could_not_install, &update.version, "")
-            );
+            let text = failure_text(s, &update.version, &e);
             rfd::AsyncMessageDialog::new()
                 .set_level(rfd::MessageLevel::Error)
                 .set_title(s.update_failed)
@@ -179,6 +170,19 @@ impl Prompt {
             updater.restart();
         }
     }
+}
+
+/// The error dialog's text: which version failed, and why in plain words (the error's
+/// message in English, its kind's sentence in another language); never the chain of
+/// causes, which is for the log.
+fn failure_text(s: &Strings, version: &str, error: &crate::Error) -> String {
+    let reason = match s.error {
+        Some(for_kind) => for_kind(error.kind()).to_string(),
+        None => error.message(),
+    };
+    // A NUL would end the dialog's C string early (rfd panics on one).
+    let reason = reason.replace('\0', "");
+    format!("{}\n\n{reason}", fill(s.could_not_install, version, ""))
 }
 
 /// The update dialog's title and text for `update`, in `s`'s language.
@@ -245,6 +249,29 @@ mod tests {
         assert_eq!(title, "Wichtiges Update verfügbar");
         assert!(
             text.starts_with("Version 1.1.0 ist verfügbar; installiert ist 1.0.0. Dieses Update"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_failed_install_is_told_in_plain_words() {
+        let error = crate::Error::Busy;
+        assert_eq!(
+            failure_text(Language::English.strings(), "1.1.0", &error),
+            "Version 1.1.0 could not be installed:\n\nAnother update of this app is in \
+             progress: try again once it is done."
+        );
+        assert_eq!(
+            failure_text(Language::German.strings(), "1.1.0", &error),
+            "Version 1.1.0 konnte nicht installiert werden:\n\nEin anderes Update dieser App \
+             läuft gerade: Versuchen Sie es danach erneut."
+        );
+        // The chain of causes (with its spec rule) stays in the log.
+        let error = crate::Error::NotConfigured("no trusted root: see 5.2.1".into());
+        let text = failure_text(Language::English.strings(), "1.1.0", &error);
+        assert!(!text.contains("5.2.1"), "{text}");
+        assert!(
+            text.ends_with("The updater is not set up for this app."),
             "{text}"
         );
     }

@@ -148,7 +148,7 @@ impl Language {
     /// language part counts); `None` for one the prompt does not speak.
     pub(crate) fn from_code(code: &str) -> Option<Language> {
         let language = code
-            .split(['-', '_', '.', '@'])
+            .split(['-', '_', '.', '@', ':'])
             .next()
             .unwrap_or_default()
             .trim()
