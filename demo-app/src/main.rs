@@ -13,7 +13,8 @@
 //! At run time: `DEMO_APP_REPOSITORY` (default `http://127.0.0.1:8765`, what
 //! `updater-pack serve` listens on), `DEMO_APP_UPDATE_POLICY` (the administrator's policy
 //! file), `DEMO_APP_MAX_LAUNCHES` (unconfirmed launches before a rollback, default 2),
-//! `DEMO_APP_PROMPT=1` (the native prompt), `DEMO_APP_AUTO_UPDATE=1` (check, install and
+//! `DEMO_APP_PROMPT=1` (the native prompt), `DEMO_APP_PROMPT_LANGUAGE` (its language,
+//! e.g. `de`; default the OS's), `DEMO_APP_AUTO_UPDATE=1` (check, install and
 //! restart without a click: the README demo), `DEMO_APP_READY_FILE` (a file the
 //! "ready" line is also appended to), `DEMO_APP_LOG` (log filter, e.g. `debug`).
 
@@ -88,6 +89,9 @@ fn main() -> std::process::ExitCode {
         .policy_env_override(true);
     if !EMBEDDED_ROOT.is_empty() {
         updater = updater.trusted_root(EMBEDDED_ROOT);
+    }
+    if let Ok(language) = std::env::var("DEMO_APP_PROMPT_LANGUAGE") {
+        updater = updater.prompt_language(language);
     }
     if let Some(launches) = std::env::var("DEMO_APP_MAX_LAUNCHES")
         .ok()

@@ -31,6 +31,11 @@ pub struct Config {
     pub check_interval_secs: Option<u64>,
     /// Show the built-in native dialog when a background check finds an update.
     pub prompt: Option<bool>,
+    /// The prompt's language (`en`, `de`, `fr`; `de-DE` works too); default: the OS's,
+    /// else English.
+    pub prompt_language: Option<String>,
+    /// After "Later", the prompt waits this many seconds (default a day).
+    pub remind_later_secs: Option<u64>,
     /// The window whose first page load confirms a freshly installed version.
     pub confirm_window: Option<String>,
     /// Launches an unconfirmed new version may take before it is rolled back.
@@ -94,6 +99,8 @@ pub(crate) struct Settings {
     pub check_on_start: bool,
     pub check_interval: Option<Duration>,
     pub prompt: bool,
+    pub prompt_language: Option<String>,
+    pub remind_later: Option<Duration>,
     pub confirm_window: String,
     pub max_unconfirmed_launches: Option<u32>,
     pub timeout: Option<Duration>,
@@ -142,6 +149,11 @@ impl Settings {
                 .or(config.check_interval_secs)
                 .map(Duration::from_secs),
             prompt: code.prompt.or(config.prompt).unwrap_or(false),
+            prompt_language: code.prompt_language.or(config.prompt_language),
+            remind_later: code
+                .remind_later_secs
+                .or(config.remind_later_secs)
+                .map(Duration::from_secs),
             confirm_window: code
                 .confirm_window
                 .or(config.confirm_window)
@@ -190,6 +202,8 @@ mod tests {
             "checkOnStart": true,
             "checkIntervalSecs": 60,
             "prompt": true,
+            "promptLanguage": "de",
+            "remindLaterSecs": 3600,
             "confirmWindow": "main",
             "maxUnconfirmedLaunches": 2,
             "appName": "my-app",
@@ -198,6 +212,8 @@ mod tests {
         .unwrap();
         assert_eq!(config.mirrors.len(), 1);
         assert_eq!(config.check_interval_secs, Some(60));
+        assert_eq!(config.prompt_language.as_deref(), Some("de"));
+        assert_eq!(config.remind_later_secs, Some(3600));
         let root = config.trusted_root_bytes().unwrap();
         let parsed: Value = serde_json::from_slice(&root).unwrap();
         assert_eq!(parsed["signed"]["_type"], "root");
@@ -228,10 +244,13 @@ mod tests {
         .unwrap();
         let code = Config {
             repository: Some("https://b.example".into()),
+            prompt_language: Some("fr".into()),
             ..Config::default()
         };
         let s = Settings::merge(config, code, None, "app".into());
         assert_eq!(s.channel.as_deref(), Some("beta"));
+        assert_eq!(s.prompt_language.as_deref(), Some("fr"));
+        assert_eq!(s.remind_later, None);
         assert_eq!(s.timeout, Some(Duration::from_secs(5)));
         assert_eq!(s.app_name, "app");
         assert_eq!(

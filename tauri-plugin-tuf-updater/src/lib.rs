@@ -118,6 +118,20 @@ impl Builder {
         self
     }
 
+    /// The built-in prompt's language: `en`, `de` or `fr` (a locale such as `de-DE` works
+    /// too). Default: the OS's language if the prompt speaks it, else English.
+    pub fn prompt_language(mut self, language: impl Into<String>) -> Self {
+        self.overrides.prompt_language = Some(language.into());
+        self
+    }
+
+    /// How long the built-in prompt waits after the user chose "Later" (whole seconds;
+    /// default a day). Kept across restarts.
+    pub fn remind_later(mut self, delay: Duration) -> Self {
+        self.overrides.remind_later_secs = Some(delay.as_secs());
+        self
+    }
+
     /// The window whose page load confirms a freshly installed version (default `main`).
     pub fn confirm_window(mut self, label: impl Into<String>) -> Self {
         self.overrides.confirm_window = Some(label.into());

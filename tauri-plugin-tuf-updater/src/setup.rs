@@ -245,16 +245,15 @@ fn on_loaded<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// Checks now and then every interval (the policy's when it sets one); emits
-/// `update-available` and shows the prompt when asked to.
+/// `update-available` and shows the prompt when there is one.
 async fn background_checks<R: Runtime>(
     app: AppHandle<R>,
     check_now: bool,
     interval: bool,
-    prompt: bool,
+    mut prompt: Option<prompt::Prompt>,
 ) {
     tokio::time::sleep(FIRST_CHECK_DELAY).await;
     let mut first = true;
-    let mut declined: Option<String> = None;
     loop {
         let Some(updater) = app.try_state::<Updater<R>>() else {
             return;
@@ -266,10 +265,10 @@ async fn background_checks<R: Runtime>(
                     if let Err(e) = app.emit(events::UPDATE_AVAILABLE, &meta) {
                         tracing::debug!(error = %e, "cannot emit update-available");
                     }
-                    // Ask once per version and run; the app's own UI can still offer it.
-                    if prompt && declined.as_deref() != Some(meta.version.as_str()) {
-                        prompt::offer(&updater, &meta).await;
-                        declined = Some(meta.version.clone());
+                    // The prompt skips what the user skipped or postponed; the app's own UI
+                    // can still offer it.
+                    if let Some(prompt) = prompt.as_mut() {
+                        prompt.offer(&updater, &meta).await;
                     }
                 }
                 Ok(other) => tracing::debug!(result = ?other, "background check"),
@@ -354,11 +353,14 @@ pub(crate) fn plugin<R: Runtime>(
             let interval = settings.check_interval.is_some();
             if engine.is_ok() && (settings.check_on_start || interval || settings.prompt) {
                 let check_now = settings.check_on_start || settings.prompt;
+                let prompt = settings
+                    .prompt
+                    .then(|| prompt::Prompt::new(&settings, data_dir(app).ok()));
                 tauri::async_runtime::spawn(background_checks(
                     app.clone(),
                     check_now,
                     interval,
-                    settings.prompt,
+                    prompt,
                 ));
             }
             Ok(())
