@@ -31,8 +31,12 @@ pub struct Config {
     pub check_interval_secs: Option<u64>,
     /// Show the built-in native dialog when a background check finds an update.
     pub prompt: Option<bool>,
-    /// The window whose first page load confirms a freshly installed version.
+    /// The window whose first page load confirms a freshly installed version: the same
+    /// as `confirmLaunch: { "window": "<label>" }`.
     pub confirm_window: Option<String>,
+    /// How a freshly installed version confirms its launch: `"firstWindow"` (the default),
+    /// `"manual"` or `{ "window": "<label>" }`.
+    pub confirm_launch: Option<crate::ConfirmLaunch>,
     /// Launches an unconfirmed new version may take before it is rolled back.
     pub max_unconfirmed_launches: Option<u32>,
     /// The app's name in the repository and for the policy file.
@@ -94,7 +98,8 @@ pub(crate) struct Settings {
     pub check_on_start: bool,
     pub check_interval: Option<Duration>,
     pub prompt: bool,
-    pub confirm_window: String,
+    /// The launch confirmation's mode, or why the configuration's is refused.
+    pub confirm_launch: Result<crate::ConfirmLaunch, String>,
     pub max_unconfirmed_launches: Option<u32>,
     pub timeout: Option<Duration>,
 }
@@ -109,8 +114,6 @@ pub(crate) enum RootSource<'a> {
 }
 
 impl Settings {
-    pub(crate) const DEFAULT_CONFIRM_WINDOW: &'static str = "main";
-
     /// `code` (what the app set on the `Builder`, and the root it embeds) over `config`
     /// (`tauri.conf.json`); `default_name` when neither names the app.
     pub(crate) fn merge(
@@ -142,10 +145,12 @@ impl Settings {
                 .or(config.check_interval_secs)
                 .map(Duration::from_secs),
             prompt: code.prompt.or(config.prompt).unwrap_or(false),
-            confirm_window: code
-                .confirm_window
-                .or(config.confirm_window)
-                .unwrap_or_else(|| Settings::DEFAULT_CONFIRM_WINDOW.to_string()),
+            confirm_launch: crate::ConfirmLaunch::merge(
+                code.confirm_launch,
+                code.confirm_window,
+                config.confirm_launch,
+                config.confirm_window,
+            ),
             max_unconfirmed_launches: code
                 .max_unconfirmed_launches
                 .or(config.max_unconfirmed_launches),
