@@ -147,13 +147,48 @@ mod tests {
     }
 
     #[test]
+    fn tauri_conf_json_reads_the_mode_and_refuses_an_unknown_one_clearly() {
+        let config = crate::Config::parse(br#"{"confirmLaunch": {"window": "panel"}}"#).unwrap();
+        assert_eq!(
+            config.confirm_launch,
+            Some(ConfirmLaunch::Window("panel".into()))
+        );
+        let config = crate::Config::parse(br#"{"confirmLaunch": "manual"}"#).unwrap();
+        assert_eq!(config.confirm_launch, Some(ConfirmLaunch::Manual));
+        let err = crate::Config::parse(br#"{"confirmLaunch": "onTray"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(r#"confirmLaunch: unknown mode "onTray": expected "firstWindow", "manual" or { "window": "<label>" }"#),
+            "{err}"
+        );
+        // The older key still means a named window.
+        let config = crate::Config::parse(br#"{"confirmWindow": "main"}"#).unwrap();
+        let settings =
+            crate::config::Settings::merge(config, crate::Config::default(), None, "a".into());
+        assert_eq!(
+            settings.confirm_launch,
+            Ok(ConfirmLaunch::Window("main".into()))
+        );
+    }
+
+    #[test]
     fn the_code_wins_then_confirm_launch_then_confirm_window_then_the_first_window() {
         use ConfirmLaunch::*;
         let w = |l: &str| Window(l.to_string());
         let s = |l: &str| Some(l.to_string());
-        assert_eq!(ConfirmLaunch::merge(None, None, None, None), Ok(FirstWindow));
-        assert_eq!(ConfirmLaunch::merge(None, None, None, s("main")), Ok(w("main")));
-        assert_eq!(ConfirmLaunch::merge(None, None, Some(Manual), None), Ok(Manual));
+        assert_eq!(
+            ConfirmLaunch::merge(None, None, None, None),
+            Ok(FirstWindow)
+        );
+        assert_eq!(
+            ConfirmLaunch::merge(None, None, None, s("main")),
+            Ok(w("main"))
+        );
+        assert_eq!(
+            ConfirmLaunch::merge(None, None, Some(Manual), None),
+            Ok(Manual)
+        );
         assert_eq!(
             ConfirmLaunch::merge(None, None, Some(w("main")), s("main")),
             Ok(w("main"))
@@ -171,7 +206,10 @@ mod tests {
             Ok(FirstWindow)
         );
         let err = ConfirmLaunch::merge(None, None, Some(Manual), s("main")).unwrap_err();
-        assert!(err.contains("confirmLaunch") && err.contains("disagree"), "{err}");
+        assert!(
+            err.contains("confirmLaunch") && err.contains("disagree"),
+            "{err}"
+        );
         // The code's choice does not excuse a contradictory configuration.
         assert!(ConfirmLaunch::merge(Some(Manual), None, Some(Manual), s("main")).is_err());
     }
