@@ -20,10 +20,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use tauri::{AppHandle, RunEvent, Runtime};
+use tauri::RunEvent;
 use tuf_updater_core::install::{InstallTarget, Installer, Journal, State};
-
-use crate::setup::BeforeExit;
 
 /// `<data dir>/updates/<MARKER>`: the version whose installer this app started, written
 /// just before it starts it, read and removed at the next start.
@@ -37,7 +35,7 @@ fn installer(data_dir: &Path) -> Installer {
 }
 
 /// The install handed over to an installer and waiting for it, if there is one.
-fn handed_over(data_dir: &Path) -> Option<Journal> {
+pub(crate) fn handed_over(data_dir: &Path) -> Option<Journal> {
     match installer(data_dir).journal() {
         Ok(Some(journal)) if journal.state == State::HandedOver => Some(journal),
         Ok(_) => None,
@@ -85,7 +83,7 @@ pub(crate) fn never_started(to_version: &str, marker: Option<&str>) -> bool {
 /// handed over now: the app's `before_exit` hook runs, the installer starts, the process
 /// exits. Returns when there is none, or when the installer cannot be started (logged;
 /// the bookkeeping then keeps the update staged).
-pub(crate) fn run_if_never_started(data_dir: &Path, before_exit: &BeforeExit) {
+pub(crate) fn run_if_never_started(data_dir: &Path, before_exit: &dyn Fn()) {
     let marker = take_marker(data_dir);
     let Some(journal) = handed_over(data_dir) else {
         return;
@@ -99,12 +97,12 @@ pub(crate) fn run_if_never_started(data_dir: &Path, before_exit: &BeforeExit) {
 
 /// Starts the installer of the install handed over (recording it) and exits; returns if
 /// there is none or it cannot be started (logged).
-fn hand_over(data_dir: &Path, before_exit: &BeforeExit) {
+pub(crate) fn hand_over(data_dir: &Path, before_exit: &dyn Fn()) {
     let installer = installer(data_dir);
     match installer.pending_handover() {
         Ok(Some(handover)) => {
             mark_started(data_dir);
-            before_exit.run();
+            before_exit();
             tracing::info!(program = %handover.program.display(), "handing over to the installer");
             match handover.spawn() {
                 Ok(()) => std::process::exit(0),
@@ -122,31 +120,25 @@ fn hand_over(data_dir: &Path, before_exit: &BeforeExit) {
 }
 
 /// Follows Tauri's exit sequence: a restart requested through Tauri (not the plugin's
-/// `restart()`) with an install handed over runs the installer at `RunEvent::Exit`.
+/// `restart()`) with an install handed over must run the installer at `RunEvent::Exit`.
 #[derive(Default)]
 pub(crate) struct ExitHook {
     restarting: bool,
 }
 
 impl ExitHook {
-    pub(crate) fn on_event<R: Runtime>(
-        &mut self,
-        app: &AppHandle<R>,
-        event: &RunEvent,
-        before_exit: &BeforeExit,
-    ) {
+    /// Whether `event` is the exit of a restart requested through Tauri: the moment to
+    /// [`hand_over`] (before Tauri starts the old executable again).
+    pub(crate) fn restart_exits(&mut self, event: &RunEvent) -> bool {
         match event {
             RunEvent::ExitRequested {
                 code: Some(code), ..
-            } if *code == tauri::RESTART_EXIT_CODE => self.restarting = true,
-            RunEvent::Exit if self.restarting => {
-                if let Ok(dir) = crate::setup::data_dir(app) {
-                    if handed_over(&dir).is_some() {
-                        hand_over(&dir, before_exit);
-                    }
-                }
+            } if *code == tauri::RESTART_EXIT_CODE => {
+                self.restarting = true;
+                false
             }
-            _ => {}
+            RunEvent::Exit => self.restarting,
+            _ => false,
         }
     }
 }
@@ -176,6 +168,6 @@ mod tests {
         // Nothing handed over: nothing recorded, nothing run.
         mark_started(dir.path());
         assert!(!dir.path().join(MARKER).exists());
-        run_if_never_started(dir.path(), &BeforeExit::default());
+        run_if_never_started(dir.path(), &|| panic!("nothing to hand over"));
     }
 }

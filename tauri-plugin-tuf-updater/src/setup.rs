@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tauri::plugin::{Builder as PluginBuilder, TauriPlugin};
 use tauri::webview::PageLoadEvent;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
 use tuf_updater_core::{AppUpdater, CheckResult, StartupOutcome};
 
 use crate::config::{Config, RootSource, Settings};
@@ -120,7 +120,7 @@ pub(crate) fn data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::Path
 /// engine reports the same outcome); without one, [`restart_without_engine`] does.
 fn early_startup<R: Runtime>(app: &AppHandle<R>, before_exit: &BeforeExit) -> bool {
     let outcome = data_dir(app).and_then(|dir| {
-        crate::handover::run_if_never_started(&dir, before_exit);
+        crate::handover::run_if_never_started(&dir, &|| before_exit.run());
         tuf_updater_core::startup_before_config(&dir).map_err(|e| crate::error::full_chain(&e))
     });
     match outcome {
@@ -273,6 +273,22 @@ async fn background_checks<R: Runtime>(
     }
 }
 
+/// The plugin's `on_event`: a restart through Tauri's own `restart`/`request_restart` (not
+/// the plugin's) with a Windows installer waiting runs the installer as the app exits.
+fn exit_hook<R: Runtime>(before_exit: BeforeExit) -> impl FnMut(&AppHandle<R>, &RunEvent) {
+    let mut hook = ExitHook::default();
+    move |app, event| {
+        if !hook.restart_exits(event) {
+            return;
+        }
+        if let Ok(dir) = data_dir(app) {
+            if crate::handover::handed_over(&dir).is_some() {
+                crate::handover::hand_over(&dir, &|| before_exit.run());
+            }
+        }
+    }
+}
+
 pub(crate) fn plugin<R: Runtime>(
     code: Config,
     code_root: Option<Vec<u8>>,
@@ -363,10 +379,6 @@ pub(crate) fn plugin<R: Runtime>(
                 on_loaded(app);
             }
         })
-        .on_event({
-            let mut hook = ExitHook::default();
-            let before_exit = before_exit.clone();
-            move |app, event| hook.on_event(app, event, &before_exit)
-        })
+        .on_event(exit_hook(before_exit))
         .build()
 }
