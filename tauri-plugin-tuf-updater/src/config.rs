@@ -36,7 +36,7 @@ pub struct Config {
     pub confirm_window: Option<String>,
     /// How a freshly installed version confirms its launch: `"firstWindow"` (the default),
     /// `"manual"` or `{ "window": "<label>" }`.
-    pub confirm_launch: Option<crate::ConfirmLaunch>,
+    pub confirm_launch: Option<crate::confirm::ConfirmLaunch>,
     /// Launches an unconfirmed new version may take before it is rolled back.
     pub max_unconfirmed_launches: Option<u32>,
     /// The app's name in the repository and for the policy file.
@@ -99,7 +99,7 @@ pub(crate) struct Settings {
     pub check_interval: Option<Duration>,
     pub prompt: bool,
     /// The launch confirmation's mode, or why the configuration's is refused.
-    pub confirm_launch: Result<crate::ConfirmLaunch, String>,
+    pub confirm_launch: Result<crate::confirm::ConfirmLaunch, String>,
     pub max_unconfirmed_launches: Option<u32>,
     pub timeout: Option<Duration>,
 }
@@ -145,7 +145,7 @@ impl Settings {
                 .or(config.check_interval_secs)
                 .map(Duration::from_secs),
             prompt: code.prompt.or(config.prompt).unwrap_or(false),
-            confirm_launch: crate::ConfirmLaunch::merge(
+            confirm_launch: crate::confirm::ConfirmLaunch::merge(
                 code.confirm_launch,
                 code.confirm_window,
                 config.confirm_launch,

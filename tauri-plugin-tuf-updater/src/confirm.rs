@@ -1,7 +1,9 @@
 //! The launch confirmation: how a freshly installed version says "I started fine". A
 //! version that never confirms is rolled back after `maxUnconfirmedLaunches` starts. The
 //! mode comes from `confirmLaunch` (or the older `confirmWindow`) in `tauri.conf.json`, or
-//! from [`Builder::confirm_launch`](crate::Builder::confirm_launch).
+//! from `Builder::confirm_launch`.
+//!
+//! Free of tauri, as `config.rs` is: the `tauri_config` fuzz target compiles both files alone.
 
 use std::sync::OnceLock;
 
@@ -48,29 +50,37 @@ impl ConfirmLaunch {
 
     /// The mode in force: the code's over the configuration's; in each, `confirmLaunch`
     /// over `confirmWindow` (which means [`ConfirmLaunch::Window`]); else the default. A
-    /// configuration that sets both to different things is refused: one of them would be
-    /// silently ignored.
+    /// side that sets both to different things is refused: one of them would be silently
+    /// ignored. (The message is the same for both sides: the fuzz target checks that a
+    /// configuration given in code or in `tauri.conf.json` gives the same settings.)
     pub(crate) fn merge(
         code_launch: Option<ConfirmLaunch>,
         code_window: Option<String>,
         config_launch: Option<ConfirmLaunch>,
         config_window: Option<String>,
     ) -> Result<ConfirmLaunch, String> {
-        let config = match (config_launch, config_window) {
+        let code = Self::one_side(code_launch, code_window)?;
+        let config = Self::one_side(config_launch, config_window)?;
+        Ok(code.or(config).unwrap_or_default())
+    }
+
+    /// What one side (the code, or the configuration) sets.
+    fn one_side(
+        launch: Option<ConfirmLaunch>,
+        window: Option<String>,
+    ) -> Result<Option<ConfirmLaunch>, String> {
+        match (launch, window) {
             (Some(launch), Some(window)) if launch != ConfirmLaunch::Window(window.clone()) => {
-                return Err(format!(
-                    "plugins.\"tuf-updater\": confirmLaunch ({}) and confirmWindow ({window:?}) \
-                     disagree: set only confirmLaunch",
+                Err(format!(
+                    "the launch confirmation is set twice, differently: confirmLaunch ({}) and \
+                     confirmWindow ({window:?}); set only confirmLaunch \
+                     (Builder::confirm_launch in code)",
                     launch.describe()
                 ))
             }
-            (Some(launch), _) => Some(launch),
-            (None, window) => window.map(ConfirmLaunch::Window),
-        };
-        Ok(code_launch
-            .or(code_window.map(ConfirmLaunch::Window))
-            .or(config)
-            .unwrap_or_default())
+            (Some(launch), _) => Ok(Some(launch)),
+            (None, window) => Ok(window.map(ConfirmLaunch::Window)),
+        }
     }
 
     /// The mode in words, for logs and messages.
@@ -201,13 +211,15 @@ mod tests {
             ConfirmLaunch::merge(None, s("panel"), Some(Manual), None),
             Ok(w("panel"))
         );
-        assert_eq!(
-            ConfirmLaunch::merge(Some(FirstWindow), s("panel"), None, None),
-            Ok(FirstWindow)
+        // One side naming two different modes is refused, the code as the configuration.
+        let err = ConfirmLaunch::merge(Some(FirstWindow), s("panel"), None, None).unwrap_err();
+        assert!(
+            err.contains("set twice, differently: confirmLaunch (the first window's page load) and confirmWindow (\"panel\")"),
+            "{err}"
         );
         let err = ConfirmLaunch::merge(None, None, Some(Manual), s("main")).unwrap_err();
         assert!(
-            err.contains("confirmLaunch") && err.contains("disagree"),
+            err.contains(r#"confirmLaunch (the app's call to confirm()) and confirmWindow ("main"); set only confirmLaunch"#),
             "{err}"
         );
         // The code's choice does not excuse a contradictory configuration.
