@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "set_channel",
     "policy_status",
     "status",
+    "confirm",
 ];
 
 fn main() {

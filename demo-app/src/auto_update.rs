@@ -1,5 +1,6 @@
 //! `DEMO_APP_AUTO_UPDATE=1`: check, download, install and restart with no click, printing
-//! each step, for the README demo. The page shows the same progress from the plugin's
+//! each step, for the README demo (the restart is the plugin's, or with
+//! `DEMO_APP_RESTART=tauri` Tauri's own). The page shows the same progress from the plugin's
 //! events.
 
 use tauri::{AppHandle, Runtime};
@@ -55,7 +56,16 @@ pub async fn run<R: Runtime>(app: AppHandle<R>) {
     match result {
         Ok(()) => {
             println!("demo-app {version}: {target} installed; restarting");
-            updater.restart();
+            if std::env::var("DEMO_APP_RESTART").is_ok_and(|v| v == "tauri") {
+                // As @tauri-apps/plugin-process's relaunch() does: Tauri's restart, on the
+                // main thread (where its command runs), which sends no exit event.
+                let handle = app.clone();
+                if let Err(e) = app.run_on_main_thread(move || handle.restart()) {
+                    println!("demo-app {version}: cannot restart: {e}");
+                }
+            } else {
+                updater.restart();
+            }
         }
         Err(e) => println!("demo-app {version}: update failed: {e}"),
     }

@@ -17,12 +17,33 @@
 //! e.g. `de`; default the OS's), `DEMO_APP_AUTO_UPDATE=1` (check, install and
 //! restart without a click: the README demo), `DEMO_APP_READY_FILE` (a file the
 //! "ready" line is also appended to), `DEMO_APP_LOG` (log filter, e.g. `debug`).
+//!
+//! Launch confirmation and windows, at run time (`docs/tauri-plugin.md`, "Launch
+//! confirmation"):
+//! - `DEMO_APP_CONFIRM=manual`: the plugin's manual mode (`ConfirmLaunch::Manual`); the
+//!   page confirms the launch with the JavaScript `confirm()` once it has loaded (without
+//!   the variable: the default mode, the first window's page load);
+//! - `DEMO_APP_SKIP_CONFIRM=1`: in the manual mode, the page does not call `confirm()`:
+//!   a version that never confirms, to be rolled back;
+//! - `DEMO_APP_HIDDEN=1`: the main window is created hidden (`visible(false)`), as a
+//!   tray-only app's would be;
+//! - `DEMO_APP_WINDOW=plain`: the app's one window is labelled `plain` instead of `main`;
+//!   its capability (`capabilities/plain.json`) grants only `core:default` and
+//!   `tuf-updater:default`;
+//! - `DEMO_APP_RESTART=tauri`: the auto-update mode restarts with Tauri's own
+//!   `AppHandle::restart` on the main thread (what `@tauri-apps/plugin-process`'s
+//!   `relaunch()` does) instead of the plugin's `restart()`.
+//!
+//! The page learns these switches from the `demo_switches` command, and reports each page
+//! load with `demo_page_loaded` (a `demo-app <version> page loaded` line in the ready
+//! file: a version that never confirms still shows it started).
 
 mod auto_update;
+mod windows;
 
 use std::io::Write;
 
-use tauri::{Listener, Manager};
+use tauri::Listener;
 use tauri_plugin_tuf_updater::{events, UpdaterExt};
 
 const VERSION: Option<&str> = option_env!("DEMO_APP_VERSION");
@@ -45,6 +66,11 @@ fn announce_ready(version: &str, confirmed: bool) {
     } else {
         format!("demo-app {version} ready")
     };
+    announce(&line);
+}
+
+/// Prints `line` (and appends it to `DEMO_APP_READY_FILE`).
+fn announce(line: &str) {
     println!("{line}");
     let _ = std::io::stdout().flush();
     if let Some(path) = std::env::var_os("DEMO_APP_READY_FILE") {
@@ -99,9 +125,16 @@ fn main() -> std::process::ExitCode {
     {
         updater = updater.max_unconfirmed_launches(launches);
     }
+    if windows::manual_confirm() {
+        updater = updater.confirm_launch(tauri_plugin_tuf_updater::ConfirmLaunch::Manual);
+    }
 
     let result = tauri::Builder::default()
         .plugin(updater.build())
+        .invoke_handler(tauri::generate_handler![
+            windows::demo_switches,
+            windows::demo_page_loaded
+        ])
         .setup(|app| {
             let version = app.package_info().version.to_string();
             if BROKEN {
@@ -121,9 +154,7 @@ fn main() -> std::process::ExitCode {
             if let Some(error) = status.error {
                 eprintln!("demo-app: updates are off: {error}");
             }
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.set_title(&format!("Demo app {}", status.current_version));
-            }
+            windows::open(app, &status.current_version)?;
             Ok(())
         })
         .run(context);

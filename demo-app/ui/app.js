@@ -189,4 +189,16 @@ async function init() {
   await refreshPolicy();
 }
 
-init().catch((e) => setState('error', String(e)));
+// Run-time switches of the demo (src/main.rs): in the manual launch confirmation
+// (DEMO_APP_CONFIRM=manual) the page confirms this version itself once it is up; a version
+// whose page never gets here is rolled back. Then the page reports its load.
+async function afterInit() {
+  const core = window.__TAURI__.core;
+  const switches = await core.invoke('demo_switches');
+  if (switches.callConfirm) await updater.confirm();
+  await core.invoke('demo_page_loaded');
+}
+
+init()
+  .then(afterInit)
+  .catch((e) => setState('error', String(e)));

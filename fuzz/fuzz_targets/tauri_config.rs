@@ -14,6 +14,10 @@
 #[path = "../../tauri-plugin-tuf-updater/src/config.rs"]
 #[allow(dead_code)]
 mod config;
+// The launch confirmation's mode, which config.rs reads (tauri-free too).
+#[path = "../../tauri-plugin-tuf-updater/src/confirm.rs"]
+#[allow(dead_code)]
+mod confirm;
 
 use config::{Config, RootSource, Settings};
 use libfuzzer_sys::fuzz_target;

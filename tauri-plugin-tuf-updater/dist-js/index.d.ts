@@ -237,3 +237,10 @@ export declare function onInstalled(cb: (payload: InstalledPayload) => void): Pr
 export declare function onRolledBack(cb: (rollback: Rollback) => void): Promise<UnlistenFn>;
 /** Calls `cb` when a background check or a prompt install fails. */
 export declare function onError(cb: (payload: ErrorPayload) => void): Promise<UnlistenFn>;
+/**
+ * Confirms the launch of this version: a freshly installed version is kept and will not be
+ * rolled back. Resolves to whether there was one to confirm. For apps whose plugin is set
+ * to the manual confirmation (`confirmLaunch: "manual"`); needs the permission
+ * `tuf-updater:allow-confirm`, which the default set does not grant.
+ */
+export declare function confirm(): Promise<boolean>;

@@ -117,11 +117,15 @@ async function onError(cb) {
     cb(event.payload);
   });
 }
+async function confirm() {
+  return await call("confirm");
+}
 export {
   Update,
   UpdaterError,
   check,
   checkStatus,
+  confirm,
   getChannel,
   onDownloadProgress,
   onError,

@@ -371,3 +371,13 @@ export async function onError(cb: (payload: ErrorPayload) => void): Promise<Unli
     cb(event.payload)
   })
 }
+
+/**
+ * Confirms the launch of this version: a freshly installed version is kept and will not be
+ * rolled back. Resolves to whether there was one to confirm. For apps whose plugin is set
+ * to the manual confirmation (`confirmLaunch: "manual"`); needs the permission
+ * `tuf-updater:allow-confirm`, which the default set does not grant.
+ */
+export async function confirm(): Promise<boolean> {
+  return await call<boolean>('confirm')
+}

@@ -76,3 +76,8 @@ pub(crate) fn policy_status<R: Runtime>(app: AppHandle<R>) -> Result<PolicyStatu
 pub(crate) fn status<R: Runtime>(app: AppHandle<R>) -> UpdaterStatus {
     app.updater().status()
 }
+
+#[command]
+pub(crate) fn confirm<R: Runtime>(app: AppHandle<R>) -> Result<bool> {
+    app.updater().confirm()
+}

@@ -36,8 +36,12 @@ pub struct Config {
     pub prompt_language: Option<String>,
     /// After "Later", the prompt waits this many seconds (default a day).
     pub remind_later_secs: Option<u64>,
-    /// The window whose first page load confirms a freshly installed version.
+    /// The window whose first page load confirms a freshly installed version: the same
+    /// as `confirmLaunch: { "window": "<label>" }`.
     pub confirm_window: Option<String>,
+    /// How a freshly installed version confirms its launch: `"firstWindow"` (the default),
+    /// `"manual"` or `{ "window": "<label>" }`.
+    pub confirm_launch: Option<crate::confirm::ConfirmLaunch>,
     /// Launches an unconfirmed new version may take before it is rolled back.
     pub max_unconfirmed_launches: Option<u32>,
     /// The app's name in the repository and for the policy file.
@@ -101,7 +105,8 @@ pub(crate) struct Settings {
     pub prompt: bool,
     pub prompt_language: Option<String>,
     pub remind_later: Option<Duration>,
-    pub confirm_window: String,
+    /// The launch confirmation's mode, or why the configuration's is refused.
+    pub confirm_launch: Result<crate::confirm::ConfirmLaunch, String>,
     pub max_unconfirmed_launches: Option<u32>,
     pub timeout: Option<Duration>,
 }
@@ -116,8 +121,6 @@ pub(crate) enum RootSource<'a> {
 }
 
 impl Settings {
-    pub(crate) const DEFAULT_CONFIRM_WINDOW: &'static str = "main";
-
     /// `code` (what the app set on the `Builder`, and the root it embeds) over `config`
     /// (`tauri.conf.json`); `default_name` when neither names the app.
     pub(crate) fn merge(
@@ -154,10 +157,12 @@ impl Settings {
                 .remind_later_secs
                 .or(config.remind_later_secs)
                 .map(Duration::from_secs),
-            confirm_window: code
-                .confirm_window
-                .or(config.confirm_window)
-                .unwrap_or_else(|| Settings::DEFAULT_CONFIRM_WINDOW.to_string()),
+            confirm_launch: crate::confirm::ConfirmLaunch::merge(
+                code.confirm_launch,
+                code.confirm_window,
+                config.confirm_launch,
+                config.confirm_window,
+            ),
             max_unconfirmed_launches: code
                 .max_unconfirmed_launches
                 .or(config.max_unconfirmed_launches),

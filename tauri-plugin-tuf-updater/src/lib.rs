@@ -14,8 +14,9 @@
 //! - at setup, finishes or undoes what an interrupted install left, counts a launch of a
 //!   version that has not confirmed yet, and rolls it back (and restarts into the previous
 //!   version) after too many;
-//! - confirms the launch once the confirm window (`main`) has loaded, so a version that
-//!   never gets that far is rolled back with no code in the app;
+//! - confirms the launch once the app's first window has loaded its page (or the window
+//!   the app names, or when the app calls [`Updater::confirm`]: [`ConfirmLaunch`]), so a
+//!   version that never gets that far is rolled back with no code in the app;
 //! - checks in the background when configured, and emits `tuf-updater://…` events, or
 //!   shows the native prompt.
 //!
@@ -26,7 +27,9 @@
 
 mod commands;
 mod config;
+mod confirm;
 mod error;
+mod handover;
 mod models;
 mod prompt;
 mod setup;
@@ -38,6 +41,7 @@ use tauri::plugin::TauriPlugin;
 use tauri::{Manager, Runtime};
 
 pub use config::Config;
+pub use confirm::ConfirmLaunch;
 pub use error::{Error, ErrorKind, Result};
 pub use models::{
     ChannelInfo, CheckStatus, DownloadEvent, HeldBackInfo, PolicyStatus, RollbackInfo,
@@ -132,9 +136,19 @@ impl Builder {
         self
     }
 
-    /// The window whose page load confirms a freshly installed version (default `main`).
+    /// The window whose page load confirms a freshly installed version: the same as
+    /// `confirm_launch(ConfirmLaunch::Window(label))`.
     pub fn confirm_window(mut self, label: impl Into<String>) -> Self {
         self.overrides.confirm_window = Some(label.into());
+        self
+    }
+
+    /// How a freshly installed version confirms its launch (default
+    /// [`ConfirmLaunch::FirstWindow`]). A tray-only app, or one that confirms after checks
+    /// of its own, uses [`ConfirmLaunch::Manual`] and calls
+    /// `app.updater().confirm()`.
+    pub fn confirm_launch(mut self, mode: ConfirmLaunch) -> Self {
+        self.overrides.confirm_launch = Some(mode);
         self
     }
 

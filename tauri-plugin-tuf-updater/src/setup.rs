@@ -1,16 +1,19 @@
 //! The plugin's life cycle: configuration, the engine, the startup bookkeeping (rollback
-//! included), the launch confirmation on page load, and the background checks.
+//! included), the launch confirmation on page load (`confirm.rs` says when), Tauri's exit
+//! (`handover.rs`), and the background checks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::plugin::{Builder as PluginBuilder, TauriPlugin};
 use tauri::webview::PageLoadEvent;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
 use tuf_updater_core::{AppUpdater, CheckResult, StartupOutcome};
 
 use crate::config::{Config, RootSource, Settings};
-use crate::models::{LaunchPayload, RollbackInfo, UpdateMetadata};
+use crate::confirm::ConfirmState;
+use crate::handover::ExitHook;
+use crate::models::{RollbackInfo, UpdateMetadata};
 use crate::updater::events;
 use crate::{commands, prompt, Updater, PLUGIN_NAME};
 
@@ -102,7 +105,7 @@ fn engine<R: Runtime>(
 }
 
 /// Where the engine keeps its state: `<app data dir>/updates`.
-fn data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, String> {
+pub(crate) fn data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, String> {
     Ok(app
         .path()
         .app_data_dir()
@@ -115,8 +118,9 @@ fn data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, String
 /// (tuf_updater_core's `startup_before_config`). Returns whether it rolled back: this process
 /// is then the failed version. With an engine, [`startup`] restarts it as usual (the
 /// engine reports the same outcome); without one, [`restart_without_engine`] does.
-fn early_startup<R: Runtime>(app: &AppHandle<R>) -> bool {
+fn early_startup<R: Runtime>(app: &AppHandle<R>, before_exit: &BeforeExit) -> bool {
     let outcome = data_dir(app).and_then(|dir| {
+        crate::handover::run_if_never_started(&dir, &|| before_exit.run());
         tuf_updater_core::startup_before_config(&dir).map_err(|e| crate::error::full_chain(&e))
     });
     match outcome {
@@ -192,7 +196,7 @@ fn startup<R: Runtime>(updater: &Updater<R>, engine: &AppUpdater) {
             });
         }
         Ok(StartupOutcome::PendingConfirmation { version, launch }) => {
-            tracing::info!(%version, launch, "new version: confirms once its window has loaded");
+            tracing::info!(%version, launch, "new version: waits for its launch confirmation");
             updater.set_pending_confirmation(true);
         }
         Ok(StartupOutcome::Busy) => {
@@ -217,30 +221,9 @@ fn startup<R: Runtime>(updater: &Updater<R>, engine: &AppUpdater) {
 
 /// The confirm window has loaded: confirm a pending new version, report a rollback.
 fn on_loaded<R: Runtime>(app: &AppHandle<R>) {
-    let Some(updater) = app.try_state::<Updater<R>>() else {
-        return;
-    };
-    let confirmed = match updater.confirm_launch() {
-        Ok(confirmed) => confirmed,
-        Err(e) => {
-            updater.emit_error(&e);
-            false
-        }
-    };
-    if confirmed {
-        tracing::info!(version = %app.package_info().version, "launch confirmed");
-    }
-    let payload = LaunchPayload {
-        version: app.package_info().version.to_string(),
-        confirmed,
-    };
-    if let Err(e) = app.emit(events::LAUNCH_CONFIRMED, payload) {
-        tracing::debug!(error = %e, "cannot emit launch-confirmed");
-    }
-    if let Some(rollback) = updater.last_rollback() {
-        if let Err(e) = app.emit(events::ROLLED_BACK, rollback) {
-            tracing::debug!(error = %e, "cannot emit rolled-back");
-        }
+    if let Some(updater) = app.try_state::<Updater<R>>() {
+        // An error is emitted as `tuf-updater://error` by confirm().
+        let _ = updater.confirm();
     }
 }
 
@@ -289,6 +272,22 @@ async fn background_checks<R: Runtime>(
     }
 }
 
+/// The plugin's `on_event`: a restart through Tauri's own `restart`/`request_restart` (not
+/// the plugin's) with a Windows installer waiting runs the installer as the app exits.
+fn exit_hook<R: Runtime>(before_exit: BeforeExit) -> impl FnMut(&AppHandle<R>, &RunEvent) {
+    let mut hook = ExitHook::default();
+    move |app, event| {
+        if !hook.restart_exits(event) {
+            return;
+        }
+        if let Ok(dir) = data_dir(app) {
+            if crate::handover::handed_over(&dir).is_some() {
+                crate::handover::hand_over(&dir, &|| before_exit.run());
+            }
+        }
+    }
+}
+
 pub(crate) fn plugin<R: Runtime>(
     code: Config,
     code_root: Option<Vec<u8>>,
@@ -297,6 +296,7 @@ pub(crate) fn plugin<R: Runtime>(
     // The configuration is taken as JSON and parsed here, after the early startup: a
     // `tauri.conf.json` section that does not parse turns updates off but still lets the
     // launch count (and a broken version roll back).
+    let before_exit = options.before_exit.clone();
     PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_NAME)
         .invoke_handler(tauri::generate_handler![
             commands::check,
@@ -308,9 +308,10 @@ pub(crate) fn plugin<R: Runtime>(
             commands::set_channel,
             commands::policy_status,
             commands::status,
+            commands::confirm,
         ])
         .setup(move |app, api| {
-            let rolled_back = early_startup(app);
+            let rolled_back = early_startup(app, &options.before_exit);
             let (config, config_error) = match api.config().clone().map(serde_json::from_value) {
                 None => (Config::default(), None),
                 Some(Ok(config)) => (config, None),
@@ -328,9 +329,10 @@ pub(crate) fn plugin<R: Runtime>(
             );
             let settings = Settings::merge(config, code, code_root, default_name);
             let current = app.package_info().version.to_string();
-            let engine = match config_error {
-                Some(e) => Err(e),
-                None => engine(app, &settings, &options).map(Arc::new),
+            let confirm_mode = settings.confirm_launch.clone();
+            let engine = match (&config_error, &confirm_mode) {
+                (Some(e), _) | (None, Err(e)) => Err(e.clone()),
+                (None, Ok(_)) => engine(app, &settings, &options).map(Arc::new),
             };
             if let Err(e) = &engine {
                 tracing::error!(error = %e, "updates are off");
@@ -349,7 +351,9 @@ pub(crate) fn plugin<R: Runtime>(
                 startup(&updater, engine);
             }
             app.manage(updater);
-            app.manage(ConfirmWindow(settings.confirm_window.clone()));
+            let confirm_mode = confirm_mode.unwrap_or_default();
+            tracing::debug!(mode = %confirm_mode.describe(), "launch confirmation");
+            app.manage(ConfirmState::new(confirm_mode));
             let interval = settings.check_interval.is_some();
             if engine.is_ok() && (settings.check_on_start || interval || settings.prompt) {
                 let check_now = settings.check_on_start || settings.prompt;
@@ -370,15 +374,13 @@ pub(crate) fn plugin<R: Runtime>(
                 return;
             }
             let app = webview.app_handle();
-            let is_confirm_window = app
-                .try_state::<ConfirmWindow>()
-                .is_some_and(|w| w.0 == webview.label());
-            if is_confirm_window {
+            let confirms = app
+                .try_state::<ConfirmState>()
+                .is_some_and(|state| state.on_page_loaded(webview.label()));
+            if confirms {
                 on_loaded(app);
             }
         })
+        .on_event(exit_hook(before_exit))
         .build()
 }
-
-/// The label of the window whose page load confirms the launch.
-struct ConfirmWindow(String);

@@ -31,7 +31,9 @@ pub mod events {
     pub const ROLLED_BACK: &str = "tuf-updater://rolled-back";
     /// A background step (check, confirm) failed; the payload is `{ kind, message }`.
     pub const ERROR: &str = "tuf-updater://error";
-    /// The confirm window loaded; the payload is `{ version, confirmed }`.
+    /// The launch confirmation ran (the confirm window loaded, or the app called
+    /// `confirm()`), in every mode; the payload is `{ version, confirmed }`: `confirmed`
+    /// says whether a freshly installed version was confirmed then.
     pub const LAUNCH_CONFIRMED: &str = "tuf-updater://launch-confirmed";
 }
 
@@ -215,7 +217,13 @@ impl<R: Runtime> Updater<R> {
         if let Ok(engine) = self.engine() {
             if let Ok(Some(_)) = engine.pending_handover() {
                 let hook = self.before_exit.clone();
-                let Err(e) = engine.hand_over(move || hook.run());
+                let app = self.app.clone();
+                let Err(e) = engine.hand_over(move || {
+                    if let Ok(dir) = crate::setup::data_dir(&app) {
+                        crate::handover::mark_started(&dir);
+                    }
+                    hook.run()
+                });
                 tracing::error!(error = %crate::error::full_chain(&e), "cannot start the installer");
                 return;
             }
@@ -291,6 +299,35 @@ impl<R: Runtime> Updater<R> {
         let confirmed = engine.confirm()?;
         self.set_pending_confirmation(false);
         Ok(confirmed)
+    }
+
+    /// Confirms the launch of this version: a freshly installed version is kept (the
+    /// previous one deleted) and will not be rolled back. Returns whether there was one to
+    /// confirm (`false` on a version already confirmed, or when updates are not set up).
+    /// Emits `tuf-updater://launch-confirmed`, and `tuf-updater://rolled-back` when this
+    /// start followed a rollback. Called by the plugin when the confirm window has loaded;
+    /// call it yourself with [`ConfirmLaunch::Manual`](crate::ConfirmLaunch::Manual) (a
+    /// tray-only app: once it is up). Safe to call more than once.
+    pub fn confirm(&self) -> Result<bool> {
+        let result = self.confirm_launch();
+        match &result {
+            Ok(true) => tracing::info!(version = %self.current_version, "launch confirmed"),
+            Ok(false) => {}
+            Err(e) => self.emit_error(e),
+        }
+        let payload = crate::models::LaunchPayload {
+            version: self.current_version.clone(),
+            confirmed: matches!(result, Ok(true)),
+        };
+        if let Err(e) = self.app.emit(events::LAUNCH_CONFIRMED, payload) {
+            tracing::debug!(error = %e, "cannot emit launch-confirmed");
+        }
+        if let Some(rollback) = self.last_rollback() {
+            if let Err(e) = self.app.emit(events::ROLLED_BACK, rollback) {
+                tracing::debug!(error = %e, "cannot emit rolled-back");
+            }
+        }
+        result
     }
 
     pub(crate) fn emit_error(&self, error: &Error) {

@@ -1,7 +1,8 @@
 //! What a page may call with the plugin's permission sets, resolved by Tauri's own ACL
 //! resolver from the plugin's real permission files (the ones the app's build embeds).
 //! The attacker here is a script injected into the page: with `tuf-updater:default` it
-//! must be able to look, never to install, restart or move the user to another channel.
+//! must be able to look, never to install, restart, move the user to another channel, or
+//! confirm a new version (which would keep a broken one from being rolled back).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +26,7 @@ fn every_command() -> Vec<String> {
         })
         .collect();
     names.sort();
-    assert_eq!(names.len(), 9, "{names:?}");
+    assert_eq!(names.len(), 10, "{names:?}");
     names
 }
 
@@ -96,6 +97,7 @@ fn the_default_set_reads_and_cannot_act() {
         "download_and_install",
         "restart",
         "set_channel",
+        "confirm",
     ] {
         assert!(!granted.contains(acting), "{acting} is in the default set");
     }
@@ -106,6 +108,7 @@ fn acting_commands_are_granted_by_name_or_with_the_act_set() {
     let granted = allowed(&[
         "tuf-updater:default",
         "tuf-updater:allow-download-and-install",
+        "tuf-updater:allow-confirm",
     ]);
     assert_eq!(
         granted,
@@ -114,7 +117,8 @@ fn acting_commands_are_granted_by_name_or_with_the_act_set() {
             "get_channel",
             "policy_status",
             "status",
-            "download_and_install"
+            "download_and_install",
+            "confirm"
         ])
     );
     let everything = allowed(&["tuf-updater:default", "tuf-updater:act"]);
