@@ -151,6 +151,8 @@ export interface InstalledPayload {
  * - `disabled`: the user's settings or the app turned updates off.
  * - `notConfigured`: the updater is not set up (repository, trusted root, configuration).
  * - `busy`: another download or install of this app is under way.
+ * - `accessDenied`: the update server refused access (HTTP 401 or 403): a credential header
+ *   is missing or wrong (`check({ headers })`).
  * - `other`: anything else; `detail` says what.
  */
 export type ErrorKind =
@@ -163,6 +165,7 @@ export type ErrorKind =
   | 'disabled'
   | 'notConfigured'
   | 'busy'
+  | 'accessDenied'
   | 'other'
 
 /** A command's rejection as the Rust side sends it. */
