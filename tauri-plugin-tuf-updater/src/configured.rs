@@ -15,7 +15,7 @@ use tuf_updater_core::{AppUpdater, CheckResult, Platform, RequestOverrides, Upda
 use crate::check_options::{valid_header, valid_platform, valid_proxy, valid_timeout, MAX_HEADERS};
 use crate::error::{Error, Result};
 use crate::models::{CheckStatus, DownloadEvent, UpdateMetadata};
-use crate::Updater;
+use crate::updater::Updater;
 
 /// Settings for one check and the download and install of what it finds; see
 /// [`UpdaterExt::updater_builder`](crate::UpdaterExt::updater_builder). What is not set
