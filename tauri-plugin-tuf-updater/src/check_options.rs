@@ -100,20 +100,20 @@ pub(crate) fn valid_timeout(timeout: Duration) -> Result<Duration> {
     Ok(timeout)
 }
 
-/// A proxy URL: absolute, `http`, `https`, `socks5` or `socks5h`, with a host.
+/// A proxy URL: absolute, `http`, `https`, `socks5` or `socks5h`, with a host. The URL is
+/// not repeated in the error: it may carry a password.
 pub(crate) fn valid_proxy(proxy: &str) -> Result<String> {
-    let shown = || proxy.chars().take(80).collect::<String>();
     if proxy.len() > MAX_PROXY_URL {
         return Err(Error::InvalidOption(format!(
             "a proxy URL longer than {MAX_PROXY_URL} bytes"
         )));
     }
     let url = tauri::Url::parse(proxy)
-        .map_err(|e| Error::InvalidOption(format!("proxy {:?} is not a URL: {e}", shown())))?;
+        .map_err(|e| Error::InvalidOption(format!("the proxy is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") || !url.has_host() {
         return Err(Error::InvalidOption(format!(
-            "proxy {:?} is not an http, https or socks5 URL with a host",
-            shown()
+            "the proxy is not an http, https or socks5 URL with a host (scheme {:?})",
+            url.scheme()
         )));
     }
     Ok(proxy.to_string())
@@ -181,7 +181,13 @@ mod tests {
         assert!(e.contains("value of header x-key"), "{e}");
         assert!(!e.contains("secret"), "a header value is never shown: {e}");
         let e = refusal(serde_json::json!({"proxy": "not a url"}));
-        assert!(e.contains("is not a URL"), "{e}");
+        assert!(e.contains("the proxy is not a URL"), "{e}");
+        let e = refusal(serde_json::json!({"proxy": "ftp://user:hunter2@proxy.corp"}));
+        assert!(e.contains("scheme \"ftp\""), "{e}");
+        assert!(
+            !e.contains("hunter2"),
+            "a proxy's password is never shown: {e}"
+        );
         let e = refusal(serde_json::json!({"proxy": "file:///etc/passwd"}));
         assert!(e.contains("not an http, https or socks5 URL"), "{e}");
         let e = refusal(serde_json::json!({"target": "amiga-68k"}));

@@ -34,7 +34,7 @@ impl<R: Runtime> std::fmt::Debug for UpdaterBuilder<R> {
         f.debug_struct("UpdaterBuilder")
             .field("overrides", &self.overrides)
             .field("timeout", &self.timeout)
-            .field("proxy", &self.proxy)
+            .field("proxy", &self.proxy.as_ref().map(|_| "set"))
             .field("target", &self.target)
             .finish_non_exhaustive()
     }

@@ -26,13 +26,14 @@ pub struct RequestOverrides {
 }
 
 impl std::fmt::Debug for RequestOverrides {
-    // Header values are credentials (an API key, a bearer token): never printed.
+    // Header values are credentials (an API key, a bearer token), and a proxy URL may carry
+    // a password: never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("RequestOverrides")
             .field("header_names", &names)
             .field("timeout", &self.timeout)
-            .field("proxy", &self.proxy)
+            .field("proxy", &self.proxy.as_ref().map(|_| "set"))
             .field("platform", &self.platform)
             .field("allow_downgrade", &self.allow_downgrade)
             .finish()
@@ -157,6 +158,11 @@ mod tests {
         let err = engine(dir.path()).with_overrides(&overrides).err().unwrap();
         assert!(matches!(err, UpdateError::Http(_)), "{err}");
         assert!(!format!("{overrides:?}").contains("secret"));
+        let with_proxy = RequestOverrides {
+            proxy: Some("http://user:hunter2@proxy.corp:3128".into()),
+            ..RequestOverrides::default()
+        };
+        assert!(!format!("{with_proxy:?}").contains("hunter2"));
     }
 
     #[test]
