@@ -6,6 +6,7 @@
  * The contract with the Rust side is in `docs/tauri-plugin.md`.
  * @module
  */
+import { Resource } from '@tauri-apps/api/core';
 import { type UnlistenFn } from '@tauri-apps/api/event';
 export type { UnlistenFn };
 /** A newer release that is not offered, and why (e.g. pinned by policy, other channel). */
@@ -40,8 +41,36 @@ export interface UpdateMetadata {
     direction: UpdateDirection;
     /** Newer releases not offered, and why. */
     heldBack: HeldBack[];
+    /**
+     * The release's custom data as signed in its TUF target (version, channel, notes, date and
+     * the publisher's own fields), tauri-plugin-updater's `rawJson`; `{}` when it has none.
+     */
+    rawJson: Record<string, unknown>;
 }
-/** Progress of a download and install, in order: Started, Progress…, Verifying, Finished, Installing. */
+/**
+ * Options of `check` and `checkStatus`, as tauri-plugin-updater's `CheckOptions`. They apply
+ * to the check and to the download and install of the update it finds.
+ */
+export interface CheckOptions {
+    /** Headers sent with every request, after the configured ones (an API key, say). */
+    headers?: HeadersInit;
+    /** Time to connect, and the longest wait for the next byte, in milliseconds (not 0). */
+    timeout?: number;
+    /** An `http`, `https` or `socks5` proxy URL for every request. */
+    proxy?: string;
+    /** The platform whose releases to look for, e.g. `linux-x86_64` (default: this machine's). */
+    target?: string;
+    /** Whether a channel that does not carry the running version may move the app down. */
+    allowDowngrades?: boolean;
+}
+/**
+ * Progress of a download and install, in order: Started, Progress…, Verifying, Finished,
+ * Installing. `Started`, `Progress` and `Finished` are tauri-plugin-updater's, and the
+ * `chunkLength`s after a `Started` add up to its `contentLength` (bytes resumed from an earlier
+ * attempt come first, as one chunk). `resumedFrom`, `downloaded`, `Verifying` and `Installing`
+ * are extra. A second `Started` comes only when a patch failed and the full release is
+ * downloaded instead.
+ */
 export type DownloadEvent = {
     event: 'Started';
     data: {
@@ -156,9 +185,11 @@ export interface InstalledPayload {
  * - `disabled`: the user's settings or the app turned updates off.
  * - `notConfigured`: the updater is not set up (repository, trusted root, configuration).
  * - `busy`: another download or install of this app is under way.
+ * - `accessDenied`: the update server refused access (HTTP 401 or 403): a credential header
+ *   is missing or wrong (`check({ headers })`).
  * - `other`: anything else; `detail` says what.
  */
-export type ErrorKind = 'repositoryExpired' | 'offline' | 'attackDetected' | 'notWritable' | 'diskFull' | 'disabledByPolicy' | 'disabled' | 'notConfigured' | 'busy' | 'other';
+export type ErrorKind = 'repositoryExpired' | 'offline' | 'attackDetected' | 'notWritable' | 'diskFull' | 'disabledByPolicy' | 'disabled' | 'notConfigured' | 'busy' | 'accessDenied' | 'other';
 /**
  * Every function of this API rejects with an `UpdaterError`: `kind` to react to, `message`
  * a plain sentence to show, `detail` the whole chain of causes for the log. `String(error)`
@@ -181,8 +212,15 @@ export interface ErrorPayload {
     /** The error with its chain of causes. */
     message: string;
 }
-/** An update found by `check`; its methods act on this version only. */
-export declare class Update implements UpdateMetadata {
+/**
+ * An update found by `check`; its methods act on this version only, with the options of the
+ * check that found it. As tauri-plugin-updater's, it is a `Resource`: `close()` releases what
+ * the Rust side keeps for it, after which its methods fail.
+ */
+export declare class Update extends Resource implements UpdateMetadata {
+    #private;
+    /** Always `true` (tauri-plugin-updater's `available`). */
+    readonly available: boolean;
     /** The version offered, e.g. `"1.1.0"`. */
     readonly version: string;
     /** The running version. */
@@ -204,19 +242,30 @@ export declare class Update implements UpdateMetadata {
     readonly direction: UpdateDirection;
     /** Newer releases not offered, and why. */
     readonly heldBack: HeldBack[];
-    /** Wraps metadata returned by the plugin (`check`, the `update-available` event). */
-    constructor(metadata: UpdateMetadata);
+    /** The release's signed custom data (tauri-plugin-updater's `rawJson`). */
+    readonly rawJson: Record<string, unknown>;
+    /**
+     * Wraps metadata returned by the plugin: with the resource id `check` returned, or without
+     * one (the `update-available` event), naming the update the last check with the app's own
+     * settings found.
+     */
+    constructor(metadata: UpdateMetadata, rid?: number);
     /** Downloads and verifies the update without installing it. */
     download(onEvent?: (event: DownloadEvent) => void): Promise<void>;
     /** Installs the downloaded update; it runs after `relaunch()`. */
     install(): Promise<void>;
     /** Downloads, verifies and installs the update; it runs after `relaunch()`. */
     downloadAndInstall(onEvent?: (event: DownloadEvent) => void): Promise<void>;
+    /** Releases what the Rust side keeps for this update; its methods fail afterwards. */
+    close(): Promise<void>;
 }
-/** Checks for an update: the full result, with an `Update` when one is available. */
-export declare function checkStatus(): Promise<CheckStatus>;
+/**
+ * Checks for an update: the full result, with an `Update` when one is available. `options`
+ * apply to this check and to the download and install of the update it finds.
+ */
+export declare function checkStatus(options?: CheckOptions): Promise<CheckStatus>;
 /** Checks for an update; `null` when none is available (use `checkStatus` to learn why). */
-export declare function check(): Promise<Update | null>;
+export declare function check(options?: CheckOptions): Promise<Update | null>;
 /** Restarts the app, into the installed update if there is one. */
 export declare function relaunch(): Promise<void>;
 /** The channel in force and who chose it. */

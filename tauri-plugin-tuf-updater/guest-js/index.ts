@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core'
+import { Channel, invoke, Resource, type InvokeArgs } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 
 export type { UnlistenFn }
@@ -49,9 +49,38 @@ export interface UpdateMetadata {
   direction: UpdateDirection
   /** Newer releases not offered, and why. */
   heldBack: HeldBack[]
+  /**
+   * The release's custom data as signed in its TUF target (version, channel, notes, date and
+   * the publisher's own fields), tauri-plugin-updater's `rawJson`; `{}` when it has none.
+   */
+  rawJson: Record<string, unknown>
 }
 
-/** Progress of a download and install, in order: Started, Progress…, Verifying, Finished, Installing. */
+/**
+ * Options of `check` and `checkStatus`, as tauri-plugin-updater's `CheckOptions`. They apply
+ * to the check and to the download and install of the update it finds.
+ */
+export interface CheckOptions {
+  /** Headers sent with every request, after the configured ones (an API key, say). */
+  headers?: HeadersInit
+  /** Time to connect, and the longest wait for the next byte, in milliseconds (not 0). */
+  timeout?: number
+  /** An `http`, `https` or `socks5` proxy URL for every request. */
+  proxy?: string
+  /** The platform whose releases to look for, e.g. `linux-x86_64` (default: this machine's). */
+  target?: string
+  /** Whether a channel that does not carry the running version may move the app down. */
+  allowDowngrades?: boolean
+}
+
+/**
+ * Progress of a download and install, in order: Started, Progress…, Verifying, Finished,
+ * Installing. `Started`, `Progress` and `Finished` are tauri-plugin-updater's, and the
+ * `chunkLength`s after a `Started` add up to its `contentLength` (bytes resumed from an earlier
+ * attempt come first, as one chunk). `resumedFrom`, `downloaded`, `Verifying` and `Installing`
+ * are extra. A second `Started` comes only when a patch failed and the full release is
+ * downloaded instead.
+ */
 export type DownloadEvent =
   | { event: 'Started'; data: { contentLength: number; resumedFrom: number } }
   | { event: 'Progress'; data: { chunkLength: number; downloaded: number } }
@@ -151,6 +180,8 @@ export interface InstalledPayload {
  * - `disabled`: the user's settings or the app turned updates off.
  * - `notConfigured`: the updater is not set up (repository, trusted root, configuration).
  * - `busy`: another download or install of this app is under way.
+ * - `accessDenied`: the update server refused access (HTTP 401 or 403): a credential header
+ *   is missing or wrong (`check({ headers })`).
  * - `other`: anything else; `detail` says what.
  */
 export type ErrorKind =
@@ -163,6 +194,7 @@ export type ErrorKind =
   | 'disabled'
   | 'notConfigured'
   | 'busy'
+  | 'accessDenied'
   | 'other'
 
 /** A command's rejection as the Rust side sends it. */
@@ -227,10 +259,43 @@ export interface ErrorPayload {
   message: string
 }
 
-/** `CheckStatus` as the `check` command returns it (plain metadata). */
-type RawCheckStatus =
+/** `CheckStatus` as the `check` command returns it (plain metadata, the update's resource id). */
+type RawCheckStatus = (
   | { status: 'available'; update: UpdateMetadata }
   | Exclude<CheckStatus, { status: 'available' }>
+) & { rid: number | null }
+
+/** `[name, value]` pairs of a `HeadersInit` (a record, pairs, or a `Headers`). */
+function headerPairs(headers: HeadersInit | undefined): Array<[string, string]> {
+  if (headers === undefined) return []
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+    const pairs: Array<[string, string]> = []
+    headers.forEach((value, name) => pairs.push([name, value]))
+    return pairs
+  }
+  if (Array.isArray(headers)) {
+    return headers.map((pair) => [String(pair[0]), String(pair[1])])
+  }
+  return Object.entries(headers as Record<string, string>).map(([name, value]) => [
+    name,
+    String(value)
+  ])
+}
+
+/** The options as the `check` command takes them (headers as pairs); validated in Rust. */
+function rawOptions(options?: CheckOptions): Record<string, unknown> | undefined {
+  if (options === undefined) return undefined
+  return {
+    headers: headerPairs(options.headers),
+    timeout: options.timeout,
+    proxy: options.proxy,
+    target: options.target,
+    allowDowngrades: options.allowDowngrades
+  }
+}
+
+/** No Rust-side resource: an update from the `update-available` event, named by version. */
+const NO_RESOURCE = -1
 
 function progressChannel(onEvent?: (event: DownloadEvent) => void): Channel<DownloadEvent> {
   const channel = new Channel<DownloadEvent>()
@@ -240,8 +305,14 @@ function progressChannel(onEvent?: (event: DownloadEvent) => void): Channel<Down
   return channel
 }
 
-/** An update found by `check`; its methods act on this version only. */
-export class Update implements UpdateMetadata {
+/**
+ * An update found by `check`; its methods act on this version only, with the options of the
+ * check that found it. As tauri-plugin-updater's, it is a `Resource`: `close()` releases what
+ * the Rust side keeps for it, after which its methods fail.
+ */
+export class Update extends Resource implements UpdateMetadata {
+  /** Always `true` (tauri-plugin-updater's `available`). */
+  readonly available: boolean = true
   /** The version offered, e.g. `"1.1.0"`. */
   readonly version: string
   /** The running version. */
@@ -263,9 +334,17 @@ export class Update implements UpdateMetadata {
   readonly direction: UpdateDirection
   /** Newer releases not offered, and why. */
   readonly heldBack: HeldBack[]
+  /** The release's signed custom data (tauri-plugin-updater's `rawJson`). */
+  readonly rawJson: Record<string, unknown>
+  #closed = false
 
-  /** Wraps metadata returned by the plugin (`check`, the `update-available` event). */
-  constructor(metadata: UpdateMetadata) {
+  /**
+   * Wraps metadata returned by the plugin: with the resource id `check` returned, or without
+   * one (the `update-available` event), naming the update the last check with the app's own
+   * settings found.
+   */
+  constructor(metadata: UpdateMetadata, rid: number = NO_RESOURCE) {
+    super(rid)
     this.version = metadata.version
     this.currentVersion = metadata.currentVersion
     this.date = metadata.date
@@ -276,39 +355,63 @@ export class Update implements UpdateMetadata {
     this.downloadSize = metadata.downloadSize
     this.direction = metadata.direction
     this.heldBack = metadata.heldBack
+    this.rawJson = metadata.rawJson ?? {}
+  }
+
+  /** What names this update to the Rust side. */
+  #target(): { rid?: number; version: string } {
+    if (this.#closed) {
+      throw new UpdaterError({
+        kind: 'other',
+        message: 'This update was closed: check again.',
+        detail: `update ${this.version} was closed: check again`
+      })
+    }
+    return this.rid === NO_RESOURCE
+      ? { version: this.version }
+      : { rid: this.rid, version: this.version }
   }
 
   /** Downloads and verifies the update without installing it. */
   async download(onEvent?: (event: DownloadEvent) => void): Promise<void> {
-    await call('download', {
-      version: this.version,
-      onEvent: progressChannel(onEvent)
-    })
+    await call('download', { ...this.#target(), onEvent: progressChannel(onEvent) })
   }
 
   /** Installs the downloaded update; it runs after `relaunch()`. */
   async install(): Promise<void> {
-    await call('install', { version: this.version })
+    await call('install', this.#target())
   }
 
   /** Downloads, verifies and installs the update; it runs after `relaunch()`. */
   async downloadAndInstall(onEvent?: (event: DownloadEvent) => void): Promise<void> {
-    await call('download_and_install', {
-      version: this.version,
-      onEvent: progressChannel(onEvent)
-    })
+    await call('download_and_install', { ...this.#target(), onEvent: progressChannel(onEvent) })
+  }
+
+  /** Releases what the Rust side keeps for this update; its methods fail afterwards. */
+  override async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.rid !== NO_RESOURCE) {
+      await super.close()
+    }
   }
 }
 
-/** Checks for an update: the full result, with an `Update` when one is available. */
-export async function checkStatus(): Promise<CheckStatus> {
-  const raw = await call<RawCheckStatus>('check')
-  return raw.status === 'available' ? { status: 'available', update: new Update(raw.update) } : raw
+/**
+ * Checks for an update: the full result, with an `Update` when one is available. `options`
+ * apply to this check and to the download and install of the update it finds.
+ */
+export async function checkStatus(options?: CheckOptions): Promise<CheckStatus> {
+  const { rid, ...raw } = await call<RawCheckStatus>('check', { options: rawOptions(options) })
+  if (raw.status === 'available') {
+    return { status: 'available', update: new Update(raw.update, rid ?? NO_RESOURCE) }
+  }
+  return raw
 }
 
 /** Checks for an update; `null` when none is available (use `checkStatus` to learn why). */
-export async function check(): Promise<Update | null> {
-  const result = await checkStatus()
+export async function check(options?: CheckOptions): Promise<Update | null> {
+  const result = await checkStatus(options)
   return result.status === 'available' ? result.update : null
 }
 

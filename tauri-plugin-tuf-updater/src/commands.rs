@@ -3,10 +3,15 @@
 //! which ties the command to the app's runtime.
 
 use tauri::ipc::Channel;
-use tauri::{command, AppHandle, Runtime};
+use tauri::{command, AppHandle, Manager, ResourceId, Runtime, Webview};
+use tuf_updater_core::{CheckResult, RequestOverrides};
 
-use crate::error::Result;
-use crate::models::{ChannelInfo, CheckStatus, DownloadEvent, PolicyStatus, UpdaterStatus};
+use crate::check_options::CheckOptions;
+use crate::configured::{self, FoundUpdate, UpdaterBuilder};
+use crate::error::{Error, Result};
+use crate::models::{
+    ChannelInfo, CheckReply, CheckStatus, DownloadEvent, PolicyStatus, UpdaterStatus,
+};
 use crate::UpdaterExt;
 
 /// Sends on the webview's channel; a closed channel (page reloaded) is not an error.
@@ -19,34 +24,105 @@ fn sender(channel: Channel<DownloadEvent>) -> impl FnMut(DownloadEvent) + Send {
 }
 
 #[command]
-pub(crate) async fn check<R: Runtime>(app: AppHandle<R>) -> Result<CheckStatus> {
-    Ok((&app.updater().check().await?).into())
+pub(crate) async fn check<R: Runtime>(
+    webview: Webview<R>,
+    options: Option<CheckOptions>,
+) -> Result<CheckReply> {
+    let overrides = options.unwrap_or_default().overrides()?;
+    let updater = webview.updater();
+    let (status, found) = if overrides == RequestOverrides::default() {
+        // The app's own engine: the update is also kept for the calls that name a version.
+        let result = updater.check().await?;
+        let found = match &result {
+            CheckResult::Available(update) => Some(FoundUpdate::new(
+                webview.app_handle().clone(),
+                updater.engine()?.clone(),
+                update.clone(),
+            )),
+            _ => None,
+        };
+        (CheckStatus::from(&result), found)
+    } else {
+        UpdaterBuilder::with_overrides(webview.app_handle().clone(), overrides)
+            .build()?
+            .check_status()
+            .await?
+    };
+    let rid = found.map(|f| webview.resources_table().add(f));
+    Ok(CheckReply { status, rid })
+}
+
+/// The update a command names: by resource id (what the page's `check` returned, with its
+/// settings) or, without one, by version (what the last check with the app's settings
+/// found, as the `update-available` event names it). With both, they must agree.
+fn named<R: Runtime>(
+    webview: &Webview<R>,
+    rid: Option<ResourceId>,
+    version: Option<&str>,
+) -> Result<Named<R>> {
+    match (rid, version) {
+        (Some(rid), version) => {
+            let found = configured::from_table(webview, rid)?;
+            if let Some(version) = version.filter(|v| *v != found.version().to_string()) {
+                return Err(Error::NotChecked {
+                    requested: version.to_string(),
+                    found: found.version().to_string(),
+                });
+            }
+            Ok(Named::Found(found))
+        }
+        (None, Some(version)) => Ok(Named::Version(version.to_string())),
+        (None, None) => Err(Error::UpdateClosed),
+    }
+}
+
+enum Named<R: Runtime> {
+    Found(std::sync::Arc<FoundUpdate<R>>),
+    Version(String),
 }
 
 #[command]
 pub(crate) async fn download<R: Runtime>(
-    app: AppHandle<R>,
-    version: String,
+    webview: Webview<R>,
+    rid: Option<ResourceId>,
+    version: Option<String>,
     on_event: Channel<DownloadEvent>,
 ) -> Result<()> {
-    app.updater().download(&version, sender(on_event)).await?;
+    match named(&webview, rid, version.as_deref())? {
+        Named::Found(found) => found.download(sender(on_event)).await?,
+        Named::Version(v) => webview.updater().download(&v, sender(on_event)).await?,
+    };
     Ok(())
 }
 
 #[command]
-pub(crate) async fn install<R: Runtime>(app: AppHandle<R>, version: String) -> Result<()> {
-    app.updater().install(&version).await
+pub(crate) async fn install<R: Runtime>(
+    webview: Webview<R>,
+    rid: Option<ResourceId>,
+    version: Option<String>,
+) -> Result<()> {
+    match named(&webview, rid, version.as_deref())? {
+        Named::Found(found) => found.install().await,
+        Named::Version(v) => webview.updater().install(&v).await,
+    }
 }
 
 #[command]
 pub(crate) async fn download_and_install<R: Runtime>(
-    app: AppHandle<R>,
-    version: String,
+    webview: Webview<R>,
+    rid: Option<ResourceId>,
+    version: Option<String>,
     on_event: Channel<DownloadEvent>,
 ) -> Result<()> {
-    app.updater()
-        .download_and_install(&version, sender(on_event))
-        .await
+    match named(&webview, rid, version.as_deref())? {
+        Named::Found(found) => found.download_and_install(sender(on_event)).await,
+        Named::Version(v) => {
+            webview
+                .updater()
+                .download_and_install(&v, sender(on_event))
+                .await
+        }
+    }
 }
 
 #[command]

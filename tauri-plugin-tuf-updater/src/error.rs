@@ -50,6 +50,12 @@ pub enum Error {
     /// The blocking install task panicked or was cancelled.
     #[error("the install task failed: {0}")]
     Task(String),
+    /// A check option (a header, the timeout, the proxy, the target) is not usable.
+    #[error("invalid check option: {0}")]
+    InvalidOption(String),
+    /// The update named by its resource id was closed, or no check in this page found it.
+    #[error("this update was closed, or was not found by a check in this page: check again")]
+    UpdateClosed,
 }
 
 /// A result whose error defaults to the plugin's [`Error`].
@@ -86,6 +92,9 @@ pub enum ErrorKind {
     NotConfigured,
     /// Another download or install of this app is under way (this process or another).
     Busy,
+    /// The update server refused access (HTTP 401 or 403): a credential header is missing
+    /// or wrong (`check({ headers })`). S3 also answers 403 for a file that is missing.
+    AccessDenied,
     /// Anything else; `detail` says what.
     Other,
 }
@@ -102,6 +111,8 @@ impl Error {
             Error::NotChecked { .. }
             | Error::NotInstalled(_)
             | Error::InvalidChannel(_)
+            | Error::InvalidOption(_)
+            | Error::UpdateClosed
             | Error::Task(_) => ErrorKind::Other,
         }
     }
@@ -135,9 +146,11 @@ impl Error {
                 | UpdateError::ConfirmByOtherVersion { .. }),
             ) => sentence(&e.to_string()),
             Error::Disabled(reason) => disabled_message(reason).into(),
-            Error::NotChecked { .. } | Error::NotInstalled(_) | Error::InvalidChannel(_) => {
-                sentence(&self.to_string())
-            }
+            Error::NotChecked { .. }
+            | Error::NotInstalled(_)
+            | Error::InvalidChannel(_)
+            | Error::InvalidOption(_)
+            | Error::UpdateClosed => sentence(&self.to_string()),
             _ => kind_message(self.kind()).into(),
         }
     }
@@ -166,6 +179,9 @@ fn kind_message(kind: ErrorKind) -> &'static str {
         ErrorKind::Disabled => "Updates are turned off.",
         ErrorKind::NotConfigured => "The updater is not set up for this app.",
         ErrorKind::Busy => "Another update of this app is in progress: try again once it is done.",
+        ErrorKind::AccessDenied => {
+            "The update server refused access: the app's credentials are missing or wrong."
+        }
         ErrorKind::Other => "The update could not be completed.",
     }
 }
@@ -251,6 +267,11 @@ fn fetch_kind(e: &FetchError) -> Option<ErrorKind> {
         | FetchError::TooSlow { .. }
         | FetchError::DownloadTimeout { .. } => Some(ErrorKind::Offline),
         FetchError::Status { status, .. } if *status >= 500 => Some(ErrorKind::Offline),
+        // 403 comes as `NotFound` (S3 answers it for a missing file too): for files a
+        // repository must have, a refusal of access is the likely cause.
+        FetchError::Status { status: 401, .. } | FetchError::NotFound { status: 403, .. } => {
+            Some(ErrorKind::AccessDenied)
+        }
         // More than the signed length or the metadata limit: an endless-data attack.
         FetchError::TooLarge { .. } => Some(ErrorKind::AttackDetected),
         _ => Some(ErrorKind::Other),

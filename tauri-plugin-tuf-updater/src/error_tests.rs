@@ -204,6 +204,12 @@ fn an_unreachable_server_or_a_server_error_is_offline() {
         fetch(&serve_once("400 Bad Request")).kind(),
         ErrorKind::Other
     );
+    // A server that wants a credential header the request did not carry.
+    for status in ["401 Unauthorized", "403 Forbidden"] {
+        let denied = fetch(&serve_once(status));
+        assert_eq!(denied.kind(), ErrorKind::AccessDenied, "{status}");
+        assert_plain(&denied.message());
+    }
     let timeout = repository(TufError::Fetch(FetchError::Timeout {
         url: URL.into(),
         secs: 30,
@@ -322,6 +328,13 @@ fn set_up_busy_and_the_plugins_own_errors() {
         err.message(),
         "Version 2.0.0 is not the update found by the last check (none): call check() first."
     );
+    assert_eq!(
+        Error::UpdateClosed.message(),
+        "This update was closed, or was not found by a check in this page: check again."
+    );
+    let option = Error::InvalidOption("a timeout of 0 ms".into());
+    assert_eq!(option.kind(), ErrorKind::Other);
+    assert_eq!(option.message(), "Invalid check option: a timeout of 0 ms.");
 }
 
 /// The TypeScript `ErrorKind` union lists exactly the kinds Rust sends.
@@ -337,6 +350,7 @@ fn the_typescript_union_names_every_kind() {
         ErrorKind::Disabled,
         ErrorKind::NotConfigured,
         ErrorKind::Busy,
+        ErrorKind::AccessDenied,
         ErrorKind::Other,
     ];
     let rust: Vec<String> = kinds

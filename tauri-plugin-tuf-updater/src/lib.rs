@@ -25,12 +25,15 @@
 
 #![deny(missing_docs)]
 
+mod check_options;
 mod commands;
 mod config;
+mod configured;
 mod confirm;
 mod error;
 mod handover;
 mod models;
+mod progress;
 mod prompt;
 mod setup;
 mod updater;
@@ -41,6 +44,7 @@ use tauri::plugin::TauriPlugin;
 use tauri::{Manager, Runtime};
 
 pub use config::Config;
+pub use configured::{ConfiguredUpdater, FoundUpdate, UpdaterBuilder};
 pub use confirm::ConfirmLaunch;
 pub use error::{Error, ErrorKind, Result};
 pub use models::{
@@ -58,11 +62,38 @@ pub const PLUGIN_NAME: &str = "tuf-updater";
 pub trait UpdaterExt<R: Runtime> {
     /// The updater. Panics only if the plugin was not registered, like `app.state()`.
     fn updater(&self) -> tauri::State<'_, Updater<R>>;
+
+    /// A check with its own HTTP headers, timeout, proxy, target platform or downgrade
+    /// rule, as tauri-plugin-updater's `updater_builder()`; the update it finds downloads
+    /// and installs with the same settings.
+    ///
+    /// ```no_run
+    /// use tauri_plugin_tuf_updater::UpdaterExt;
+    ///
+    /// async fn update(app: tauri::AppHandle) -> tauri_plugin_tuf_updater::Result<()> {
+    ///     let updater = app
+    ///         .updater_builder()
+    ///         .header("Authorization", "Bearer my-token")?
+    ///         .timeout(std::time::Duration::from_secs(30))
+    ///         .build()?;
+    ///     if let Some(update) = updater.check().await? {
+    ///         println!("{} (notes: {:?})", update.version(), update.raw_json().get("notes"));
+    ///         update.download_and_install(|event| println!("{event:?}")).await?;
+    ///         app.updater().restart();
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    fn updater_builder(&self) -> UpdaterBuilder<R>;
 }
 
 impl<R: Runtime, T: Manager<R>> UpdaterExt<R> for T {
     fn updater(&self) -> tauri::State<'_, Updater<R>> {
         self.state::<Updater<R>>()
+    }
+
+    fn updater_builder(&self) -> UpdaterBuilder<R> {
+        UpdaterBuilder::new(self.app_handle().clone())
     }
 }
 

@@ -29,6 +29,10 @@ pub struct UpdateMetadata {
     pub direction: &'static str,
     /// Newer releases that were not offered, and why.
     pub held_back: Vec<HeldBackInfo>,
+    /// The release's custom data as signed in its TUF target (version, channel, notes,
+    /// date and the publisher's own fields): tauri-plugin-updater's `rawJson`. `{}` when
+    /// the target has none.
+    pub raw_json: serde_json::Value,
 }
 
 impl From<&Update> for UpdateMetadata {
@@ -48,6 +52,10 @@ impl From<&Update> for UpdateMetadata {
                 Direction::RollbackToPin => "rollbackToPin",
             },
             held_back: u.held_back.iter().map(HeldBackInfo::from).collect(),
+            raw_json: u
+                .custom()
+                .cloned()
+                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
         }
     }
 }
@@ -120,9 +128,22 @@ impl From<&CheckResult> for CheckStatus {
     }
 }
 
+/// The answer of the `check` command: the status, and the resource id under which the
+/// page's resource table keeps the update found (`plugin:resources|close` drops it).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CheckReply {
+    #[serde(flatten)]
+    pub status: CheckStatus,
+    pub rid: Option<tauri::ResourceId>,
+}
+
 /// One step of a download and install, sent on the command's channel and as the
-/// `tuf-updater://download-progress` event. The tags match tauri-plugin-updater's
-/// (`Started`, `Progress`, `Finished`), with `Verifying` and `Installing` added.
+/// `tuf-updater://download-progress` event. The tags and fields match tauri-plugin-updater's
+/// (`Started { contentLength }`, `Progress { chunkLength }`, `Finished`); `resumedFrom`,
+/// `downloaded`, `Verifying` and `Installing` are extra. The `chunkLength`s after a
+/// `Started` add up to its `contentLength`, bytes resumed from disk included (they come
+/// as the first chunk). A second `Started` comes only when a patch failed and the full
+/// release is downloaded instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", content = "data")]
 pub enum DownloadEvent {

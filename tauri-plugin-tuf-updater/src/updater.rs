@@ -10,13 +10,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tauri::{AppHandle, Emitter, Runtime};
 use tuf_updater_core::policy::Effective;
-use tuf_updater_core::{AppUpdater, CheckResult, Update};
+use tuf_updater_core::{AppUpdater, CheckResult, RequestOverrides, Update};
 
 use crate::error::{Error, Result};
 use crate::models::{
     ChannelInfo, DownloadEvent, ErrorPayload, InstalledPayload, PolicyStatus, RollbackInfo,
     UpdateMetadata, UpdaterStatus,
 };
+use crate::progress::ProgressCounter;
 
 /// Event names (every window receives them).
 pub mod events {
@@ -100,6 +101,16 @@ impl<R: Runtime> Updater<R> {
         Ok(result)
     }
 
+    /// The engine with `overrides` applied: the app's own when there are none, else a new
+    /// one on the same data dir (tuf-updater-core's `with_overrides`).
+    pub(crate) fn engine_with(&self, overrides: &RequestOverrides) -> Result<Arc<AppUpdater>> {
+        let engine = self.engine()?;
+        if *overrides == RequestOverrides::default() {
+            return Ok(engine.clone());
+        }
+        Ok(Arc::new(engine.with_overrides(overrides)?))
+    }
+
     /// Refuses a download or install while updates are off (by the administrator's policy,
     /// the user or the app): the policy may have turned them off since the check, and after
     /// a check that found them off the app learns why rather than "call check() first".
@@ -141,22 +152,39 @@ impl<R: Runtime> Updater<R> {
     pub async fn download(
         &self,
         version: &str,
+        on_event: impl FnMut(DownloadEvent) + Send,
+    ) -> Result<PathBuf> {
+        // Disabled first: after a check that found updates off, say why, not "check first".
+        self.ensure_enabled()?;
+        let update = self.found(version)?;
+        self.download_with(self.engine()?, &update, on_event).await
+    }
+
+    /// Downloads `update` with `engine` (the one whose check found it).
+    pub(crate) async fn download_with(
+        &self,
+        engine: &Arc<AppUpdater>,
+        update: &Update,
         mut on_event: impl FnMut(DownloadEvent) + Send,
     ) -> Result<PathBuf> {
         self.ensure_enabled()?;
-        let update = self.found(version)?;
         let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
-        self.download_locked(&update, &mut on_event).await
+        self.download_locked(engine, update, &mut on_event).await
     }
 
     async fn download_locked(
         &self,
+        engine: &AppUpdater,
         update: &Update,
         on_event: &mut (impl FnMut(DownloadEvent) + Send),
     ) -> Result<PathBuf> {
-        let engine = self.engine()?;
+        let mut counter = ProgressCounter::default();
         let path = engine
-            .download(update, |p| self.progress(on_event, p.into()))
+            .download(update, |p| {
+                for event in counter.events(p) {
+                    self.progress(on_event, event);
+                }
+            })
             .await?;
         Ok(path)
     }
@@ -164,19 +192,31 @@ impl<R: Runtime> Updater<R> {
     /// Installs the downloaded update `version`: the new version is in place when this
     /// returns, and runs after [`restart`](Self::restart).
     pub async fn install(&self, version: &str) -> Result<()> {
+        // Disabled first: after a check that found updates off, say why, not "check first".
         self.ensure_enabled()?;
         let update = self.found(version)?;
+        self.install_with(self.engine()?, update).await
+    }
+
+    /// Installs `update`, downloaded by `engine`.
+    pub(crate) async fn install_with(
+        &self,
+        engine: &Arc<AppUpdater>,
+        update: Update,
+    ) -> Result<()> {
+        self.ensure_enabled()?;
         let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
-        self.install_locked(update, &mut |_| {}).await
+        self.install_locked(engine.clone(), update, &mut |_| {})
+            .await
     }
 
     async fn install_locked(
         &self,
+        engine: Arc<AppUpdater>,
         update: Update,
         on_event: &mut (impl FnMut(DownloadEvent) + Send),
     ) -> Result<()> {
         self.progress(on_event, DownloadEvent::Installing);
-        let engine = self.engine()?.clone();
         let version = update.version.to_string();
         // Copies and fsyncs the new version: blocking file work, off the async runtime.
         tauri::async_runtime::spawn_blocking(move || engine.install(&update))
@@ -197,13 +237,27 @@ impl<R: Runtime> Updater<R> {
     pub async fn download_and_install(
         &self,
         version: &str,
+        on_event: impl FnMut(DownloadEvent) + Send,
+    ) -> Result<()> {
+        // Disabled first: after a check that found updates off, say why, not "check first".
+        self.ensure_enabled()?;
+        let update = self.found(version)?;
+        self.download_and_install_with(self.engine()?, update, on_event)
+            .await
+    }
+
+    /// Downloads and installs `update` with `engine`, under one hold of the operation.
+    pub(crate) async fn download_and_install_with(
+        &self,
+        engine: &Arc<AppUpdater>,
+        update: Update,
         mut on_event: impl FnMut(DownloadEvent) + Send,
     ) -> Result<()> {
         self.ensure_enabled()?;
-        let update = self.found(version)?;
         let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
-        self.download_locked(&update, &mut on_event).await?;
-        self.install_locked(update, &mut on_event).await
+        self.download_locked(engine, &update, &mut on_event).await?;
+        self.install_locked(engine.clone(), update, &mut on_event)
+            .await
     }
 
     /// Restarts the app into the installed version. Goes through Tauri's exit sequence

@@ -20,7 +20,10 @@ pub mod release;
 pub mod settings;
 pub mod tuf;
 
-pub use app::{AppUpdater, AppUpdaterBuilder, CheckResult, RollbackNotice, Update, UpdateError};
+pub use app::{
+    AppUpdater, AppUpdaterBuilder, CheckResult, RequestOverrides, RollbackNotice, Update,
+    UpdateError,
+};
 pub use install::early::startup_before_config;
 pub use install::{
     Handover, InstallMode, InstallTarget, InstallerApp, InstallerKind, PackageManager, PackagedApp,

@@ -3,6 +3,8 @@
 //! `Content-Length`. For a screenshot in the middle of a download it can hold the next
 //! artifact download half-way until the test releases it: no timing involved. A held
 //! download goes on by itself after [`HOLD_LIMIT`], below the client's 30 s read timeout.
+//! It can also answer 403 to every request that lacks a header ([`RepoServer::require_header`]),
+//! as a private repository behind an API key does.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -46,8 +48,12 @@ pub struct RepoServer {
     pub url: String,
     hold: Arc<Hold>,
     log: Arc<Mutex<Vec<String>>>,
+    required: Required,
     thread: Option<JoinHandle<()>>,
 }
+
+/// The header (name, value) every request must carry, if any.
+type Required = Arc<Mutex<Option<(String, String)>>>;
 
 impl RepoServer {
     /// Serves `repository` (the directory holding `metadata/` and `targets/`).
@@ -56,13 +62,19 @@ impl RepoServer {
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let hold = Arc::new(Hold::default());
         let log = Arc::new(Mutex::new(Vec::new()));
+        let required: Required = Arc::default();
         let thread = {
             let (server, hold, log) = (server.clone(), hold.clone(), log.clone());
+            let required = required.clone();
             let root = repository.to_path_buf();
             std::thread::spawn(move || {
                 for request in server.incoming_requests() {
                     let (root, hold, log) = (root.clone(), hold.clone(), log.clone());
-                    std::thread::spawn(move || handle(&root, request, &hold, &log));
+                    let required = required.lock().unwrap().clone();
+                    std::thread::spawn(move || match refused(&request, required.as_ref()) {
+                        true => deny(request, &log),
+                        false => handle(&root, request, &hold, &log),
+                    });
                 }
             })
         };
@@ -71,6 +83,7 @@ impl RepoServer {
             url,
             hold,
             log,
+            required,
             thread: Some(thread),
         }
     }
@@ -92,6 +105,11 @@ impl RepoServer {
             .clone()
             .filter(|_| !state.released)
             .map(|(path, sent, len)| Held { path, sent, len })
+    }
+
+    /// From now on, answers 403 to any request without header `name` set to `value`.
+    pub fn require_header(&self, name: &str, value: &str) {
+        *self.required.lock().unwrap() = Some((name.to_string(), value.to_string()));
     }
 
     /// Lets a held download (and any later one) go on.
@@ -125,6 +143,26 @@ impl Drop for RepoServer {
             let _ = thread.join();
         }
     }
+}
+
+/// Whether `request` lacks the `required` header.
+fn refused(request: &Request, required: Option<&(String, String)>) -> bool {
+    required.is_some_and(|(name, value)| {
+        !request
+            .headers()
+            .iter()
+            .any(|h| h.field.to_string().eq_ignore_ascii_case(name) && h.value.as_str() == value)
+    })
+}
+
+/// 403, logged as `<method> <path> 403 without the required header`.
+fn deny(request: Request, log: &Mutex<Vec<String>>) {
+    log.lock().unwrap().push(format!(
+        "{} {} 403 without the required header",
+        request.method(),
+        request.url()
+    ));
+    let _ = request.respond(Response::empty(StatusCode(403)));
 }
 
 fn handle(root: &Path, request: Request, hold: &Arc<Hold>, log: &Mutex<Vec<String>>) {

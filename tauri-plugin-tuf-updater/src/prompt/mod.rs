@@ -225,6 +225,7 @@ mod tests {
             download_size: 1,
             direction: "upgrade",
             held_back: vec![],
+            raw_json: serde_json::json!({}),
         }
     }
 

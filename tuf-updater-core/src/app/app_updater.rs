@@ -13,7 +13,7 @@ use crate::policy::{self, AppDefaults, Effective, Policy, PolicyError};
 use crate::release::Platform;
 use crate::settings::{SettingsStore, UserSettings};
 use crate::tuf::download::DownloadOptions;
-use crate::tuf::fetch::Fetcher;
+use crate::tuf::fetch::{Fetcher, HttpConfig};
 use crate::tuf::Limits;
 
 /// Where the administrator's policy comes from.
@@ -41,6 +41,8 @@ pub struct AppUpdater {
     pub(super) defaults: AppDefaults,
     pub(super) platform: Platform,
     pub(super) fetcher: Arc<dyn Fetcher>,
+    /// The HTTP settings `fetcher` was built from; `None` for the app's own transport.
+    pub(super) http: Option<HttpConfig>,
     pub(super) limits: Limits,
     pub(super) download: DownloadOptions,
     pub(super) installer: Installer,

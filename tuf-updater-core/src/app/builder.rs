@@ -259,9 +259,12 @@ impl AppUpdaterBuilder {
                 })
             }
         };
-        let fetcher: Arc<dyn Fetcher> = match self.fetcher {
-            Some(f) => f,
-            None => Arc::new(HttpFetcher::new(&self.http).map_err(UpdateError::Http)?),
+        let (fetcher, http): (Arc<dyn Fetcher>, _) = match self.fetcher {
+            Some(f) => (f, None),
+            None => (
+                Arc::new(HttpFetcher::new(&self.http).map_err(UpdateError::Http)?),
+                Some(self.http),
+            ),
         };
         let mut target = match self.install_target {
             Some(t) => t,
@@ -288,6 +291,7 @@ impl AppUpdaterBuilder {
             defaults: self.defaults,
             platform,
             fetcher,
+            http,
             limits: self.limits,
             download: self.download,
             installer,

@@ -147,6 +147,15 @@ pub struct Update {
     pub(super) repository: String,
 }
 
+impl Update {
+    /// The release's custom data as signed in the TUF target (`custom`: version, channel,
+    /// notes, date, and whatever else the publisher added), for an app to read fields of its
+    /// own; tauri-plugin-updater's `rawJson`.
+    pub fn custom(&self) -> Option<&serde_json::Value> {
+        self.target.custom.as_ref()
+    }
+}
+
 /// The running version's release, which a packaged app's rollback installs again.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct RollbackPackage {

@@ -167,7 +167,9 @@ impl HttpFetcher {
             let parsed_name = reqwest::header::HeaderName::from_bytes(name.as_bytes());
             let parsed_value = reqwest::header::HeaderValue::from_str(value);
             match (parsed_name, parsed_value) {
-                (Ok(n), Ok(v)) => {
+                (Ok(n), Ok(mut v)) => {
+                    // Credentials, as a rule: kept out of reqwest's and hyper's debug output.
+                    v.set_sensitive(true);
                     headers.insert(n, v);
                 }
                 _ => {
@@ -383,5 +385,23 @@ impl SpeedGuard {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn header_values_are_marked_sensitive_and_never_printed() {
+        let config = HttpConfig {
+            headers: vec![("Authorization".into(), "Bearer hunter2".into())],
+            ..HttpConfig::default()
+        };
+        let fetcher = HttpFetcher::new(&config).unwrap();
+        let value = fetcher.headers.get("authorization").unwrap();
+        assert!(value.is_sensitive());
+        assert!(!format!("{:?}", fetcher.headers).contains("hunter2"));
     }
 }
