@@ -8,7 +8,12 @@ cd "$(dirname "$0")/.."
 
 # demo-app is `publish = false`. The crates depend on each other by version and path;
 # cargo packages them in dependency order against a local registry of the ones before.
-cargo package --workspace --exclude demo-app --locked
+# A package is built without the workspace's profiles: the same settings are passed here,
+# so that the dependencies the tests compiled are reused rather than compiled again.
+cargo package --workspace --exclude demo-app --locked \
+  --config 'profile.dev.debug="line-tables-only"' \
+  --config 'profile.dev.package."*".opt-level=2' \
+  --config 'profile.dev.package."*".debug=false'
 target="${CARGO_TARGET_DIR:-target}"
 for crate in file-trust tuf-updater-core tauri-plugin-tuf-updater updater-pack; do
   file="$target/package/$crate-0.1.0.crate"

@@ -9,6 +9,15 @@ let current = null; // the Update found by the last check
 function setState(state, text) {
   document.body.dataset.state = state;
   if (text !== undefined) $('status').textContent = text;
+  if (state !== 'error') show('error-detail', false);
+}
+
+// The user reads the plain sentence (`message`); the chain of causes (`detail`, spec
+// sections and paths included) is there for a bug report, folded away.
+function showError(what, e) {
+  setState('error', `${what}: ${e?.message ?? String(e)}`);
+  $('error-detail-text').textContent = e?.detail ?? String(e);
+  show('error-detail', true);
 }
 
 function show(id, visible) {
@@ -78,7 +87,7 @@ async function check() {
         break;
     }
   } catch (e) {
-    setState('error', `Check failed: ${e}`);
+    showError('Check failed', e);
   } finally {
     $('check-button').disabled = false;
   }
@@ -125,7 +134,7 @@ async function install() {
     show('update-panel', false);
     show('restart-button', true);
   } catch (e) {
-    setState('error', `Update failed: ${e}`);
+    showError('Update failed', e);
     $('progress-text').textContent = 'Nothing was installed.';
     $('install-button').disabled = false;
   } finally {
@@ -141,7 +150,7 @@ async function toggleBeta() {
     show('update-panel', false);
     setState('idle', `Channel ${info.channel}: check for updates to see its releases.`);
   } catch (e) {
-    setState('error', `Cannot change the channel: ${e}`);
+    showError('Cannot change the channel', e);
   }
 }
 
@@ -201,4 +210,4 @@ async function afterInit() {
 
 init()
   .then(afterInit)
-  .catch((e) => setState('error', String(e)));
+  .catch((e) => showError('The update page could not start', e));

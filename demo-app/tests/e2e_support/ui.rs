@@ -19,6 +19,8 @@ pub struct Page {
     pub version: Option<String>,
     pub channel: Option<String>,
     pub status: Option<String>,
+    /// The folded-away chain of causes of the error shown, if any.
+    pub error_detail: Option<String>,
     pub notes: Option<String>,
     pub progress: Option<f64>,
     pub progress_max: Option<f64>,
@@ -48,7 +50,7 @@ const shown = id => !!el(id) && !el(id).hidden && el(id).getClientRects().length
 const p = el('progress');
 return {
   state: document.body ? (document.body.dataset.state || null) : null,
-  version: text('current-version'), channel: text('channel'), status: text('status'),
+  version: text('current-version'), channel: text('channel'), status: text('status'), errorDetail: text('error-detail-text'),
   notes: text('notes'), progress: p ? p.value : null, progressMax: p ? p.max : null,
   progressText: text('progress-text'), policy: text('policy-line'),
   rollback: text('rollback-line'), beta: el('beta-toggle') ? el('beta-toggle').checked : null,
