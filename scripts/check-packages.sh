@@ -6,6 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Cargo unpacks and builds the packages it verifies against as registry crates, which it
+# takes to be immutable: an earlier run's unpacked copies and builds (same name and version)
+# would be used instead of this run's. Remove both: the unnamed local registry's folder
+# (`-<hash>`), and every build of these four crates.
+crates=(file-trust tuf-updater-core tauri-plugin-tuf-updater updater-pack)
+for crate in "${crates[@]}"; do
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$crate"-0.1.0
+done
+cargo clean --quiet $(printf -- '-p %s ' "${crates[@]}")
+
 # demo-app is `publish = false`. The crates depend on each other by version and path;
 # cargo packages them in dependency order against a local registry of the ones before.
 # A package is built without the workspace's profiles: the same settings are passed here,
@@ -15,7 +25,7 @@ cargo package --workspace --exclude demo-app --locked \
   --config 'profile.dev.package."*".opt-level=2' \
   --config 'profile.dev.package."*".debug=false'
 target="${CARGO_TARGET_DIR:-target}"
-for crate in file-trust tuf-updater-core tauri-plugin-tuf-updater updater-pack; do
+for crate in "${crates[@]}"; do
   file="$target/package/$crate-0.1.0.crate"
   listing=$(tar tzf "$file")
   for needed in Cargo.toml README.md LICENSE-APACHE LICENSE-MIT src/lib.rs; do
@@ -23,18 +33,20 @@ for crate in file-trust tuf-updater-core tauri-plugin-tuf-updater updater-pack; 
   done
 done
 # The plugin's crate carries what Tauri's build needs: permissions and the injected script.
+listing=$(tar tzf "$target/package/tauri-plugin-tuf-updater-0.1.0.crate")
 for needed in permissions/default.toml dist-js/api-iife.js build.rs; do
-  tar tzf "$target/package/tauri-plugin-tuf-updater-0.1.0.crate" \
-    | grep -qx "tauri-plugin-tuf-updater-0.1.0/$needed" || { echo "plugin crate lacks $needed"; exit 1; }
+  grep -qx "tauri-plugin-tuf-updater-0.1.0/$needed" <<<"$listing" \
+    || { echo "plugin crate lacks $needed"; exit 1; }
 done
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 (cd tauri-plugin-tuf-updater && npm pack --silent --pack-destination "$scratch" >/dev/null)
 tgz="$scratch/tauri-plugin-tuf-updater-api-0.1.0.tgz"
+listing=$(tar tzf "$tgz")
 for needed in package/dist-js/index.js package/dist-js/index.d.ts package/README.md \
   package/LICENSE-MIT package/LICENSE-APACHE; do
-  tar tzf "$tgz" | grep -qx "$needed" || { echo "npm package lacks $needed"; exit 1; }
+  grep -qx "$needed" <<<"$listing" || { echo "npm package lacks $needed"; exit 1; }
 done
 # An app's view: install the tarball (its dependency @tauri-apps/api from the registry) and
 # import it; the exports an app uses are there.
