@@ -4,7 +4,7 @@
 
 use tauri::ipc::Channel;
 use tauri::{command, AppHandle, Manager, ResourceId, Runtime, Webview};
-use tuf_updater_core::{CheckResult, RequestOverrides};
+use tuf_updater_core::RequestOverrides;
 
 use crate::check_options::CheckOptions;
 use crate::configured::{self, FoundUpdate, UpdaterBuilder};
@@ -33,14 +33,7 @@ pub(crate) async fn check<R: Runtime>(
     let (status, found) = if overrides == RequestOverrides::default() {
         // The app's own engine: the update is also kept for the calls that name a version.
         let result = updater.check().await?;
-        let found = match &result {
-            CheckResult::Available(update) => Some(FoundUpdate::new(
-                webview.app_handle().clone(),
-                updater.engine()?.clone(),
-                update.clone(),
-            )),
-            _ => None,
-        };
+        let found = FoundUpdate::of(webview.app_handle(), updater.engine()?, &result);
         (CheckStatus::from(&result), found)
     } else {
         UpdaterBuilder::with_overrides(webview.app_handle().clone(), overrides)

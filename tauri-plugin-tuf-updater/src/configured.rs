@@ -162,16 +162,8 @@ impl<R: Runtime> ConfiguredUpdater<R> {
     /// Looks for an update: the full answer, and the update when there is one.
     pub async fn check_status(&self) -> Result<(CheckStatus, Option<FoundUpdate<R>>)> {
         let result = self.engine.check().await?;
-        let status = CheckStatus::from(&result);
-        let found = match result {
-            CheckResult::Available(update) => Some(FoundUpdate::new(
-                self.app.clone(),
-                self.engine.clone(),
-                update,
-            )),
-            _ => None,
-        };
-        Ok((status, found))
+        let found = FoundUpdate::of(&self.app, &self.engine, &result);
+        Ok((CheckStatus::from(&result), found))
     }
 }
 
@@ -202,6 +194,22 @@ impl<R: Runtime> FoundUpdate<R> {
             engine,
             update,
             metadata,
+        }
+    }
+
+    /// The update `result` offers, found by `engine`.
+    pub(crate) fn of(
+        app: &AppHandle<R>,
+        engine: &Arc<AppUpdater>,
+        result: &CheckResult,
+    ) -> Option<Self> {
+        match result {
+            CheckResult::Available(update) => Some(FoundUpdate::new(
+                app.clone(),
+                engine.clone(),
+                update.clone(),
+            )),
+            _ => None,
         }
     }
 

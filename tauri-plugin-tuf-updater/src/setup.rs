@@ -146,27 +146,8 @@ fn restart_without_engine<R: Runtime>(app: &AppHandle<R>, before_exit: &BeforeEx
 /// run after this process exits: runs it (and exits) if one waits. Returns when none does,
 /// or when it cannot be started (logged).
 fn hand_over_if_pending<R: Runtime>(app: &AppHandle<R>, before_exit: &BeforeExit) {
-    let Ok(dir) = data_dir(app) else {
-        return;
-    };
-    let installer = tuf_updater_core::install::Installer::new(
-        &dir,
-        tuf_updater_core::InstallTarget::Executable(std::path::PathBuf::new()),
-        1,
-    );
-    match installer.pending_handover() {
-        Ok(Some(handover)) => {
-            before_exit.run();
-            tracing::info!(program = %handover.program.display(), "handing over to the installer");
-            match handover.spawn() {
-                Ok(()) => std::process::exit(0),
-                Err(e) => tracing::error!(error = %e, "cannot start the installer"),
-            }
-        }
-        Ok(None) => {}
-        Err(e) => {
-            tracing::error!(error = %crate::error::full_chain(&e), "cannot read the install journal")
-        }
+    if let Ok(dir) = data_dir(app) {
+        crate::handover::hand_over(&dir, &|| before_exit.run());
     }
 }
 

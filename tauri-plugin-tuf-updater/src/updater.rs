@@ -152,12 +152,14 @@ impl<R: Runtime> Updater<R> {
     pub async fn download(
         &self,
         version: &str,
-        on_event: impl FnMut(DownloadEvent) + Send,
+        mut on_event: impl FnMut(DownloadEvent) + Send,
     ) -> Result<PathBuf> {
         // Disabled first: after a check that found updates off, say why, not "check first".
         self.ensure_enabled()?;
         let update = self.found(version)?;
-        self.download_with(self.engine()?, &update, on_event).await
+        let _op = self.hold()?;
+        self.download_locked(self.engine()?, &update, &mut on_event)
+            .await
     }
 
     /// Downloads `update` with `engine` (the one whose check found it).
@@ -168,8 +170,13 @@ impl<R: Runtime> Updater<R> {
         mut on_event: impl FnMut(DownloadEvent) + Send,
     ) -> Result<PathBuf> {
         self.ensure_enabled()?;
-        let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
+        let _op = self.hold()?;
         self.download_locked(engine, update, &mut on_event).await
+    }
+
+    /// The hold on the one download or install that may run at a time.
+    fn hold(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+        self.operation.try_lock().map_err(|_| Error::Busy)
     }
 
     async fn download_locked(
@@ -195,7 +202,9 @@ impl<R: Runtime> Updater<R> {
         // Disabled first: after a check that found updates off, say why, not "check first".
         self.ensure_enabled()?;
         let update = self.found(version)?;
-        self.install_with(self.engine()?, update).await
+        let _op = self.hold()?;
+        self.install_locked(self.engine()?.clone(), update, &mut |_| {})
+            .await
     }
 
     /// Installs `update`, downloaded by `engine`.
@@ -205,7 +214,7 @@ impl<R: Runtime> Updater<R> {
         update: Update,
     ) -> Result<()> {
         self.ensure_enabled()?;
-        let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
+        let _op = self.hold()?;
         self.install_locked(engine.clone(), update, &mut |_| {})
             .await
     }
@@ -237,12 +246,15 @@ impl<R: Runtime> Updater<R> {
     pub async fn download_and_install(
         &self,
         version: &str,
-        on_event: impl FnMut(DownloadEvent) + Send,
+        mut on_event: impl FnMut(DownloadEvent) + Send,
     ) -> Result<()> {
         // Disabled first: after a check that found updates off, say why, not "check first".
         self.ensure_enabled()?;
         let update = self.found(version)?;
-        self.download_and_install_with(self.engine()?, update, on_event)
+        let _op = self.hold()?;
+        let engine = self.engine()?;
+        self.download_locked(engine, &update, &mut on_event).await?;
+        self.install_locked(engine.clone(), update, &mut on_event)
             .await
     }
 
@@ -254,7 +266,7 @@ impl<R: Runtime> Updater<R> {
         mut on_event: impl FnMut(DownloadEvent) + Send,
     ) -> Result<()> {
         self.ensure_enabled()?;
-        let _op = self.operation.try_lock().map_err(|_| Error::Busy)?;
+        let _op = self.hold()?;
         self.download_locked(engine, &update, &mut on_event).await?;
         self.install_locked(engine.clone(), update, &mut on_event)
             .await
